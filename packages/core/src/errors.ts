@@ -1,0 +1,41 @@
+// Every error logkit core can raise, by code. Tests assert on `err.code`, never
+// on message text; docs/errors.md has one row per code and a test keeps the
+// table and the docs in step.
+
+export const errorCodes = {
+  LOGKIT_ERR_OPTIONS_INVALID: 'A component was given options that do not match its schema.',
+  LOGKIT_ERR_PLUGIN_API_VERSION: 'A plugin was built for another version of the plugin contract.',
+  LOGKIT_ERR_PLUGIN_INVALID: 'A module does not export a logkit plugin definition of the expected kind.',
+  LOGKIT_ERR_LEVEL_UNKNOWN: 'A level name or number is not one of trace, debug, info, warn, error, fatal.',
+  LOGKIT_ERR_FRAME_TOO_LARGE: 'An encoded frame is larger than the configured maximum frame size.',
+  LOGKIT_ERR_FRAME_MALFORMED: 'A frame payload is not a valid logkit.v1.Frame.',
+  LOGKIT_ERR_PIPELINE_STATE: 'A pipeline method was called in a state that does not allow it.',
+  LOGKIT_ERR_PIPELINE_EMPTY: 'A pipeline was created without a source or without a sink.',
+  LOGKIT_ERR_FORMAT_TEMPLATE: 'A text format template names a placeholder that does not exist.',
+  LOGKIT_ERR_REDACT_PATH: 'A redact path cannot be parsed.',
+} as const
+
+export type ErrorCode = keyof typeof errorCodes
+
+/** The one error class of logkit: a stable `code`, a message that says what to do, and the cause. */
+export class LogkitError extends Error {
+  readonly code: ErrorCode
+  /** Structured details, e.g. the option path of an invalid option. */
+  readonly details: Readonly<Record<string, unknown>> | undefined
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'LogkitError'
+    this.code = code
+    this.details = options.details
+  }
+}
+
+/** True when `err` is a LogkitError, optionally of the given code. */
+export function isLogkitError(err: unknown, code?: ErrorCode): err is LogkitError {
+  return err instanceof LogkitError && (code === undefined || err.code === code)
+}

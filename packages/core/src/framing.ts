@@ -1,0 +1,238 @@
+// Length-delimited frames, the unit every transport moves:
+//
+//   offset 0  'L' 'K'        magic, where a reader resynchronises after garbage
+//          2  version (1)
+//          3  flags (0)
+//          4  payload length, uint32 LE
+//          8  CRC-32 of the payload, uint32 LE
+//         12  payload: one protobuf logkit.v1.Frame
+//
+// The decoder takes arbitrary chunk boundaries, refuses frames over its limit
+// without allocating them, skips garbage by scanning for the next valid header
+// (the CRC tells a real frame from a stray 'LK'), counts every skip, and never
+// throws on bad input.
+
+import {
+  decodeFrame,
+  type EncodableEntry,
+  ProtoWriter,
+  writeBatch,
+  writeGoodbye,
+  writeHeartbeat,
+  writeHello,
+  writeSingleEntryBatch,
+} from './codec.js'
+import { crc32 } from './crc32.js'
+import { LogkitError } from './errors.js'
+import type { Frame, GoodbyeFrame, HeartbeatFrame, Hello } from './frame.js'
+
+export const FRAME_MAGIC_0 = 0x4c // 'L'
+export const FRAME_MAGIC_1 = 0x4b // 'K'
+export const FRAME_VERSION = 1
+export const FRAME_HEADER_SIZE = 12
+/** Offsets of the header's slots. */
+export const FRAME_LENGTH_OFFSET = 4
+export const FRAME_CRC_OFFSET = 8
+export const DEFAULT_MAX_FRAME_SIZE = 1024 * 1024
+
+/**
+ * Encodes frames into one reused buffer. Each method returns a view of the
+ * whole frame (header and payload), valid until the encoder's next call: a
+ * transport copies what it keeps.
+ */
+export class FrameEncoder {
+  readonly #w = new ProtoWriter()
+  readonly maxFrameSize: number
+
+  constructor({ maxFrameSize = DEFAULT_MAX_FRAME_SIZE }: { maxFrameSize?: number } = {}) {
+    this.maxFrameSize = maxFrameSize
+  }
+
+  entry(entry: EncodableEntry, dropped = 0): Buffer {
+    this.#start()
+    writeSingleEntryBatch(this.#w, entry, dropped)
+    return this.#finish()
+  }
+
+  batch(entries: readonly EncodableEntry[], dropped = 0): Buffer {
+    this.#start()
+    writeBatch(this.#w, entries, dropped)
+    return this.#finish()
+  }
+
+  hello(hello: Hello): Buffer {
+    this.#start()
+    writeHello(this.#w, hello)
+    return this.#finish()
+  }
+
+  heartbeat(heartbeat: Omit<HeartbeatFrame, 'type'>): Buffer {
+    this.#start()
+    writeHeartbeat(this.#w, heartbeat)
+    return this.#finish()
+  }
+
+  goodbye(goodbye: Omit<GoodbyeFrame, 'type'>): Buffer {
+    this.#start()
+    writeGoodbye(this.#w, goodbye)
+    return this.#finish()
+  }
+
+  #start(): void {
+    this.#w.reset(FRAME_HEADER_SIZE)
+  }
+
+  #finish(): Buffer {
+    const w = this.#w
+    const length = w.pos - FRAME_HEADER_SIZE
+    if (length > this.maxFrameSize) {
+      throw new LogkitError(
+        'LOGKIT_ERR_FRAME_TOO_LARGE',
+        `frame of ${length} bytes is over the ${this.maxFrameSize}-byte limit: log smaller entries or raise maxFrameSize on both sides`,
+        { details: { length, maxFrameSize: this.maxFrameSize } },
+      )
+    }
+    const buf = w.buf
+    buf[0] = FRAME_MAGIC_0
+    buf[1] = FRAME_MAGIC_1
+    buf[2] = FRAME_VERSION
+    buf[3] = 0
+    buf.writeUInt32LE(length, FRAME_LENGTH_OFFSET)
+    buf.writeUInt32LE(crc32(buf, FRAME_HEADER_SIZE, w.pos), FRAME_CRC_OFFSET)
+    return buf.subarray(0, w.pos)
+  }
+}
+
+/** What the decoder skipped, by reason. Every byte that is not part of a good frame is counted. */
+export interface FrameDecoderStats {
+  /** Frames decoded and delivered. */
+  frames: number
+  /** Bytes skipped while looking for a frame header (garbage, broken frames). */
+  skippedBytes: number
+  /** Headers whose payload failed the CRC. */
+  corrupt: number
+  /** Headers announcing a payload over the limit (never allocated). */
+  oversized: number
+  /** Frames with a good CRC whose payload is not a valid Frame. */
+  malformed: number
+  /** Bytes left over at `end()`: a frame cut short. */
+  truncatedBytes: number
+}
+
+export interface FrameDecoderOptions {
+  maxFrameSize?: number
+  /** Called once per good frame, in order. */
+  onFrame: (frame: Frame) => void
+}
+
+export class FrameDecoder {
+  readonly stats: FrameDecoderStats = {
+    frames: 0,
+    skippedBytes: 0,
+    corrupt: 0,
+    oversized: 0,
+    malformed: 0,
+    truncatedBytes: 0,
+  }
+  readonly #maxFrameSize: number
+  readonly #onFrame: (frame: Frame) => void
+  /** Copies of the bytes kept between pushes, and how many bytes are needed before parsing again. */
+  #pending: Buffer[] = []
+  #pendingBytes = 0
+  #need = 0
+
+  constructor({ maxFrameSize = DEFAULT_MAX_FRAME_SIZE, onFrame }: FrameDecoderOptions) {
+    this.#maxFrameSize = maxFrameSize
+    this.#onFrame = onFrame
+  }
+
+  /** Bytes held while waiting for the rest of a frame (at most one frame and its header). */
+  get pendingBytes(): number {
+    return this.#pendingBytes
+  }
+
+  /** Feed bytes; the decoder copies what it keeps, so the chunk may be reused afterwards. */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return
+    const view = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
+    if (this.#pendingBytes > 0) {
+      if (this.#pendingBytes + view.length < this.#need) {
+        this.#pending.push(Buffer.from(view))
+        this.#pendingBytes += view.length
+        return
+      }
+      this.#pending.push(view)
+      const data = Buffer.concat(this.#pending, this.#pendingBytes + view.length)
+      this.#pending = []
+      this.#pendingBytes = 0
+      this.#parse(data)
+    } else {
+      this.#parse(view)
+    }
+  }
+
+  /** No more bytes will come: what is held is a frame cut short, counted and dropped. */
+  end(): void {
+    this.stats.truncatedBytes += this.#pendingBytes
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#need = 0
+  }
+
+  #parse(data: Buffer): void {
+    const stats = this.stats
+    const size = data.length
+    let i = 0
+    while (i < size) {
+      if (data[i] !== FRAME_MAGIC_0 || !(i + 1 >= size || data[i + 1] === FRAME_MAGIC_1)) {
+        let next = data.indexOf(FRAME_MAGIC_0, i + 1)
+        if (next < 0) next = size
+        stats.skippedBytes += next - i
+        i = next
+        continue
+      }
+      if (size - i < FRAME_HEADER_SIZE) {
+        this.#keep(data, i, FRAME_HEADER_SIZE)
+        return
+      }
+      const length = data.readUInt32LE(i + FRAME_LENGTH_OFFSET)
+      if (data[i + 1] !== FRAME_MAGIC_1 || data[i + 2] !== FRAME_VERSION || length > this.#maxFrameSize) {
+        if (length > this.#maxFrameSize && data[i + 1] === FRAME_MAGIC_1 && data[i + 2] === FRAME_VERSION) {
+          stats.oversized++
+        }
+        stats.skippedBytes++
+        i++
+        continue
+      }
+      const end = i + FRAME_HEADER_SIZE + length
+      if (end > size) {
+        this.#keep(data, i, FRAME_HEADER_SIZE + length)
+        return
+      }
+      if (crc32(data, i + FRAME_HEADER_SIZE, end) !== data.readUInt32LE(i + FRAME_CRC_OFFSET)) {
+        stats.corrupt++
+        stats.skippedBytes++
+        i++
+        continue
+      }
+      let frame: Frame
+      try {
+        frame = decodeFrame(data, i + FRAME_HEADER_SIZE, end)
+      } catch {
+        stats.malformed++
+        stats.skippedBytes += end - i
+        i = end
+        continue
+      }
+      i = end
+      stats.frames++
+      this.#onFrame(frame)
+    }
+  }
+
+  #keep(data: Buffer, from: number, need: number): void {
+    this.#pending = [Buffer.from(data.subarray(from))]
+    this.#pendingBytes = data.length - from
+    this.#need = need
+  }
+}

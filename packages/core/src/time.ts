@@ -1,0 +1,25 @@
+// Wall-clock time in nanoseconds since the epoch, as a BigInt (a JS number
+// cannot hold it exactly). Taken from the monotonic clock anchored once to the
+// wall clock, so entries of one process never go backwards and keep ns precision.
+
+const anchor = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
+
+/** Now, in nanoseconds since the Unix epoch. */
+export function nowNs(): bigint {
+  return anchor + process.hrtime.bigint()
+}
+
+/** Nanoseconds → milliseconds since the epoch (what pino's `time` holds). */
+export function nsToMs(ns: bigint): number {
+  return Number(ns / 1_000_000n)
+}
+
+/** Milliseconds since the epoch → nanoseconds. */
+export function msToNs(ms: number): bigint {
+  return BigInt(Math.trunc(ms)) * 1_000_000n + BigInt(Math.round((ms % 1) * 1e6))
+}
+
+/** ISO 8601 text with millisecond precision. */
+export function nsToIso(ns: bigint): string {
+  return new Date(nsToMs(ns)).toISOString()
+}

@@ -1,0 +1,67 @@
+import t from 'tap'
+import { Fields } from '../src/fields.js'
+import {
+  levelName,
+  levels,
+  levelToSeverity,
+  parseLevel,
+  severityNumbers,
+  severityToLevel,
+} from '../src/levels.js'
+import { msToNs, nowNs, nsToIso, nsToMs } from '../src/time.js'
+
+t.test('pino levels and OpenTelemetry severities map both ways', (t) => {
+  for (const [name, level] of Object.entries(levels)) {
+    const severity = severityNumbers[name as keyof typeof levels]
+    t.equal(levelToSeverity(level), severity, `${name} → ${severity}`)
+    t.equal(severityToLevel(severity), level, `${severity} → ${name}`)
+    t.equal(levelName(level), name, `${level} is named ${name}`)
+  }
+  t.equal(severityToLevel(11), 30, 'INFO3 (11) is info')
+  t.equal(severityToLevel(24), 60, 'FATAL4 (24) is fatal')
+  t.equal(levelToSeverity(35), 9, 'a custom level between info and warn is in info’s band')
+  t.equal(levelName(5), 'trace', 'below trace is still named trace')
+  t.end()
+})
+
+t.test('parseLevel takes names in any case and numbers, and refuses the rest', (t) => {
+  t.equal(parseLevel('WARN'), 40, 'name in capitals')
+  t.equal(parseLevel(35), 35, 'a number')
+  t.equal(parseLevel('50'), 50, 'a number as text')
+  t.throws(() => parseLevel('loud'), { code: 'LOGKIT_ERR_LEVEL_UNKNOWN' })
+  t.throws(() => parseLevel(1000), { code: 'LOGKIT_ERR_LEVEL_UNKNOWN' })
+  t.end()
+})
+
+t.test('time helpers keep nanoseconds and convert to pino milliseconds', (t) => {
+  const a = nowNs()
+  const b = nowNs()
+  t.ok(b >= a, 'the clock never goes backwards')
+  t.ok(Math.abs(nsToMs(a) - Date.now()) < 1000, 'and is anchored to the wall clock')
+  t.equal(msToNs(1.5), 1_500_000n, 'fractional ms become ns')
+  t.equal(nsToIso(1_700_000_000_123_456_789n), '2023-11-14T22:13:20.123Z', 'ISO text with ms')
+  t.end()
+})
+
+t.test('Fields stay raw until asked, and parse once', (t) => {
+  const f = Fields.fromJSON('{"a":{"b":[1,2]},"c":"x"}')
+  t.equal(f.members, '"a":{"b":[1,2]},"c":"x"', 'members splice without parsing')
+  t.equal(f.get('a.b.1'), 2, 'dotted paths reach into arrays')
+  t.equal(f.get(['c']), 'x', 'key paths too')
+  t.equal(f.get('a.zz.q'), undefined, 'absent paths are undefined')
+  t.equal(f.value, f.value, 'parsed once and kept')
+  t.ok(Fields.fromJSON('{}').isEmpty, 'empty text is empty')
+  t.equal(Fields.of({}), Fields.empty, 'an empty object is the shared empty value')
+  t.equal(Fields.of({ x: 1 }).json, '{"x":1}', 'objects stringify lazily')
+  const bad = Fields.fromJSON('[1,2]')
+  t.same(bad.value, {}, 'a non-object reads as no fields')
+  t.notOk(bad.valid, 'and says it was not valid')
+  t.notOk(Fields.fromJSON('{"a":').valid, 'broken JSON is not valid either')
+  t.equal(Fields.fromJSON('not json').members, '', 'text that is not braced is never spliced')
+  t.same(
+    JSON.parse(JSON.stringify({ f: Fields.fromJSON('{"k":true}') })),
+    { f: { k: true } },
+    'toJSON gives the value',
+  )
+  t.end()
+})
