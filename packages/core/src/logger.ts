@@ -1,0 +1,277 @@
+// The producer API: pino's call shapes, entries encoded once into a frame and
+// handed to a transport. A call below the level is a no-op function swapped in
+// when the level changes, so it costs one call and nothing else.
+
+import { hostname as osHostname } from 'node:os'
+import { format } from 'node:util'
+import { PROTOCOL_VERSION } from './frame.js'
+import { FrameEncoder } from './framing.js'
+import { type LevelName, levelName, levelNames, levels, parseLevel } from './levels.js'
+import { safeStringify } from './safe-json.js'
+import { serializeError } from './serialize-error.js'
+import { nowNs } from './time.js'
+import type { Transport } from './transport.js'
+
+export interface LogFn {
+  (msg: string, ...args: unknown[]): void
+  (obj: object, msg?: string, ...args: unknown[]): void
+}
+
+export interface LoggerOptions {
+  /** The application; every producer of one app logs into that app's collector. */
+  readonly app: string
+  /** The module that logs (pino's `name`); defaults to `app`. */
+  readonly source?: string
+  /** Minimum level, by name or number (default 'info'). */
+  readonly level?: LevelName | number
+  readonly transport: Transport
+  /** Fields added to every entry of this logger and its children. */
+  readonly bindings?: Readonly<Record<string, unknown>>
+  readonly hostname?: string
+  /** Largest frame the logger produces; larger entries are dropped and counted. */
+  readonly maxFrameSize?: number
+}
+
+export interface LoggerStats {
+  /** The last sequence number assigned. */
+  readonly seq: number
+  /** Entries the transport accepted. */
+  readonly written: number
+  /** Entries the transport dropped, or that were too large to encode. */
+  readonly dropped: number
+}
+
+export interface Logger {
+  trace: LogFn
+  debug: LogFn
+  info: LogFn
+  warn: LogFn
+  error: LogFn
+  fatal: LogFn
+  /** The level's name; assign a name or number to change it. */
+  level: LevelName
+  readonly levelValue: number
+  readonly source: string
+  isLevelEnabled(level: LevelName | number): boolean
+  /** A logger that adds `bindings` to every entry, sharing this one's transport and sequence. */
+  child(
+    bindings: Readonly<Record<string, unknown>>,
+    options?: { source?: string; level?: LevelName | number },
+  ): Logger
+  /** Resolves when everything logged so far has left through the transport. */
+  flush(): Promise<void>
+  /** Says goodbye to the collector, flushes and closes the transport. Later calls are dropped and counted. */
+  close(): Promise<void>
+  readonly stats: LoggerStats
+}
+
+/** What a logger and all its children share: one producer stream. */
+class Producer {
+  readonly encoder: FrameEncoder
+  seq = 0
+  written = 0
+  dropped = 0
+  /** Drops not yet announced to the collector. */
+  unannounced = 0
+  closed = false
+  helloSent = false
+
+  constructor(
+    readonly transport: Transport,
+    readonly app: string,
+    readonly source: string,
+    readonly hostname: string,
+    maxFrameSize: number | undefined,
+  ) {
+    this.encoder = maxFrameSize === undefined ? new FrameEncoder() : new FrameEncoder({ maxFrameSize })
+  }
+
+  hello(): void {
+    this.helloSent = true
+    this.transport.write(
+      this.encoder.hello({
+        app: this.app,
+        source: this.source,
+        pid: process.pid,
+        hostname: this.hostname,
+        protocol: PROTOCOL_VERSION,
+        transport: this.transport.name,
+        capabilities: [],
+        startTime: nowNs(),
+      }),
+    )
+  }
+
+  write(level: number, source: string, msg: string, fields: string): void {
+    if (this.closed) {
+      this.dropped++
+      return
+    }
+    if (!this.helloSent) this.hello()
+    const seq = ++this.seq
+    let frame: Uint8Array
+    try {
+      frame = this.encoder.entry(
+        {
+          time: nowNs(),
+          level,
+          msg,
+          app: this.app,
+          source,
+          pid: process.pid,
+          hostname: this.hostname,
+          seq,
+          fields,
+        },
+        this.unannounced,
+      )
+    } catch {
+      // Too large to frame: counted as a drop and announced like any other.
+      this.dropped++
+      this.unannounced++
+      return
+    }
+    if (this.transport.write(frame)) {
+      this.written++
+      this.unannounced = 0
+    } else {
+      this.dropped++
+      this.unannounced++
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    if (!this.helloSent) this.hello()
+    this.closed = true
+    this.transport.write(this.encoder.goodbye({ lastSeq: this.seq, dropped: this.dropped }))
+    await this.transport.close()
+  }
+}
+
+function noop(): void {}
+
+/** `"a":1,"b":2` for bindings, once per logger; '' when there are none. */
+function bindingsMembers(bindings: Readonly<Record<string, unknown>> | undefined): string {
+  if (bindings === undefined) return ''
+  const json = safeStringify(withSerializedErrors(bindings))
+  return json.length > 2 ? json.slice(1, -1) : ''
+}
+
+function withSerializedErrors(obj: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const err = obj['err']
+  return err instanceof Error ? { ...obj, err: serializeError(err) } : obj
+}
+
+class LoggerImpl implements Logger {
+  trace: LogFn = noop
+  debug: LogFn = noop
+  info: LogFn = noop
+  warn: LogFn = noop
+  error: LogFn = noop
+  fatal: LogFn = noop
+  #level = 30
+  readonly #producer: Producer
+  readonly #bindings: string
+  readonly source: string
+
+  constructor(producer: Producer, source: string, bindings: string, level: LevelName | number) {
+    this.#producer = producer
+    this.source = source
+    this.#bindings = bindings
+    this.level = level as LevelName
+  }
+
+  get level(): LevelName {
+    return levelName(this.#level)
+  }
+
+  set level(level: LevelName | number) {
+    this.#level = parseLevel(level)
+    for (const name of levelNames) {
+      const value = levels[name]
+      this[name] = value >= this.#level ? this.#method(value) : noop
+    }
+  }
+
+  get levelValue(): number {
+    return this.#level
+  }
+
+  get stats(): LoggerStats {
+    const p = this.#producer
+    return { seq: p.seq, written: p.written, dropped: p.dropped }
+  }
+
+  isLevelEnabled(level: LevelName | number): boolean {
+    return parseLevel(level) >= this.#level
+  }
+
+  child(
+    bindings: Readonly<Record<string, unknown>>,
+    options: { source?: string; level?: LevelName | number } = {},
+  ): Logger {
+    const own = bindingsMembers(bindings)
+    const merged = this.#bindings === '' ? own : own === '' ? this.#bindings : `${this.#bindings},${own}`
+    return new LoggerImpl(this.#producer, options.source ?? this.source, merged, options.level ?? this.#level)
+  }
+
+  flush(): Promise<void> {
+    return this.#producer.transport.flush()
+  }
+
+  close(): Promise<void> {
+    return this.#producer.close()
+  }
+
+  #method(level: number): LogFn {
+    return (a: unknown, b?: unknown, ...rest: unknown[]) => this.#log(level, a, b, rest)
+  }
+
+  #log(level: number, a: unknown, b: unknown, rest: unknown[]): void {
+    let msg: string
+    let own = ''
+    if (typeof a === 'string') {
+      msg = b === undefined ? a : format(a, b, ...rest)
+    } else if (a instanceof Error) {
+      msg = typeof b === 'string' ? (rest.length > 0 ? format(b, ...rest) : b) : a.message
+      own = safeStringify({ err: serializeError(a) })
+    } else if (a !== null && typeof a === 'object') {
+      msg = typeof b === 'string' ? (rest.length > 0 ? format(b, ...rest) : b) : ''
+      own = safeStringify(withSerializedErrors(a as Record<string, unknown>))
+    } else {
+      msg = a === undefined ? '' : String(a)
+    }
+    const members = own.length > 2 ? own.slice(1, -1) : ''
+    const bindings = this.#bindings
+    const fields =
+      members === ''
+        ? bindings === ''
+          ? ''
+          : `{${bindings}}`
+        : bindings === ''
+          ? own
+          : `{${bindings},${members}}`
+    this.#producer.write(level, this.source, msg, fields)
+  }
+}
+
+/**
+ * A logger for one producer stream. Every call encodes one entry into one frame
+ * and hands it to the transport before returning.
+ *
+ * @example
+ * const log = createLogger({ app: 'shop', source: 'checkout', transport })
+ * log.info({ orderId: 42 }, 'order placed')
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const source = options.source ?? options.app
+  const producer = new Producer(
+    options.transport,
+    options.app,
+    source,
+    options.hostname ?? osHostname(),
+    options.maxFrameSize,
+  )
+  return new LoggerImpl(producer, source, bindingsMembers(options.bindings), options.level ?? 'info')
+}

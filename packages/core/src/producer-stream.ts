@@ -1,0 +1,115 @@
+// The collector's view of one producer stream: it takes that producer's frames
+// in order, learns who it is from its hello, checks sequence numbers, drops
+// duplicates, and turns announced and unexplained losses into diagnostics.
+// Every source (memory, shm, fifo) feeds its frames through one of these.
+
+import type { DiagnosticReporter } from './diagnostics.js'
+import type { LogEntry } from './entry.js'
+import type { Frame, Hello } from './frame.js'
+
+export interface ProducerStreamStats {
+  entries: number
+  /** Entries the producer said it dropped (full buffer or ring). */
+  dropped: number
+  /** Entries missing from the sequence with no drop announced for them. */
+  lost: number
+  /** Entries seen again (e.g. re-read after a collector restart) and skipped. */
+  duplicates: number
+  lastSeq: number
+  /** When the last frame arrived (ms since epoch, for status). */
+  lastSeen: number
+}
+
+export class ProducerStream {
+  hello: Hello | undefined
+  goodbye = false
+  readonly stats: ProducerStreamStats = {
+    entries: 0,
+    dropped: 0,
+    lost: 0,
+    duplicates: 0,
+    lastSeq: 0,
+    lastSeen: 0,
+  }
+  readonly #report: DiagnosticReporter
+  readonly #label: string
+
+  constructor(report: DiagnosticReporter, label: string) {
+    this.#report = report
+    this.#label = label
+  }
+
+  /** Handle one frame; returns the entries to emit (in order, duplicates removed). */
+  accept(frame: Frame): readonly LogEntry[] {
+    this.stats.lastSeen = Date.now()
+    switch (frame.type) {
+      case 'hello':
+        // A new hello is a new producer run: its sequence starts again.
+        this.hello = frame
+        this.goodbye = false
+        this.stats.lastSeq = 0
+        return []
+      case 'batch':
+        return this.#batch(frame.entries, frame.dropped)
+      case 'goodbye':
+        this.goodbye = true
+        this.#checkGap(frame.lastSeq + 1, 0)
+        return []
+      default:
+        return []
+    }
+  }
+
+  #batch(entries: LogEntry[], dropped: number): readonly LogEntry[] {
+    let announced = dropped
+    if (announced > 0) {
+      this.stats.dropped += announced
+      this.#report({
+        code: 'dropped',
+        stage: 'producer',
+        message: `${this.#label} dropped ${announced} entries before they reached the collector`,
+        count: announced,
+        details: { reason: 'producer_buffer_full', pid: this.hello?.pid ?? entries[0]?.pid },
+      })
+    }
+    let out: LogEntry[] | undefined
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i] as LogEntry
+      const seq = entry.seq
+      if (seq !== 0 && seq <= this.stats.lastSeq) {
+        this.stats.duplicates++
+        out ??= entries.slice(0, i)
+        continue
+      }
+      if (seq !== 0) {
+        announced = this.#checkGap(seq, announced)
+        this.stats.lastSeq = seq
+      }
+      out?.push(entry)
+    }
+    const kept = out ?? entries
+    this.stats.entries += kept.length
+    return kept
+  }
+
+  /** Reports a gap before `seq` beyond the `announced` drops; returns the drops not yet matched. */
+  #checkGap(seq: number, announced: number): number {
+    const last = this.stats.lastSeq
+    if (last === 0 && this.hello === undefined) return announced // joined mid-stream: nothing to compare with
+    const missing = seq - last - 1
+    if (missing <= 0) return announced
+    const unexplained = missing - announced
+    if (unexplained > 0) {
+      this.stats.lost += unexplained
+      this.#report({
+        code: 'seq_gap',
+        stage: 'producer',
+        message: `${this.#label}: ${unexplained} entries missing between seq ${last} and ${seq}`,
+        count: unexplained,
+        details: { pid: this.hello?.pid, after: last, before: seq },
+      })
+      return 0
+    }
+    return announced - missing
+  }
+}
