@@ -1,0 +1,220 @@
+// The plugin contract. A component is a plain building block (an RxJS
+// operator, an Observable factory, a Sink object) plus a definition that gives
+// it a manifest name, an options schema and the contract version it was built
+// for. Options are validated purely (no I/O) before anything is created.
+
+import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs'
+import { z } from 'zod'
+import type { DiagnosticReporter } from './diagnostics.js'
+import type { LogEntry } from './entry.js'
+import { LogkitError } from './errors.js'
+import type { QueueOptions, RetryOptions } from './runtime/sink-runner.js'
+import type { Sink } from './sink.js'
+
+/** The plugin contract this core implements; a plugin declares the one it was built for. */
+export const PLUGIN_API_VERSION = 1
+
+/** What the runtime gives a source. */
+export interface SourceContext {
+  /** The source's id in its pipeline. */
+  readonly id: string
+  /** The app the pipeline collects for ('' outside a manifest). */
+  readonly app: string
+  /** Read only while this says so; see Demand. */
+  readonly demand: Demand
+  /**
+   * Called with n when the first n entries this source emitted are done: written
+   * by every sink, or dropped or folded by an operator. A durable source
+   * releases them then.
+   */
+  onAck(listener: (position: number) => void): void
+  /** Fires when intake stops (close): emit what is in hand, then complete. */
+  readonly signal: AbortSignal
+  readonly report: DiagnosticReporter
+}
+
+/**
+ * Downstream demand. RxJS has no backpressure; the runtime pauses demand when a
+ * sink with the `block` policy fills up, and resumes it when it has drained.
+ */
+export interface Demand {
+  readonly paused: boolean
+  /** Resolves at once when not paused, else when demand resumes. */
+  ready(): Promise<void>
+  /** Calls `listener` each time demand resumes; returns a function that stops it. */
+  onResume(listener: () => void): () => void
+}
+
+/** What the runtime gives an operator. */
+export interface OperatorContext {
+  readonly id: string
+  readonly app: string
+  /** Emits when the pipeline is flushed: operators that hold entries emit them. */
+  readonly flushes: Observable<void>
+  readonly report: DiagnosticReporter
+  /** Clock and timers; undefined means asyncScheduler. */
+  readonly scheduler?: SchedulerLike | undefined
+}
+
+/** What the runtime gives a sink. */
+export interface SinkContext {
+  readonly id: string
+  readonly app: string
+  readonly report: DiagnosticReporter
+}
+
+type Schema = z.ZodType
+
+interface DefinitionBase<S extends Schema> {
+  /** The manifest's `use:` short name; appears in every diagnostic. */
+  readonly name: string
+  /** The plugin contract the plugin was built for. */
+  readonly apiVersion: number
+  /** Options schema: validation and JSON Schema for editors. */
+  readonly options: S
+  /** One line for `--help` and docs. */
+  readonly description?: string
+}
+
+export interface SourceDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
+  readonly kind: 'source'
+  readonly create: (options: z.output<S>, context: SourceContext) => Observable<LogEntry>
+}
+
+export interface OperatorDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
+  readonly kind: 'operator'
+  /**
+   * True when the operator may keep an entry past the call that gave it (batch,
+   * buffer, delay). The runtime then acknowledges entries by order instead of
+   * at once; see docs/acknowledgements.md.
+   */
+  readonly holds?: boolean
+  // biome-ignore lint/suspicious/noExplicitAny: an operator may map entries to anything a sink takes
+  readonly create: (options: z.output<S>, context: OperatorContext) => OperatorFunction<LogEntry, any>
+}
+
+export interface SinkDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
+  readonly kind: 'sink'
+  readonly create: (options: z.output<S>, context: SinkContext) => Sink | Promise<Sink>
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a definition of any options schema
+type AnySchema = any
+export type AnySourceDefinition = SourceDefinition<AnySchema>
+export type AnyOperatorDefinition = OperatorDefinition<AnySchema>
+export type AnySinkDefinition = SinkDefinition<AnySchema>
+export type PluginDefinition = AnySourceDefinition | AnyOperatorDefinition | AnySinkDefinition
+
+function define<D extends { kind: string; name: string; apiVersion: number }>(definition: D): D {
+  if (definition.apiVersion !== PLUGIN_API_VERSION) {
+    throw new LogkitError(
+      'LOGKIT_ERR_PLUGIN_API_VERSION',
+      `${definition.kind} "${definition.name}" was built for plugin API ${definition.apiVersion}, this @logkit/core implements ${PLUGIN_API_VERSION}: install a version of the plugin made for this core`,
+      { details: { name: definition.name, apiVersion: definition.apiVersion } },
+    )
+  }
+  return Object.freeze(definition)
+}
+
+export function defineSource<S extends Schema>(
+  definition: Omit<SourceDefinition<S>, 'kind'>,
+): SourceDefinition<S> {
+  return define({ ...definition, kind: 'source' }) as SourceDefinition<S>
+}
+
+export function defineOperator<S extends Schema>(
+  definition: Omit<OperatorDefinition<S>, 'kind'>,
+): OperatorDefinition<S> {
+  return define({ ...definition, kind: 'operator' }) as OperatorDefinition<S>
+}
+
+export function defineSink<S extends Schema>(definition: Omit<SinkDefinition<S>, 'kind'>): SinkDefinition<S> {
+  return define({ ...definition, kind: 'sink' }) as SinkDefinition<S>
+}
+
+/** True when `value` looks like a plugin definition of the given kind (for modules loaded by path). */
+export function isPluginDefinition(
+  value: unknown,
+  kind?: PluginDefinition['kind'],
+): value is PluginDefinition {
+  if (value === null || typeof value !== 'object') return false
+  const d = value as Partial<PluginDefinition>
+  return (
+    typeof d.name === 'string' &&
+    typeof d.create === 'function' &&
+    typeof d.apiVersion === 'number' &&
+    d.options instanceof z.ZodType &&
+    (kind === undefined ? d.kind !== undefined : d.kind === kind)
+  )
+}
+
+/** One problem with one option. `path` is where it is in the component's options. */
+export interface OptionIssue {
+  readonly path: readonly (string | number)[]
+  readonly message: string
+}
+
+/**
+ * Validate `raw` against a definition's schema. Throws LOGKIT_ERR_OPTIONS_INVALID
+ * whose message names every offending option and whose `details.issues` lists
+ * them with their paths (the CLI maps those to manifest lines and columns).
+ */
+export function validateOptions<S extends Schema>(
+  definition: DefinitionBase<S> & { kind: string },
+  raw: unknown,
+): z.output<S> {
+  const result = definition.options.safeParse(raw ?? {})
+  if (result.success) return result.data
+  const issues: OptionIssue[] = result.error.issues.map((issue) => ({
+    path: issue.path.filter((k): k is string | number => typeof k !== 'symbol'),
+    message: issue.message,
+  }))
+  const lines = issues.map((i) => `option "${i.path.join('.') || '(options)'}": ${i.message}`)
+  throw new LogkitError(
+    'LOGKIT_ERR_OPTIONS_INVALID',
+    `${definition.kind} "${definition.name}": ${lines.join('; ')}`,
+    { details: { name: definition.name, kind: definition.kind, issues } },
+  )
+}
+
+/** The JSON Schema of a definition's options, for editors and docs. */
+export function optionsJsonSchema(definition: DefinitionBase<Schema>): Record<string, unknown> {
+  return z.toJSONSchema(definition.options, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >
+}
+
+/** Options the runtime takes for every sink, beside the sink's own. */
+export interface SinkRuntimeOptions {
+  readonly id?: string
+  readonly queue?: QueueOptions
+  readonly retry?: RetryOptions
+}
+
+/**
+ * A definition and its raw options → a component for createPipeline. Options
+ * are validated here, before anything is created.
+ */
+export function useSource(definition: AnySourceDefinition, options?: unknown, id?: string) {
+  const opts = validateOptions(definition, options)
+  return { id: id ?? definition.name, create: (context: SourceContext) => definition.create(opts, context) }
+}
+
+export function useOperator(definition: AnyOperatorDefinition, options?: unknown, id?: string) {
+  const opts = validateOptions(definition, options)
+  return {
+    id: id ?? definition.name,
+    holds: definition.holds === true,
+    create: (context: OperatorContext) => definition.create(opts, context),
+  }
+}
+
+export function useSink(definition: AnySinkDefinition, options?: unknown, runtime: SinkRuntimeOptions = {}) {
+  const opts = validateOptions(definition, options)
+  return {
+    ...runtime,
+    id: runtime.id ?? definition.name,
+    create: (context: SinkContext) => definition.create(opts, context),
+  }
+}

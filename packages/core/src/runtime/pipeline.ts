@@ -1,0 +1,531 @@
+// The pipeline runtime:
+//
+//   sources ─ intake ─▶ operators ─▶ fan-out ─┬─ SinkRunner (queue, policy, retries) ─ sink
+//   (demand, acks)      (one chain)           └─ SinkRunner …                        ─ sink
+//
+// RxJS has no backpressure, so the runtime adds it: every sink queue is bounded,
+// a full `block` queue pauses the shared Demand that sources read by, and every
+// drop is counted and reported. Diagnostics become warning entries that flow
+// through the same operators. close() stops intake, lets sources hand over what
+// they hold, completes the operators (which emit what they hold), drains and
+// flushes every sink, then closes them.
+
+import { Observable, type OperatorFunction, type SchedulerLike, Subject, type Subscription } from 'rxjs'
+import type { Diagnostic, DiagnosticReporter, Stage } from '../diagnostics.js'
+import { createEntry, type LogEntry } from '../entry.js'
+import { LogkitError } from '../errors.js'
+import { isHolding } from '../operators/holds.js'
+import type { OperatorContext, SinkContext, SourceContext } from '../plugin.js'
+import type { Sink } from '../sink.js'
+import { AckStream } from './ack.js'
+import { DemandController } from './demand.js'
+import { type QueueOptions, type RetryOptions, SinkRunner, type SinkStats } from './sink-runner.js'
+
+export interface SourceComponent {
+  readonly id?: string
+  create(context: SourceContext): Observable<LogEntry>
+}
+
+export interface OperatorComponent {
+  readonly id?: string
+  /** True when the operator may keep entries past the call that gave them (see OperatorDefinition.holds). */
+  readonly holds?: boolean
+  // biome-ignore lint/suspicious/noExplicitAny: operators may emit batches or other shapes sinks accept
+  create(context: OperatorContext): OperatorFunction<LogEntry, any>
+}
+
+export interface SinkComponent {
+  readonly id?: string
+  readonly sink?: Sink
+  create?(context: SinkContext): Sink | Promise<Sink>
+  readonly queue?: QueueOptions
+  readonly retry?: RetryOptions
+}
+
+export type SourceInput = Observable<LogEntry> | SourceComponent
+// biome-ignore lint/suspicious/noExplicitAny: see OperatorComponent
+export type OperatorInput = OperatorFunction<LogEntry, any> | OperatorComponent
+export type SinkInput = Sink | SinkComponent
+
+export interface PipelineOptions {
+  /** Names the pipeline in diagnostics (default 'pipeline'). */
+  readonly id?: string
+  readonly app?: string
+  readonly sources: readonly SourceInput[]
+  readonly operators?: readonly OperatorInput[]
+  readonly sinks: readonly SinkInput[]
+  /** Called for every diagnostic, besides the warning entry made from it. */
+  readonly onDiagnostic?: (diagnostic: Diagnostic) => void
+  /** Turn diagnostics into warning entries that flow through the pipeline (default true). */
+  readonly diagnosticEntries?: boolean
+  /** Scheduler handed to operators (default asyncScheduler). */
+  readonly scheduler?: SchedulerLike
+  /** How long close() waits for sources to complete before cutting them off (default 10 s). */
+  readonly closeTimeoutMs?: number
+}
+
+export interface SourceStats {
+  readonly id: string
+  readonly emitted: number
+  /** Entries done end to end (the ack watermark). */
+  readonly acknowledged: number
+  readonly completed: boolean
+}
+
+export interface PipelineStats {
+  readonly id: string
+  readonly state: PipelineState
+  readonly sources: readonly SourceStats[]
+  readonly sinks: readonly SinkStats[]
+  /** Entries that came in from sources. */
+  readonly in: number
+  /** Entries (counting each entry of a batch) the operators handed to the sinks. */
+  readonly out: number
+  /** Diagnostics by code. */
+  readonly diagnostics: Readonly<Record<string, number>>
+}
+
+export type PipelineState = 'idle' | 'starting' | 'running' | 'closing' | 'closed'
+
+export interface Pipeline {
+  readonly id: string
+  readonly state: PipelineState
+  /** Creates the sinks, then subscribes the operators and the sources. */
+  start(): Promise<void>
+  /** Resolves when everything accepted before the call has been written by every sink and flushed. */
+  flush(): Promise<void>
+  /** Stops intake, drains sources and operators, flushes and closes every sink; resolves with the totals. */
+  close(): Promise<PipelineStats>
+  stats(): PipelineStats
+  /** Resolves when the pipeline has closed (by close(), or because every source completed). */
+  readonly closed: Promise<PipelineStats>
+}
+
+const MAX_PENDING_DIAGNOSTIC_ENTRIES = 1000
+
+function isObservable(value: unknown): value is Observable<LogEntry> {
+  return value instanceof Observable
+}
+
+function isSink(value: unknown): value is Sink {
+  return typeof (value as Sink).write === 'function'
+}
+
+function componentName(input: unknown, fallback: string): string {
+  const id = (input as { id?: unknown }).id
+  return typeof id === 'string' && id !== '' ? id : fallback
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  if (options.sources.length === 0 || options.sinks.length === 0) {
+    throw new LogkitError(
+      'LOGKIT_ERR_PIPELINE_EMPTY',
+      `pipeline ${options.id ?? 'pipeline'} needs at least one source and one sink (has ${options.sources.length} and ${options.sinks.length})`,
+    )
+  }
+  return new PipelineImpl(options)
+}
+
+interface SourceState {
+  readonly id: string
+  readonly input: SourceInput
+  readonly stream: AckStream
+  emitted: number
+  completed: boolean
+  subscription?: Subscription
+}
+
+class PipelineImpl implements Pipeline {
+  readonly id: string
+  state: PipelineState = 'idle'
+  readonly closed: Promise<PipelineStats>
+  readonly #options: PipelineOptions
+  readonly #app: string
+  readonly #demand = new DemandController()
+  readonly #abort = new AbortController()
+  readonly #flushes = new Subject<void>()
+  readonly #input = new Subject<LogEntry>()
+  readonly #sources: SourceState[]
+  #sinks: SinkRunner[] = []
+  #holding = false
+  #in = 0
+  #out = 0
+  readonly #diagnosticCounts: Record<string, number> = {}
+  #pendingDiagnostics: LogEntry[] = []
+  #diagnosticsScheduled = false
+  #diagnosticsLost = 0
+  /** Set when intake has ended and the operators were told to complete. */
+  #inputDone = false
+  /** Set once the last diagnostic entries have been handed to the sinks. */
+  #final = false
+  #ackScheduled = false
+  #chainDone!: Promise<void>
+  #resolveClosed!: (stats: PipelineStats) => void
+  #sourcesDone: Promise<void> | undefined
+  #closing: Promise<PipelineStats> | undefined
+
+  constructor(options: PipelineOptions) {
+    this.#options = options
+    this.id = options.id ?? 'pipeline'
+    this.#app = options.app ?? ''
+    this.#sources = options.sources.map((input, i) => {
+      const id = componentName(input, `${this.id}.sources[${i}]`)
+      return { id, input, stream: new AckStream(id, options.sinks.length), emitted: 0, completed: false }
+    })
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') {
+      throw new LogkitError(
+        'LOGKIT_ERR_PIPELINE_STATE',
+        `pipeline ${this.id} is ${this.state}: start() can be called once`,
+      )
+    }
+    this.state = 'starting'
+    const sinks = this.#options.sinks
+    this.#sinks = await Promise.all(
+      sinks.map(async (input, index) => {
+        const id = componentName(input, `${this.id}.sinks[${index}]`)
+        const report = this.#reporter('sink', id)
+        let sink: Sink
+        let queue: QueueOptions | undefined
+        let retry: RetryOptions | undefined
+        if (isSink(input)) {
+          sink = input
+        } else {
+          sink =
+            input.sink ??
+            (await (input.create as NonNullable<SinkComponent['create']>)({ id, app: this.#app, report }))
+          queue = input.queue
+          retry = input.retry
+        }
+        return new SinkRunner({
+          index,
+          id,
+          sink,
+          queue,
+          retry,
+          demand: this.#demand,
+          report,
+          onFinished: () => this.#scheduleAcks(),
+        })
+      }),
+    )
+    this.#chainDone = this.#subscribeChain()
+    this.state = 'running'
+    this.#sourcesDone = Promise.all(this.#sources.map((source) => this.#subscribeSource(source))).then(
+      () => {},
+    )
+    // A pipeline whose sources all complete on their own closes itself.
+    void this.#sourcesDone.then(() => {
+      if (this.state === 'running') void this.close()
+    })
+  }
+
+  async flush(): Promise<void> {
+    if (this.state !== 'running') {
+      throw new LogkitError(
+        'LOGKIT_ERR_PIPELINE_STATE',
+        `pipeline ${this.id} is ${this.state}: flush() needs it running`,
+      )
+    }
+    this.#emitDiagnostics()
+    // Operators that hold entries emit them now, synchronously; after that,
+    // everything issued so far has left the chain.
+    this.#flushes.next()
+    for (const source of this.#sources) source.stream.passed = source.stream.issued
+    this.#scheduleAcks()
+    await Promise.all(this.#sinks.map((sink) => sink.flush()))
+  }
+
+  close(): Promise<PipelineStats> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<PipelineStats> {
+    if (this.state === 'idle') {
+      this.state = 'closed'
+      const stats = this.stats()
+      this.#resolveClosed(stats)
+      return stats
+    }
+    this.state = 'closing'
+    this.#abort.abort()
+    await this.#waitForSources()
+    this.#emitDiagnostics()
+    this.#inputDone = true
+    this.#input.complete()
+    await this.#chainDone
+    for (const source of this.#sources) source.stream.passed = source.stream.issued
+    // Nothing enters the sinks any more but the last drop reports, which go
+    // straight to the sinks since the operators have completed.
+    for (const sink of this.#sinks) sink.reportDrops()
+    this.#final = true
+    await Promise.all(this.#sinks.map((sink) => sink.close()))
+    this.#settleAcks()
+    this.state = 'closed'
+    const stats = this.stats()
+    this.#resolveClosed(stats)
+    return stats
+  }
+
+  stats(): PipelineStats {
+    return {
+      id: this.id,
+      state: this.state,
+      sources: this.#sources.map((s) => ({
+        id: s.id,
+        emitted: s.emitted,
+        acknowledged: s.stream.done,
+        completed: s.completed,
+      })),
+      sinks: this.#sinks.map((sink) => sink.stats),
+      in: this.#in,
+      out: this.#out,
+      diagnostics: { ...this.#diagnosticCounts },
+    }
+  }
+
+  async #waitForSources(): Promise<void> {
+    const timeoutMs = this.#options.closeTimeoutMs ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs)
+    })
+    const result = await Promise.race([this.#sourcesDone, timedOut])
+    clearTimeout(timer)
+    if (result !== 'timeout') return
+    for (const source of this.#sources) {
+      if (source.completed) continue
+      source.subscription?.unsubscribe()
+      source.completed = true
+      this.#reporter(
+        'source',
+        source.id,
+      )({
+        code: 'source_close_timeout',
+        message: `source ${source.id} did not complete within ${timeoutMs} ms of close(); it was cut off`,
+      })
+    }
+  }
+
+  #subscribeSource(source: SourceState): Promise<void> {
+    return new Promise((resolve) => {
+      const report = this.#reporter('source', source.id)
+      const stream = source.stream
+      let observable: Observable<LogEntry>
+      try {
+        observable = isObservable(source.input)
+          ? source.input
+          : source.input.create({
+              id: source.id,
+              app: this.#app,
+              demand: this.#demand,
+              onAck: (listener) => stream.onAck(listener),
+              signal: this.#abort.signal,
+              report,
+            })
+      } catch (err) {
+        report({
+          code: 'source_failed',
+          level: 50,
+          message: `source ${source.id} failed to start: ${errorText(err)}`,
+        })
+        source.completed = true
+        resolve()
+        return
+      }
+      const done = () => {
+        source.completed = true
+        resolve()
+      }
+      source.subscription = observable.subscribe({
+        next: (entry) => this.#intake(source, entry),
+        error: (err: unknown) => {
+          report({
+            code: 'source_failed',
+            level: 50,
+            message: `source ${source.id} failed: ${errorText(err)}`,
+          })
+          done()
+        },
+        complete: done,
+      })
+    })
+  }
+
+  #intake(source: SourceState, entry: LogEntry): void {
+    const stream = source.stream
+    const ack = stream.next()
+    const tagged = Object.isExtensible(entry) ? entry : { ...entry }
+    ;(tagged as { ack?: unknown }).ack = ack
+    source.emitted++
+    this.#in++
+    this.#input.next(tagged)
+    if (!this.#holding) {
+      // Nothing in the chain keeps entries: whatever this entry became has
+      // reached the sink queues, or it was consumed.
+      stream.passed = ack.position
+      this.#scheduleAcks()
+    }
+  }
+
+  #subscribeChain(): Promise<void> {
+    const contexts = (id: string): OperatorContext => ({
+      id,
+      app: this.#app,
+      flushes: this.#flushes.asObservable(),
+      report: this.#reporter('operator', id),
+      scheduler: this.#options.scheduler,
+    })
+    // biome-ignore lint/suspicious/noExplicitAny: see OperatorComponent
+    const chain: OperatorFunction<LogEntry, any>[] = (this.#options.operators ?? []).map((input, i) => {
+      const id = componentName(input, `${this.id}.operators[${i}]`)
+      if (typeof input === 'function') {
+        if (isHolding(input)) this.#holding = true
+        return input
+      }
+      const operator = input.create(contexts(id))
+      if (input.holds === true || isHolding(operator)) this.#holding = true
+      return operator
+    })
+    return new Promise((resolve) => {
+      const subscribe = () => {
+        // biome-ignore lint/suspicious/noExplicitAny: the chain's output is whatever the last operator emits
+        let out: Observable<any> = this.#input
+        for (const operator of chain) out = out.pipe(operator)
+        out.subscribe({
+          next: (item: LogEntry | readonly LogEntry[]) => this.#fanOut(item),
+          error: (err: unknown) => {
+            // An operator that throws would end the whole pipeline; report it and
+            // resubscribe, so only the entry in hand is lost.
+            this.#reporter(
+              'operator',
+              `${this.id}.operators`,
+            )({
+              code: 'operator_failed',
+              level: 50,
+              message: `an operator of pipeline ${this.id} failed and was restarted: ${errorText(err)}`,
+              count: 1,
+            })
+            if (!this.#inputDone) subscribe()
+            else resolve()
+          },
+          complete: () => resolve(),
+        })
+      }
+      subscribe()
+    })
+  }
+
+  #fanOut(item: LogEntry | readonly LogEntry[]): void {
+    if (Array.isArray(item)) {
+      for (const entry of item as readonly LogEntry[]) this.#passed(entry)
+      this.#out += item.length
+    } else {
+      this.#passed(item as LogEntry)
+      this.#out++
+    }
+    for (const sink of this.#sinks) sink.enqueue(item)
+  }
+
+  #passed(entry: LogEntry): void {
+    // Operators keep order: an entry leaving the chain means every earlier one
+    // of its source has left it too, or was consumed.
+    const stream = entry.ack?.stream
+    if (stream instanceof AckStream && entry.ack !== undefined && entry.ack.position > stream.passed) {
+      stream.passed = entry.ack.position
+    }
+  }
+
+  #scheduleAcks(): void {
+    if (this.#ackScheduled) return
+    this.#ackScheduled = true
+    queueMicrotask(() => {
+      this.#ackScheduled = false
+      this.#settleAcks()
+    })
+  }
+
+  #settleAcks(): void {
+    for (const source of this.#sources) source.stream.settle()
+  }
+
+  #reporter(stage: Stage, component: string): DiagnosticReporter {
+    return (partial) => {
+      const diagnostic: Diagnostic = {
+        ...partial,
+        stage: partial.stage ?? stage,
+        component: partial.component ?? component,
+      }
+      this.#diagnosticCounts[diagnostic.code] = (this.#diagnosticCounts[diagnostic.code] ?? 0) + 1
+      this.#options.onDiagnostic?.(diagnostic)
+      if (this.#options.diagnosticEntries === false || diagnostic.emitted === true || this.#final) return
+      if (this.#inputDone) {
+        // Closing, operators done: straight to the sinks.
+        this.#fanOut(diagnosticEntry(diagnostic, this.#app))
+        return
+      }
+      if (this.#pendingDiagnostics.length >= MAX_PENDING_DIAGNOSTIC_ENTRIES) {
+        this.#diagnosticsLost++
+        return
+      }
+      this.#pendingDiagnostics.push(diagnosticEntry(diagnostic, this.#app))
+      if (!this.#diagnosticsScheduled) {
+        // Never re-enter the chain from inside an operator: inject on the next microtask.
+        this.#diagnosticsScheduled = true
+        queueMicrotask(() => this.#emitDiagnostics())
+      }
+    }
+  }
+
+  #emitDiagnostics(): void {
+    this.#diagnosticsScheduled = false
+    if (this.#inputDone) return
+    const entries = this.#pendingDiagnostics
+    this.#pendingDiagnostics = []
+    if (this.#diagnosticsLost > 0) {
+      const lost = this.#diagnosticsLost
+      this.#diagnosticsLost = 0
+      entries.push(
+        diagnosticEntry(
+          {
+            code: 'diagnostics_dropped',
+            stage: 'runtime',
+            component: this.id,
+            message: `${lost} diagnostics were not turned into entries (more than ${MAX_PENDING_DIAGNOSTIC_ENTRIES} at once)`,
+            count: lost,
+          },
+          this.#app,
+        ),
+      )
+    }
+    for (const entry of entries) this.#input.next(entry)
+  }
+}
+
+/** The warning entry a diagnostic becomes. */
+export function diagnosticEntry(diagnostic: Diagnostic, app: string): LogEntry {
+  const fields: Record<string, unknown> = {
+    code: diagnostic.code,
+    stage: diagnostic.stage,
+    component: diagnostic.component,
+  }
+  if (diagnostic.count !== undefined) fields['count'] = diagnostic.count
+  if (diagnostic.details !== undefined) Object.assign(fields, diagnostic.details)
+  return createEntry({
+    level: diagnostic.level ?? 40,
+    msg: diagnostic.message,
+    app,
+    source: 'logkit',
+    fields,
+  })
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

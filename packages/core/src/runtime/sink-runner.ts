@@ -1,0 +1,332 @@
+// One sink's harness: its own bounded queue and overflow policy, one write in
+// flight at a time, retries with backoff and jitter, failure isolation (a sink
+// that throws loses its batch, counted and reported, and the pipeline goes on),
+// and the acknowledgement bookkeeping of what it has finished.
+
+import type { DiagnosticReporter } from '../diagnostics.js'
+import type { LogEntry } from '../entry.js'
+import type { Sink } from '../sink.js'
+import { ackStreamOf } from './ack.js'
+import type { DemandController } from './demand.js'
+
+export type OverflowPolicy = 'block' | 'drop_newest' | 'drop_oldest'
+
+export interface QueueOptions {
+  /** Entries the queue holds (default 10,000). */
+  readonly capacity?: number
+  /**
+   * What a full queue does (default block): `block` pauses the pipeline's demand
+   * at capacity and resumes it at half (entries a source still emits past twice
+   * the capacity are dropped and counted); `drop_newest` drops what arrives;
+   * `drop_oldest` drops the oldest queued entries to make room.
+   */
+  readonly policy?: OverflowPolicy
+  /** Most entries handed to one write() (default 1,000). */
+  readonly maxBatch?: number
+}
+
+export interface RetryOptions {
+  /** Retries of a failed write before its batch is dropped and counted (default 3). */
+  readonly retries?: number
+  /** First backoff (default 100 ms); doubles each retry, with jitter. */
+  readonly minDelayMs?: number
+  readonly maxDelayMs?: number
+}
+
+export interface SinkStats {
+  readonly id: string
+  /** Entries accepted into the queue. */
+  readonly accepted: number
+  readonly written: number
+  /** Entries dropped by the overflow policy. */
+  readonly dropped: number
+  /** Entries lost because every retry of their write failed. */
+  readonly failed: number
+  readonly queued: number
+  readonly policy: OverflowPolicy
+  readonly capacity: number
+}
+
+type Item = LogEntry | readonly LogEntry[]
+
+const DROP_REPORT_INTERVAL_MS = 1000
+
+export class SinkRunner {
+  readonly id: string
+  readonly #index: number
+  readonly #sink: Sink
+  readonly #capacity: number
+  readonly #policy: OverflowPolicy
+  readonly #maxBatch: number
+  readonly #retries: number
+  readonly #minDelay: number
+  readonly #maxDelay: number
+  readonly #demand: DemandController
+  readonly #report: DiagnosticReporter
+  readonly #onFinished: () => void
+
+  #items: Item[] = []
+  #head = 0
+  #queued = 0
+  #inflight = false
+  #blocking = false
+  #accepted = 0
+  #written = 0
+  #dropped = 0
+  #failed = 0
+  /** Drops not yet reported, by reason; reported at most once a second. */
+  #unreported = new Map<string, number>()
+  #reportTimer: NodeJS.Timeout | undefined
+  #idleWaiters: (() => void)[] = []
+  #finishedWaiters: { target: number; resolve: () => void }[] = []
+
+  constructor(options: {
+    index: number
+    id: string
+    sink: Sink
+    queue?: QueueOptions | undefined
+    retry?: RetryOptions | undefined
+    demand: DemandController
+    report: DiagnosticReporter
+    onFinished: () => void
+  }) {
+    this.id = options.id
+    this.#index = options.index
+    this.#sink = options.sink
+    this.#capacity = Math.max(1, options.queue?.capacity ?? 10_000)
+    this.#policy = options.queue?.policy ?? 'block'
+    this.#maxBatch = Math.max(1, options.queue?.maxBatch ?? 1000)
+    this.#retries = options.retry?.retries ?? 3
+    this.#minDelay = options.retry?.minDelayMs ?? 100
+    this.#maxDelay = options.retry?.maxDelayMs ?? 5000
+    this.#demand = options.demand
+    this.#report = options.report
+    this.#onFinished = options.onFinished
+  }
+
+  get stats(): SinkStats {
+    return {
+      id: this.id,
+      accepted: this.#accepted,
+      written: this.#written,
+      dropped: this.#dropped,
+      failed: this.#failed,
+      queued: this.#queued,
+      policy: this.#policy,
+      capacity: this.#capacity,
+    }
+  }
+
+  /** Entries accepted, written, dropped or failed: everything the runner has decided. */
+  get #decided(): number {
+    return this.#written + this.#failed + this.#droppedFromQueue
+  }
+  #droppedFromQueue = 0
+
+  enqueue(item: Item): void {
+    const n = Array.isArray(item) ? item.length : 1
+    if (n === 0) return
+    if (this.#queued + n > this.#capacity) {
+      if (this.#policy === 'drop_newest' || n > this.#capacity) {
+        this.#drop(n, 'queue_full')
+        return
+      }
+      if (this.#policy === 'drop_oldest') {
+        while (this.#queued + n > this.#capacity) this.#dropOldest()
+      } else if (this.#queued + n > this.#capacity * 2) {
+        // block: a source that ignores demand is bounded here.
+        this.#drop(n, 'demand_ignored')
+        return
+      }
+    }
+    this.#items.push(item)
+    this.#queued += n
+    this.#accepted += n
+    this.#track(item, 'queued')
+    if (this.#policy === 'block' && !this.#blocking && this.#queued >= this.#capacity) {
+      this.#blocking = true
+      this.#demand.block(this)
+    }
+    if (!this.#inflight) this.#pump()
+  }
+
+  /** Resolves when the queue is empty and no write is in flight. */
+  idle(): Promise<void> {
+    if (this.#queued === 0 && !this.#inflight) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  /** Resolves when everything accepted before the call is decided, then flushes the sink. */
+  async flush(): Promise<void> {
+    const target = this.#accepted
+    if (this.#decided < target) {
+      await new Promise<void>((resolve) => this.#finishedWaiters.push({ target, resolve }))
+    }
+    await this.#guard('flush', () => this.#sink.flush?.())
+  }
+
+  async close(): Promise<void> {
+    await this.idle()
+    await this.#guard('flush', () => this.#sink.flush?.())
+    await this.#guard('close', () => this.#sink.close?.())
+    this.#reportDrops()
+    if (this.#blocking) {
+      this.#blocking = false
+      this.#demand.unblock(this)
+    }
+  }
+
+  #take(): readonly LogEntry[] {
+    const first = this.#items[this.#head] as Item
+    if (Array.isArray(first)) {
+      this.#shift()
+      return first as readonly LogEntry[]
+    }
+    const batch: LogEntry[] = []
+    while (this.#head < this.#items.length && batch.length < this.#maxBatch) {
+      const item = this.#items[this.#head] as Item
+      if (Array.isArray(item)) break
+      batch.push(item as LogEntry)
+      this.#shift()
+    }
+    return batch
+  }
+
+  #shift(): Item {
+    const item = this.#items[this.#head] as Item
+    this.#items[this.#head++] = undefined as unknown as Item
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head)
+      this.#head = 0
+    }
+    this.#queued -= Array.isArray(item) ? item.length : 1
+    if (this.#blocking && this.#queued <= this.#capacity / 2) {
+      this.#blocking = false
+      this.#demand.unblock(this)
+    }
+    return item
+  }
+
+  #dropOldest(): void {
+    const item = this.#shift()
+    const n = Array.isArray(item) ? item.length : 1
+    this.#droppedFromQueue += n
+    this.#drop(n, 'queue_full_oldest')
+    this.#track(item, 'finished')
+    this.#settleWaiters()
+  }
+
+  #pump(): void {
+    if (this.#inflight) return
+    if (this.#head >= this.#items.length) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve()
+      return
+    }
+    this.#inflight = true
+    const batch = this.#take()
+    void this.#write(batch).then((ok) => {
+      if (ok) this.#written += batch.length
+      else this.#failed += batch.length
+      this.#track(batch, 'finished')
+      this.#inflight = false
+      this.#settleWaiters()
+      this.#pump()
+    })
+  }
+
+  async #write(batch: readonly LogEntry[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#sink.write(batch)
+        return true
+      } catch (err) {
+        if (attempt >= this.#retries) {
+          this.#report({
+            code: 'sink_failed',
+            stage: 'sink',
+            component: this.id,
+            level: 50,
+            message: `sink ${this.id} failed to write ${batch.length} entries after ${attempt + 1} attempts: ${errorText(err)}`,
+            count: batch.length,
+          })
+          return false
+        }
+        const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** attempt)
+        await new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)))
+      }
+    }
+  }
+
+  async #guard(what: string, fn: () => unknown): Promise<void> {
+    try {
+      await fn()
+    } catch (err) {
+      this.#report({
+        code: `sink_${what}_failed`,
+        stage: 'sink',
+        component: this.id,
+        level: 50,
+        message: `sink ${this.id} failed to ${what}: ${errorText(err)}`,
+      })
+    }
+  }
+
+  #track(item: Item, slot: 'queued' | 'finished'): void {
+    const k = this.#index
+    if (Array.isArray(item)) {
+      for (const entry of item as readonly LogEntry[]) this.#trackOne(entry, slot, k)
+    } else {
+      this.#trackOne(item as LogEntry, slot, k)
+    }
+    if (slot === 'finished') this.#onFinished()
+  }
+
+  #trackOne(entry: LogEntry, slot: 'queued' | 'finished', k: number): void {
+    const stream = ackStreamOf(entry.ack)
+    if (stream === undefined) return
+    const positions = stream[slot]
+    const position = (entry.ack as { position: number }).position
+    if (position > (positions[k] as number)) positions[k] = position
+  }
+
+  #settleWaiters(): void {
+    if (this.#finishedWaiters.length === 0) return
+    const decided = this.#decided
+    this.#finishedWaiters = this.#finishedWaiters.filter((w) => {
+      if (w.target > decided) return true
+      w.resolve()
+      return false
+    })
+  }
+
+  #drop(n: number, reason: string): void {
+    this.#dropped += n
+    this.#unreported.set(reason, (this.#unreported.get(reason) ?? 0) + n)
+    this.#reportTimer ??= setTimeout(() => this.#reportDrops(), DROP_REPORT_INTERVAL_MS).unref()
+  }
+
+  /** Report drops not yet reported now, instead of at the end of their interval. */
+  reportDrops(): void {
+    this.#reportDrops()
+  }
+
+  #reportDrops(): void {
+    if (this.#reportTimer) clearTimeout(this.#reportTimer)
+    this.#reportTimer = undefined
+    for (const [reason, count] of this.#unreported) {
+      this.#report({
+        code: 'dropped',
+        stage: 'sink',
+        component: this.id,
+        message: `sink ${this.id} dropped ${count} entries (${reason}, policy ${this.#policy}, capacity ${this.#capacity})`,
+        count,
+        details: { reason, policy: this.#policy },
+      })
+    }
+    this.#unreported.clear()
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
