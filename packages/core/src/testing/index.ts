@@ -1,0 +1,3 @@
+export * from './conformance.js'
+export * from './marbles.js'
+export * from './memory-sink.js'
