@@ -1,0 +1,223 @@
+// The scenarios. Each one says what it measures and what the goal is.
+
+import { Writable } from 'node:stream'
+import {
+  createEntry,
+  createLogger,
+  createMemoryChannel,
+  decodeFrame,
+  FrameDecoder,
+  FrameEncoder,
+} from '@logkit/core'
+import { logkit } from '@logkit/core/proto'
+import Long from 'long'
+import pino from 'pino'
+import winston from 'winston'
+import { compare, report } from './measure.js'
+
+const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
+
+/** The entry every scenario logs: pino's classic request line. */
+const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
+const message = 'request completed'
+
+function sampleEntry(seq) {
+  return createEntry({
+    msg: message,
+    app: 'bench',
+    source: 'http',
+    hostname: 'bench-host',
+    seq,
+    fields,
+  })
+}
+
+const codec = {
+  name: 'codec',
+  title: 'encode/decode one entry: logkit frames vs JSON.stringify/JSON.parse (and protobufjs for context)',
+  async run({ quick }) {
+    const size = sizes(quick)
+    const entry = sampleEntry(1)
+    const encoder = new FrameEncoder()
+    const asJson = {
+      level: 30,
+      time: Date.now(),
+      pid: process.pid,
+      hostname: 'bench-host',
+      name: 'http',
+      app: 'bench',
+      ...fields,
+      msg: message,
+    }
+    const pbMessage = {
+      batch: {
+        entries: [
+          {
+            timeUnixNano: Long.fromString(entry.time.toString(), true),
+            level: 30,
+            severityNumber: 9,
+            message,
+            app: 'bench',
+            source: 'http',
+            pid: process.pid,
+            hostname: 'bench-host',
+            seq: Long.fromNumber(1, true),
+            fieldsJson: Buffer.from(JSON.stringify(fields)),
+          },
+        ],
+      },
+    }
+    let sink = 0
+    const encodeResults = await compare(
+      [
+        {
+          name: 'logkit FrameEncoder.entry',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += encoder.entry(entry).length
+          },
+        },
+        {
+          name: 'JSON.stringify',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += JSON.stringify(asJson).length
+          },
+        },
+        {
+          name: 'protobufjs encode',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += logkit.v1.Frame.encode(pbMessage).finish().length
+          },
+        },
+      ],
+      size,
+    )
+    console.log('encode (entries/s; ratio of ns per entry):')
+    report(encodeResults, { baseline: 'JSON.stringify' })
+
+    const frame = Buffer.from(encoder.entry(entry))
+    const payload = frame.subarray(12)
+    const json = JSON.stringify(asJson)
+    let count = 0
+    const decoder = new FrameDecoder({
+      onFrame: (f) => {
+        count += f.type === 'batch' ? f.entries.length : 0
+      },
+    })
+    const decodeResults = await compare(
+      [
+        {
+          name: 'logkit decodeFrame',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += decodeFrame(payload).type.length
+          },
+        },
+        {
+          name: 'logkit FrameDecoder (CRC + decode)',
+          round: (n) => {
+            for (let i = 0; i < n; i++) decoder.push(frame)
+          },
+        },
+        {
+          name: 'JSON.parse',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += JSON.parse(json).level
+          },
+        },
+        {
+          name: 'protobufjs decode',
+          round: (n) => {
+            for (let i = 0; i < n; i++) sink += logkit.v1.Frame.decode(payload).batch.entries.length
+          },
+        },
+      ],
+      size,
+    )
+    console.log('decode:')
+    report(decodeResults, { baseline: 'JSON.parse' })
+    if (sink === 0 || count === 0) console.log('(nothing measured)')
+  },
+}
+
+/** A Writable that throws everything away, for winston. */
+function nullStream() {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb()
+    },
+  })
+}
+
+const producer = {
+  name: 'producer',
+  title: "per-call cost of log.info({ reqId, userId, path }, 'request completed')",
+  async run({ quick }) {
+    const size = sizes(quick)
+    const pinoSync = pino(pino.destination({ dest: '/dev/null', sync: true }))
+    const winstonLogger = winston.createLogger({
+      format: winston.format.json(),
+      transports: [new winston.transports.Stream({ stream: nullStream() })],
+    })
+    const results = await compare(
+      [
+        {
+          name: 'logkit (in-process transport)',
+          // A fresh channel per round, large enough that nothing is dropped.
+          setup: () => {
+            const channel = createMemoryChannel({ capacityBytes: 512 * 1024 * 1024 })
+            return {
+              channel,
+              log: createLogger({ app: 'bench', source: 'http', transport: channel.transport }),
+            }
+          },
+          round: (n, { log }) => {
+            for (let i = 0; i < n; i++) log.info(fields, message)
+          },
+          teardown: ({ log }) => {
+            if (log.stats.dropped > 0) throw new Error('bench transport dropped entries')
+          },
+        },
+        {
+          name: 'pino (sync destination, /dev/null)',
+          round: (n) => {
+            for (let i = 0; i < n; i++) pinoSync.info(fields, message)
+          },
+        },
+        {
+          name: 'winston (json, stream)',
+          round: async (n) => {
+            for (let i = 0; i < n; i++) winstonLogger.info(message, fields)
+            await new Promise((r) => setImmediate(r))
+          },
+        },
+      ],
+      size,
+    )
+    report(results, {
+      baseline: 'pino (sync destination, /dev/null)',
+      note: 'goal: logkit per-call cost at most pino’s (ratio ≤ 1.00)',
+    })
+    const below = createLogger({ app: 'bench', transport: createMemoryChannel().transport, level: 'warn' })
+    const belowPino = pino({ level: 'warn' }, pino.destination({ dest: '/dev/null', sync: true }))
+    const disabled = await compare(
+      [
+        {
+          name: 'logkit below level',
+          round: (n) => {
+            for (let i = 0; i < n; i++) below.info(fields, message)
+          },
+        },
+        {
+          name: 'pino below level',
+          round: (n) => {
+            for (let i = 0; i < n; i++) belowPino.info(fields, message)
+          },
+        },
+      ],
+      { n: size.n * 10, rounds: size.rounds },
+    )
+    console.log('a call below the level:')
+    report(disabled, { baseline: 'pino below level' })
+  },
+}
+
+export const scenarios = [codec, producer]
