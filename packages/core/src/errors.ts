@@ -13,6 +13,10 @@ export const errorCodes = {
   LOGKIT_ERR_PIPELINE_EMPTY: 'A pipeline was created without a source or without a sink.',
   LOGKIT_ERR_FORMAT_TEMPLATE: 'A text format template names a placeholder that does not exist.',
   LOGKIT_ERR_REDACT_PATH: 'A redact path cannot be parsed.',
+  LOGKIT_ERR_APP_NAME_INVALID: 'An app name cannot be used as a directory name.',
+  LOGKIT_ERR_RUNTIME_DIR_UNSAFE:
+    'A runtime directory or file is a symlink, not owned by this user, or not private.',
+  LOGKIT_ERR_SESSION_LOCKED: 'Another live collector already holds the session of this app.',
 } as const
 
 export type ErrorCode = keyof typeof errorCodes

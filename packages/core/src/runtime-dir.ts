@@ -1,0 +1,126 @@
+// The runtime directory: where a collector and its producers meet.
+//
+//   $LOGKIT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/logkit, else <tmp>/logkit-<uid>
+//     <app>/                 0700, one per app: apps are fully isolated
+//       session.json         0600, written atomically by the collector
+//       collector.lock       0600, the collector's pid while it runs
+//       …                    transports' files (pipes, sockets)
+//   /dev/shm/logkit-<uid>/<app>/   0700, shared-memory rings (memory-backed, never disk I/O)
+//
+// Every directory is created 0700 and refused when it is a symlink or owned by
+// another user; every file is opened without following symlinks and created
+// 0600.
+
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LogkitError } from './errors.js'
+
+export interface RuntimeEnv {
+  readonly LOGKIT_RUNTIME_DIR?: string | undefined
+  readonly XDG_RUNTIME_DIR?: string | undefined
+  /** Where memory-backed ring files go (default /dev/shm). */
+  readonly LOGKIT_SHM_DIR?: string | undefined
+}
+
+export interface RuntimePaths {
+  readonly runtimeDir: string
+  readonly appDir: string
+  readonly sessionFile: string
+  readonly lockFile: string
+  /** The app's directory on a memory-backed file system, for shared-memory rings. */
+  readonly memoryDir: string
+}
+
+const APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+function uid(): number {
+  return process.getuid?.() ?? 0
+}
+
+/** Throws LOGKIT_ERR_APP_NAME_INVALID unless `app` is safe as one path segment. */
+export function checkAppName(app: string): string {
+  if (!APP_NAME.test(app)) {
+    throw new LogkitError(
+      'LOGKIT_ERR_APP_NAME_INVALID',
+      `app name ${JSON.stringify(app)} cannot name a directory: use letters, digits, '.', '_' and '-', starting with a letter or digit (at most 128)`,
+    )
+  }
+  return app
+}
+
+/** The runtime directory for this environment (not created). */
+export function runtimeDir(env: RuntimeEnv = process.env): string {
+  if (env.LOGKIT_RUNTIME_DIR) return env.LOGKIT_RUNTIME_DIR
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'logkit')
+  return join(tmpdir(), `logkit-${uid()}`)
+}
+
+/** The paths of an app's session (not created). */
+export function runtimePaths(app: string, env: RuntimeEnv = process.env): RuntimePaths {
+  const dir = runtimeDir(env)
+  const appDir = join(dir, checkAppName(app))
+  return {
+    runtimeDir: dir,
+    appDir,
+    sessionFile: join(appDir, 'session.json'),
+    lockFile: join(appDir, 'collector.lock'),
+    memoryDir: join(env.LOGKIT_SHM_DIR ?? '/dev/shm', `logkit-${uid()}`, app),
+  }
+}
+
+function unsafe(path: string, why: string): never {
+  throw new LogkitError(
+    'LOGKIT_ERR_RUNTIME_DIR_UNSAFE',
+    `${path} ${why}: logkit keeps its runtime files private to their user; remove it or point LOGKIT_RUNTIME_DIR elsewhere`,
+    { details: { path } },
+  )
+}
+
+/**
+ * Makes `path` a private directory: creates it 0700 (parents too, 0700), or
+ * checks an existing one is a real directory owned by this user and tightens
+ * its mode. Throws LOGKIT_ERR_RUNTIME_DIR_UNSAFE for a symlink or a stranger's
+ * directory.
+ */
+export function ensurePrivateDir(path: string): string {
+  try {
+    mkdirSync(path, { recursive: true, mode: 0o700 })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+  const st = lstatSync(path)
+  if (st.isSymbolicLink()) unsafe(path, 'is a symlink')
+  if (!st.isDirectory()) unsafe(path, 'is not a directory')
+  if (st.uid !== uid()) unsafe(path, `is owned by uid ${st.uid}, not ${uid()}`)
+  if ((st.mode & 0o077) !== 0) chmodSync(path, 0o700)
+  return path
+}
+
+/** The app's session paths, with the app directory made private. */
+export function ensureAppDir(app: string, env: RuntimeEnv = process.env): RuntimePaths {
+  const paths = runtimePaths(app, env)
+  ensurePrivateDir(paths.runtimeDir)
+  ensurePrivateDir(paths.appDir)
+  return paths
+}
+
+/**
+ * Opens a file without following a symlink at its place; created 0600. Checks
+ * the file it got belongs to this user. Returns the fd.
+ */
+export function openPrivateFile(path: string, flags: number, mode = 0o600): number {
+  let fd: number
+  try {
+    fd = openSync(path, flags | constants.O_NOFOLLOW, mode)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') unsafe(path, 'is a symlink')
+    throw err
+  }
+  const st = fstatSync(fd)
+  if (st.uid !== uid()) {
+    closeSync(fd)
+    unsafe(path, `is owned by uid ${st.uid}, not ${uid()}`)
+  }
+  return fd
+}

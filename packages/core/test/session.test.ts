@@ -1,0 +1,147 @@
+import { spawn } from 'node:child_process'
+import {
+  chmodSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { checkAppName, ensureAppDir, openPrivateFile, runtimeDir, runtimePaths } from '../src/runtime-dir.js'
+import { openSession, processAlive, readSession } from '../src/session.js'
+
+const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+function env() {
+  const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+  return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: join(base, 'shm') }
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777
+
+t.test(
+  'the runtime directory comes from LOGKIT_RUNTIME_DIR, then XDG_RUNTIME_DIR, then the temp dir',
+  (t) => {
+    t.equal(
+      runtimeDir({ LOGKIT_RUNTIME_DIR: '/x/y', XDG_RUNTIME_DIR: '/run/user/1' }),
+      '/x/y',
+      'explicit wins',
+    )
+    t.equal(runtimeDir({ XDG_RUNTIME_DIR: '/run/user/1' }), '/run/user/1/logkit', 'then XDG')
+    t.match(runtimeDir({}), /logkit-\d+$/, 'then a per-user dir in tmp')
+    t.match(
+      runtimePaths('app', { LOGKIT_RUNTIME_DIR: '/x' }).memoryDir,
+      /^\/dev\/shm\/logkit-\d+\/app$/,
+      'rings live in /dev/shm',
+    )
+    t.end()
+  },
+)
+
+t.test('app names that are not one safe path segment are refused', (t) => {
+  for (const bad of ['', '..', '.hidden', 'a/b', 'a b', 'x'.repeat(200)]) {
+    t.throws(
+      () => checkAppName(bad),
+      { code: 'LOGKIT_ERR_APP_NAME_INVALID' },
+      JSON.stringify(bad.slice(0, 20)),
+    )
+  }
+  t.equal(checkAppName('demo-app_1.2'), 'demo-app_1.2', 'a normal name passes')
+  t.end()
+})
+
+t.test('directories are created 0700 and files 0600; a loose mode is tightened', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  t.equal(mode(paths.runtimeDir), 0o700, 'runtime dir 0700')
+  t.equal(mode(paths.appDir), 0o700, 'app dir 0700')
+  chmodSync(paths.appDir, 0o755)
+  ensureAppDir('demo', e)
+  t.equal(mode(paths.appDir), 0o700, 'a 0755 app dir is tightened back')
+  const session = openSession('demo', { env: e })
+  t.equal(mode(paths.sessionFile), 0o600, 'session file 0600')
+  t.equal(mode(paths.lockFile), 0o600, 'lock file 0600')
+  session.close()
+  t.end()
+})
+
+t.test('a symlink where a directory or file should be is refused', (t) => {
+  const e = env()
+  const target = mkdtempSync(join(tmpdir(), 'logkit-elsewhere-'))
+  mkdirSync(e.LOGKIT_RUNTIME_DIR, { mode: 0o700 })
+  symlinkSync(target, join(e.LOGKIT_RUNTIME_DIR, 'demo'))
+  t.throws(() => ensureAppDir('demo', e), { code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE' }, 'symlinked app dir')
+  const paths = ensureAppDir('other', e)
+  const planted = join(paths.appDir, 'planted')
+  writeFileSync(join(target, 'victim'), 'keep me')
+  symlinkSync(join(target, 'victim'), planted)
+  t.throws(
+    () => openPrivateFile(planted, constants.O_WRONLY | constants.O_CREAT),
+    { code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE' },
+    'symlinked file',
+  )
+  t.equal(readFileSync(join(target, 'victim'), 'utf8'), 'keep me', 'and its target is untouched')
+  t.end()
+})
+
+t.test('a session says who the collector is; producers find it by app name', (t) => {
+  const e = env()
+  t.equal(readSession('demo', e), undefined, 'no session before a collector')
+  const session = openSession('demo', { env: e, transports: { memory: {} } })
+  session.setTransport('fifo', { dir: session.paths.appDir })
+  const info = readSession('demo', e)
+  t.equal(info?.pid, process.pid, 'the collector pid')
+  t.equal(info?.protocol, 1, 'the protocol version')
+  t.same(Object.keys(info?.transports ?? {}), ['memory', 'fifo'], 'the transports it listens on')
+  session.close()
+  t.equal(readSession('demo', e), undefined, 'gone after close')
+  t.end()
+})
+
+t.test('a session file left by a dead collector is not a session', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  writeFileSync(paths.sessionFile, JSON.stringify({ app: 'demo', pid: 2 ** 22 + 1, transports: {} }), {
+    mode: 0o600,
+  })
+  t.equal(readSession('demo', e), undefined, 'ignored')
+  t.notOk(processAlive(2 ** 22 + 1), 'that pid is not alive')
+  t.end()
+})
+
+t.test('a stale lock is taken over; a live collector of the same app is refused, named by pid', async (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  writeFileSync(paths.lockFile, `${2 ** 22 + 1}\n`, { mode: 0o600 })
+  const mine = openSession('demo', { env: e })
+  t.equal(readFileSync(paths.lockFile, 'utf8').trim(), String(process.pid), 'the stale lock was taken over')
+  mine.close()
+
+  // A real second process holds the session; this one must be refused.
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { openSession } = await import(${JSON.stringify(dist)}); openSession('demo', { env: ${JSON.stringify(e)} }); console.log('ready'); setInterval(() => {}, 1000)`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  t.teardown(() => {
+    child.kill('SIGKILL')
+  })
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+  t.throws(() => openSession('demo', { env: e }), {
+    code: 'LOGKIT_ERR_SESSION_LOCKED',
+    details: { pid: child.pid },
+  })
+  const other = openSession('other-app', { env: e })
+  t.equal(readSession('other-app', e)?.pid, process.pid, 'another app runs side by side')
+  other.close()
+})
