@@ -19,11 +19,14 @@ export const errorCodes = {
   LOGKIT_ERR_SESSION_LOCKED: 'Another live collector already holds the session of this app.',
 } as const
 
+/** Core's codes. */
 export type ErrorCode = keyof typeof errorCodes
+/** Any package's code: plugins keep their own table in the same form. */
+export type LogkitErrorCode = ErrorCode | `LOGKIT_ERR_${string}`
 
 /** The one error class of logkit: a stable `code`, a message that says what to do, and the cause. */
 export class LogkitError extends Error {
-  readonly code: ErrorCode
+  readonly code: LogkitErrorCode
   /** Structured details, e.g. the option path of an invalid option. */
   readonly details: Readonly<Record<string, unknown>> | undefined
 
@@ -40,6 +43,6 @@ export class LogkitError extends Error {
 }
 
 /** True when `err` is a LogkitError, optionally of the given code. */
-export function isLogkitError(err: unknown, code?: ErrorCode): err is LogkitError {
+export function isLogkitError(err: unknown, code?: LogkitErrorCode): err is LogkitError {
   return err instanceof LogkitError && (code === undefined || err.code === code)
 }

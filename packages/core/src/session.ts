@@ -159,3 +159,42 @@ export function readSession(app: string, env: RuntimeEnv = process.env): Session
     return undefined
   }
 }
+
+/** Sessions this process holds, shared by every source of the same app (shm and fifo alike). */
+const held = new Map<string, { session: Session; users: number }>()
+
+export interface SessionHandle {
+  readonly session: Session
+  /** Gives the session back; the last user closes it. */
+  release(): void
+}
+
+/**
+ * The collector's session of `app`, shared within this process: the first
+ * caller opens it (taking the app's lock), later callers share it, and the
+ * last release() closes it. Sources call this, so one collector process holds
+ * one lock per app however many transports it listens on.
+ */
+export function acquireSession(app: string, env: RuntimeEnv = process.env): SessionHandle {
+  const key = `${runtimePaths(app, env).appDir}`
+  let entry = held.get(key)
+  if (entry === undefined) {
+    entry = { session: openSession(app, { env }), users: 0 }
+    held.set(key, entry)
+  }
+  entry.users++
+  const current = entry
+  let released = false
+  return {
+    session: current.session,
+    release() {
+      if (released) return
+      released = true
+      current.users--
+      if (current.users === 0) {
+        held.delete(key)
+        current.session.close()
+      }
+    },
+  }
+}

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { checkAppName, ensureAppDir, openPrivateFile, runtimeDir, runtimePaths } from '../src/runtime-dir.js'
+import * as sessionModule from '../src/session.js'
 import { openSession, processAlive, readSession } from '../src/session.js'
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
@@ -144,4 +145,21 @@ t.test('a stale lock is taken over; a live collector of the same app is refused,
   const other = openSession('other-app', { env: e })
   t.equal(readSession('other-app', e)?.pid, process.pid, 'another app runs side by side')
   other.close()
+})
+
+t.test('sources of one process share the app’s session; the last release closes it', (t) => {
+  const e = env()
+  const { acquireSession } = sessionModule
+  const a = acquireSession('demo', e)
+  const b = acquireSession('demo', e)
+  t.equal(a.session, b.session, 'one session for both')
+  a.session.setTransport('shm', { dir: 'x' })
+  b.session.setTransport('fifo', { dir: 'y' })
+  t.same(Object.keys(readSession('demo', e)?.transports ?? {}), ['shm', 'fifo'], 'both transports announced')
+  a.release()
+  t.ok(readSession('demo', e), 'still open while one user remains')
+  b.release()
+  b.release()
+  t.equal(readSession('demo', e), undefined, 'closed by the last release, once')
+  t.end()
 })
