@@ -31,7 +31,7 @@ export class LogkitError extends Error {
   readonly details: Readonly<Record<string, unknown>> | undefined
 
   constructor(
-    code: ErrorCode,
+    code: LogkitErrorCode,
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {

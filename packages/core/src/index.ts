@@ -1,4 +1,6 @@
+export { z } from 'zod'
 export * from './codec.js'
+export * from './crc32.js'
 export * from './diagnostics.js'
 export * from './entry.js'
 export * from './errors.js'

@@ -1,0 +1,18 @@
+// `use: file`: the manifest definition of the file sink. Options are validated
+// by the schema (no I/O) before create() opens anything.
+
+import { defineSink, PLUGIN_API_VERSION } from '@logkit/core'
+import { openFileSink } from './file-sink.js'
+import { fileSinkOptions } from './options.js'
+
+export const fileSink = defineSink({
+  name: 'file',
+  apiVersion: PLUGIN_API_VERSION,
+  description:
+    'Append-only log files: rotation by size and time, gzip, retention, SIGHUP reopen, free-space guard, fsync on flush.',
+  options: fileSinkOptions,
+  create: (options, context) => openFileSink(options, { report: context.report }),
+})
+
+/** Every definition of this package by manifest name; the CLI looks up `definitions[name]`, then `default`. */
+export const definitions = { file: fileSink }

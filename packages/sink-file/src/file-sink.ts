@@ -1,0 +1,532 @@
+// createFileSink: the plain building block behind `use: file`.
+//
+//   write(batch) ─▶ lane (one step at a time: rotate, guard, hand over) ─▶ Output (sonic-boom) ─▶ path
+//                                                   │ rotation: close ─ rename ─ reopen
+//                                                   └▶ background (one job at a time): gzip, retention
+//
+// Steps that change which file is written (rotation, reopen) go through the
+// lane, so a batch is never split between files except at a line boundary a
+// size rotation chose. A write resolves once sonic-boom has handed its last
+// byte to the OS (after an fsync too with `fsync: 'always'`); flush() resolves
+// after the fsync. Compression and retention never hold up a write.
+
+import { mkdirSync, readdirSync } from 'node:fs'
+import { lstat, open, rename, unlink } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import {
+  createFormatter,
+  type DiagnosticReporter,
+  formatJson,
+  ignoreDiagnostics,
+  type LogEntry,
+  LogkitError,
+  PLUGIN_API_VERSION,
+  type Sink,
+  validateOptions,
+} from '@logkit/core'
+import { gzipFile } from './compress.js'
+import type { FileSinkReporter } from './diagnostics.js'
+import { fileSinkError } from './errors.js'
+import { History } from './history.js'
+import { historyPathOf, type Naming, namingFor, periodKey, periodOf } from './naming.js'
+import { type FileSinkClock, type FileSinkConfig, type FileSinkOptions, fileSinkOptions } from './options.js'
+import { Output } from './output.js'
+import { expired, scanRotated } from './retention.js'
+import { openLogFile, repairTornTail } from './safe-open.js'
+import { SpaceGuard } from './space-guard.js'
+import { parseSize } from './units.js'
+
+export interface FileSinkStats {
+  readonly path: string
+  /** Entries handed to the OS. */
+  readonly entries: number
+  readonly bytes: number
+  /** Entries the free-space guard's drop policy let go. */
+  readonly dropped: number
+  readonly rotations: number
+  readonly compressed: number
+  /** Rotated files retention removed. */
+  readonly removed: number
+  /** Reopens of the same path (SIGHUP, reopen(), recovery after a failed write). */
+  readonly reopens: number
+  /** True while the free-space guard holds or drops writes. */
+  readonly diskLow: boolean
+}
+
+export interface FileSink extends Sink {
+  /** Resolves when the batch is in the OS (and fsync'd, with `fsync: 'always'`); rejects to be retried. */
+  write(batch: readonly LogEntry[]): Promise<void>
+  /** Resolves when everything written so far is fsync'd (unless `fsync: 'never'`), and the history file written. */
+  flush(): Promise<void>
+  /** Writes, fsyncs and closes the file, then waits for background compression and retention. */
+  close(): Promise<void>
+  /** Closes the file and opens `path` again (what SIGHUP does): after an external rename, a new file. */
+  reopen(): Promise<void>
+  /** Rotates now, whatever the size or time. */
+  rotate(): Promise<void>
+  /** Changes the free-space threshold at run time (bytes or '1GiB'; 0 turns the guard off). */
+  setMinFreeBytes(bytes: number | string): void
+  /** Resolves when background compression and retention have caught up. */
+  settled(): Promise<void>
+  readonly path: string
+  /** Where the last entries are kept, with the `history` option. */
+  readonly historyPath: string | undefined
+  readonly stats: FileSinkStats
+}
+
+/** What the sink reports to, and (plain API) the clock it reads. */
+export interface FileSinkContext {
+  readonly report?: DiagnosticReporter | undefined
+  readonly clock?: FileSinkClock | undefined
+}
+
+const schemaHolder = { kind: 'sink', name: 'file', apiVersion: PLUGIN_API_VERSION, options: fileSinkOptions }
+
+/**
+ * An append-only, rotating file sink. Options are validated first
+ * (LOGKIT_ERR_OPTIONS_INVALID); the file is then opened at once, so a bad path
+ * throws here (LOGKIT_ERR_FILE_*), not at the first write.
+ *
+ * @example
+ * ```ts
+ * const sink = createFileSink({ path: 'logs/app.log', mkdir: true, rotate: { size: '10MiB', keep: 5, compress: true } })
+ * const pipeline = createPipeline({ sources: [...], sinks: [sink] })
+ * ```
+ */
+export function createFileSink(options: FileSinkOptions, context: FileSinkContext = {}): FileSink {
+  const { clock, ...rest } = options
+  const config = validateOptions(schemaHolder, rest)
+  return openFileSink(config, { report: context.report, clock: clock ?? context.clock })
+}
+
+/** The sink from options already validated by the schema (the manifest path). */
+export function openFileSink(config: FileSinkConfig, context: FileSinkContext = {}): FileSink {
+  return new FileSinkImpl(config, context.report ?? ignoreDiagnostics, context.clock ?? Date)
+}
+
+const noop = () => {}
+const RESOLVED = Promise.resolve()
+
+interface Handed {
+  readonly done: Promise<void>
+}
+
+class FileSinkImpl implements FileSink {
+  readonly path: string
+  readonly historyPath: string | undefined
+  readonly #config: FileSinkConfig
+  readonly #report: FileSinkReporter
+  readonly #clock: FileSinkClock
+  readonly #naming: Naming
+  readonly #render: (entry: LogEntry) => string
+  readonly #rendersJson: boolean
+  readonly #history: History | undefined
+  readonly #guard: SpaceGuard
+  readonly #abort = new AbortController()
+  readonly #onHup: () => void
+  /** Highest rotation index used per period key, from the start-up scan on. */
+  readonly #indexes = new Map<string, number>()
+  #out: Output
+  #period: { start: number; end: number } | undefined
+  /** After a failed rotation, the size the file may reach before the next try. */
+  #retryRotationAt = 0
+  #lane: Promise<unknown> = RESOLVED
+  #background: Promise<void> = RESOLVED
+  #closing: Promise<void> | undefined
+  #entries = 0
+  #bytes = 0
+  #rotations = 0
+  #compressed = 0
+  #removed = 0
+  #reopens = 0
+
+  constructor(config: FileSinkConfig, report: FileSinkReporter, clock: FileSinkClock) {
+    this.#config = config
+    this.#report = report
+    this.#clock = clock
+    this.path = resolve(config.path)
+    this.#naming = namingFor(this.path)
+    this.#render = createFormatter({
+      format: config.format,
+      template: config.template,
+      colors: config.colors ?? false,
+      timeFormat: config.timeFormat,
+    })
+    this.#rendersJson = this.#render === formatJson
+    if (config.mkdir) {
+      // A folder readable by whoever may read the files: 0600 → 0700, 0640 → 0750.
+      mkdirSync(this.#naming.dir, {
+        recursive: true,
+        mode: 0o700 | config.mode | ((config.mode & 0o044) >> 2),
+      })
+    }
+    this.#out = this.#openOutput(true)
+    this.#scanIndexes()
+    this.#guard = new SpaceGuard({
+      dir: this.#naming.dir,
+      minFreeBytes: config.minFreeBytes,
+      policy: config.policy,
+      checkIntervalMs: config.spaceCheckIntervalMs,
+      report,
+    })
+    if (config.history > 0) {
+      this.historyPath = historyPathOf(this.path)
+      this.#history = new History(this.historyPath, config.history, config.mode)
+      this.#history.load()
+    }
+    this.#onHup = () => {
+      this.reopen().catch((err) =>
+        this.#report({
+          code: 'reopen_failed',
+          level: 50,
+          message: `reopening ${this.path} on SIGHUP failed (${errorText(err)}): the next write tries again`,
+          details: { path: this.path },
+        }),
+      )
+    }
+    if (config.reopenOnSighup) process.on('SIGHUP', this.#onHup)
+    if (config.rotate !== undefined) this.#inBackground('recovery', () => this.#recover())
+  }
+
+  get stats(): FileSinkStats {
+    return {
+      path: this.path,
+      entries: this.#entries,
+      bytes: this.#bytes,
+      dropped: this.#guard.dropped,
+      rotations: this.#rotations,
+      compressed: this.#compressed,
+      removed: this.#removed,
+      reopens: this.#reopens,
+      diskLow: this.#guard.low,
+    }
+  }
+
+  write(batch: readonly LogEntry[]): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(this.#closedError('write'))
+    if (batch.length === 0) return RESOLVED
+    return this.#step(() => this.#hand(batch)).then((handed) => handed.done)
+  }
+
+  flush(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing
+    return this.#step((): Handed => ({ done: this.#sync() })).then((handed) => handed.done)
+  }
+
+  reopen(): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(this.#closedError('reopen'))
+    return this.#step(() => this.#replaceOutput())
+  }
+
+  rotate(): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(this.#closedError('rotate'))
+    return this.#step(() => this.#rotateNow())
+  }
+
+  setMinFreeBytes(bytes: number | string): void {
+    const parsed = parseSize(bytes)
+    if (parsed === undefined) {
+      const message = `expected bytes or text such as '1GiB', found ${JSON.stringify(bytes)}`
+      throw new LogkitError('LOGKIT_ERR_OPTIONS_INVALID', `sink "file": option "minFreeBytes": ${message}`, {
+        details: { name: 'file', kind: 'sink', issues: [{ path: ['minFreeBytes'], message }] },
+      })
+    }
+    this.#guard.setMinFreeBytes(parsed)
+  }
+
+  async settled(): Promise<void> {
+    let seen: Promise<void>
+    do {
+      seen = this.#background
+      await seen
+    } while (seen !== this.#background)
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  async #shutdown(): Promise<void> {
+    // A write the free-space guard holds gives up now: it was never written.
+    this.#abort.abort(this.#closedError('write'))
+    process.off('SIGHUP', this.#onHup)
+    await this.#lane
+    await this.#out.close()
+    await this.#persistHistory()
+    this.#guard.reportDrops()
+    await this.settled()
+  }
+
+  /** Runs `fn` after every earlier step; a failed step does not stop the ones after it. */
+  #step<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.#lane.then(fn)
+    this.#lane = run.then(noop, noop)
+    return run
+  }
+
+  /** Hands a batch to the file; what it returns resolves when the OS has all of it. */
+  async #hand(batch: readonly LogEntry[]): Promise<Handed> {
+    // A failed write left the output closing: start a fresh one on the same path.
+    if (this.#out.closing) await this.#replaceOutput()
+    if (this.#period !== undefined && this.#clock.now() >= this.#period.end) await this.#rotateNow()
+    if (!(await this.#guard.admit(this.#abort.signal))) {
+      this.#guard.drop(batch.length)
+      return { done: RESOLVED }
+    }
+    if (this.#config.copytruncate && this.#out.truncatedUnderUs()) {
+      this.#report({
+        code: 'file_truncated',
+        level: 30,
+        message: `${this.path} was truncated under the sink (copytruncate): writing on at its new end`,
+        details: { path: this.path },
+      })
+    }
+    const max = this.#config.rotate?.size
+    const history = this.#history
+    const parts: Promise<void>[] = []
+    let text = ''
+    let bytes = 0
+    for (const entry of batch) {
+      const own = entry.line === undefined
+      const line = own ? this.#render(entry) : (entry.line as string)
+      if (max !== undefined) {
+        const n = Buffer.byteLength(line) + 1
+        // Whole lines only: a line that does not fit starts the next file (an
+        // oversized line still gets a file of its own).
+        const limit = Math.max(max, this.#retryRotationAt)
+        if (this.#out.size + bytes + n > limit && this.#out.size + bytes > 0) {
+          if (bytes > 0) parts.push(this.#append(text, bytes))
+          text = ''
+          bytes = 0
+          await this.#rotateNow()
+        }
+        bytes += n
+      }
+      text += line + '\n'
+      history?.add(entry, own && this.#rendersJson ? line : undefined)
+    }
+    if (max === undefined) bytes = Buffer.byteLength(text)
+    if (bytes > 0) parts.push(this.#append(text, bytes))
+    let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
+    if (this.#config.fsync === 'always') {
+      const last = this.#out
+      done = done.then(() => last.sync())
+    }
+    return {
+      done: done.then(() => {
+        this.#entries += batch.length
+      }),
+    }
+  }
+
+  #append(text: string, bytes: number): Promise<void> {
+    this.#guard.wrote(bytes)
+    return this.#out.append(text, bytes).then(() => {
+      this.#bytes += bytes
+    })
+  }
+
+  async #sync(): Promise<void> {
+    const out = this.#out
+    await (this.#config.fsync === 'never' ? out.drained() : out.sync())
+    await this.#persistHistory()
+  }
+
+  async #persistHistory(): Promise<void> {
+    try {
+      await this.#history?.persist()
+    } catch (err) {
+      this.#report({
+        code: 'history_failed',
+        message: `writing the history file ${this.historyPath} failed (${errorText(err)}): logkit tail will show older history`,
+        details: { path: this.historyPath },
+      })
+    }
+  }
+
+  /**
+   * Opens `path`, creating it if needed. At start, a line torn by a crash is cut
+   * off and a non-empty file continues the period of its last write.
+   */
+  #openOutput(starting: boolean): Output {
+    const file = openLogFile(this.path, this.#config.mode)
+    let size = file.size
+    if (starting && size > 0) {
+      const removed = repairTornTail(file.fd, size)
+      if (removed > 0) {
+        size -= removed
+        this.#report({
+          code: 'torn_tail',
+          message: `${this.path} ended in a line cut short by a crash: removed its ${removed} bytes (they were never acknowledged)`,
+          count: 1,
+          details: { path: this.path, bytes: removed },
+        })
+      }
+    }
+    const now = this.#clock.now()
+    const since = size > 0 ? file.mtimeMs : now
+    const interval = this.#config.rotate?.interval
+    this.#period = interval === undefined ? undefined : periodOf(since, interval, this.#config.timeFormat)
+    return new Output(this.path, { ...file, size })
+  }
+
+  /** Closes the file and opens the path again; the new one may be another file (after a rename). */
+  async #replaceOutput(): Promise<void> {
+    await this.#out.close()
+    this.#out = this.#openOutput(false)
+    this.#reopens++
+  }
+
+  /** Closes the file, renames it to its rotated name, opens a new one, and queues gzip and retention. */
+  async #rotateNow(): Promise<void> {
+    const old = this.#out
+    const now = this.#clock.now()
+    await old.close()
+    const interval = this.#config.rotate?.interval
+    const key =
+      interval !== undefined && this.#period !== undefined
+        ? periodKey(this.#period.start, interval, this.#config.timeFormat)
+        : periodKey(now, 'daily', this.#config.timeFormat)
+    let target: string | undefined
+    // Only the file this sink wrote is renamed: if something else is at the
+    // path now (an external rotation), it is left alone.
+    const st = await lstat(this.path).catch(() => undefined)
+    if (st?.isFile() && st.size > 0 && st.dev === old.dev && st.ino === old.ino) {
+      const next = await this.#nextRotatedPath(key)
+      try {
+        await rename(this.path, next)
+        target = next
+        this.#rotations++
+        this.#retryRotationAt = 0
+      } catch (err) {
+        // Part of a batch may already be written: failing the write would
+        // have the runtime write that part twice. The file grows instead, by
+        // another `size` before the next try, so that not every line retries.
+        this.#retryRotationAt = old.size + (this.#config.rotate?.size ?? 0)
+        this.#report({
+          code: 'rotate_failed',
+          level: 50,
+          message: `rotating ${this.path} to ${next} failed (${errorText(err)}): writing on to the same file; fix the folder's permissions`,
+          details: { path: this.path, target: next },
+        })
+      }
+    }
+    this.#out = this.#openOutput(false)
+    if (this.#config.fsync !== 'never') await syncDir(this.#naming.dir)
+    if (target !== undefined) {
+      const rotated = target
+      if (this.#config.rotate?.compress) this.#inBackground('compress', () => this.#compress(rotated))
+      this.#inBackground('retention', () => this.#retain())
+    }
+    void this.#persistHistory()
+  }
+
+  async #nextRotatedPath(key: string): Promise<string> {
+    let index = this.#indexes.get(key) ?? 0
+    for (;;) {
+      index++
+      const path = join(this.#naming.dir, this.#naming.rotated(key, index))
+      // A name already taken (by a file this sink did not count) is skipped, never overwritten.
+      const taken = await Promise.all(
+        [lstat(path), lstat(`${path}.gz`)].map((p) =>
+          p.then(
+            () => true,
+            () => false,
+          ),
+        ),
+      )
+      if (!taken.includes(true)) {
+        this.#indexes.set(key, index)
+        return path
+      }
+    }
+  }
+
+  /** Start-up: the highest index used per period, so numbering continues after a restart. */
+  #scanIndexes(): void {
+    for (const name of readdirSync(this.#naming.dir)) {
+      const parsed = this.#naming.parse(name)
+      if (parsed === undefined) continue
+      if (parsed.index > (this.#indexes.get(parsed.key) ?? 0)) this.#indexes.set(parsed.key, parsed.index)
+    }
+  }
+
+  /**
+   * Start-up, in the background: finishes what a crash interrupted. A
+   * `.gz.partial` is removed; an original whose .gz exists (renamed into place
+   * only when complete) is removed; an original not yet compressed is.
+   */
+  async #recover(): Promise<void> {
+    const files = await scanRotated(this.#naming)
+    const gz = new Set(files.filter((f) => f.compressed && !f.partial).map((f) => `${f.key}.${f.index}`))
+    for (const f of files) {
+      if (f.partial) {
+        await unlink(f.path)
+      } else if (!f.compressed && this.#config.rotate?.compress) {
+        if (gz.has(`${f.key}.${f.index}`)) await unlink(f.path)
+        else await this.#compress(f.path)
+      }
+    }
+    await this.#retain()
+  }
+
+  async #compress(path: string): Promise<void> {
+    try {
+      await gzipFile(path, this.#config.mode)
+      this.#compressed++
+    } catch (err) {
+      // Retention removed it first: nothing to compress.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw err
+    }
+  }
+
+  async #retain(): Promise<void> {
+    const rotate = this.#config.rotate
+    if (rotate?.keep === undefined && rotate?.maxAgeMs === undefined) return
+    const files = await scanRotated(this.#naming)
+    for (const f of expired(files, { keep: rotate.keep, maxAgeMs: rotate.maxAgeMs }, this.#clock.now())) {
+      await unlink(f.path)
+      this.#removed++
+    }
+  }
+
+  #inBackground(what: 'recovery' | 'compress' | 'retention', job: () => Promise<void>): void {
+    this.#background = this.#background.then(job).catch((err) =>
+      this.#report({
+        code: `${what}_failed`,
+        level: 50,
+        message: `${what} of rotated files next to ${this.path} failed (${errorText(err)}): the files are left as they are and tried again after the next rotation`,
+        details: { path: this.path, stage: what },
+      }),
+    )
+  }
+
+  #closedError(what: string): LogkitError {
+    return fileSinkError(
+      'LOGKIT_ERR_FILE_CLOSED',
+      `file sink for ${this.path} is closed: ${what}() after close() does nothing; create a new sink`,
+      { details: { path: this.path } },
+    )
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // The rename and the new file survive a power cut only once the folder is
+  // fsync'd; file systems that cannot fsync a folder are fine without.
+  try {
+    const handle = await open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    // See above.
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

@@ -1,0 +1,176 @@
+// One open log file: an fd we opened ourselves (see safe-open.ts) handed to a
+// sonic-boom in async mode, which keeps its own buffer and writes it in
+// whole-batch chunks. This class counts bytes in and out so that a batch's
+// promise resolves exactly when sonic-boom has handed its last byte to the OS.
+//
+//   append(text) ──▶ sonic-boom buffer ──fs.write──▶ 'write'(n) ──▶ batches whose
+//                                                                 end ≤ written resolve
+//
+// A failed write rejects every batch not yet written in full and cuts the file
+// back to the end of the last whole batch, so the file never holds a partial
+// line and a retried batch is never written twice.
+
+import { fstat, fstatSync, fsync, ftruncateSync } from 'node:fs'
+import sonicBoom from 'sonic-boom'
+import { fileSinkError } from './errors.js'
+import type { OpenedFile } from './safe-open.js'
+
+// sonic-boom is CommonJS: its module object is the class, which also carries
+// itself as `.SonicBoom` — the name its type declarations describe.
+const { SonicBoom } = sonicBoom
+type Writer = InstanceType<typeof SonicBoom>
+
+interface Waiter {
+  readonly target: number
+  readonly resolve: () => void
+  readonly reject: (err: Error) => void
+}
+
+export class Output {
+  readonly path: string
+  readonly fd: number
+  readonly dev: number
+  readonly ino: number
+  readonly #stream: Writer
+  readonly #closed: Promise<void>
+  /** File size before our first byte; moves when the file is truncated under us. */
+  #base: number
+  #submitted = 0
+  #written = 0
+  /** End of the last batch known to be written in full. */
+  #committed = 0
+  #waiters: Waiter[] = []
+  #error: Error | undefined
+  #closing: Promise<void> | undefined
+  #syncing: Promise<void> | undefined
+  #destroyed = false
+  #markClosed: () => void = () => {}
+
+  constructor(path: string, file: OpenedFile) {
+    this.path = path
+    this.fd = file.fd
+    this.dev = file.dev
+    this.ino = file.ino
+    this.#base = file.size
+    // minLength 0: a chunk goes to the OS as soon as no write is in flight;
+    // what arrives meanwhile collects in sonic-boom's buffer and goes next, in one write.
+    this.#stream = new SonicBoom({ fd: file.fd, sync: false, minLength: 0 })
+    this.#closed = new Promise((resolve) => {
+      this.#markClosed = () => {
+        this.#destroyed = true
+        resolve()
+      }
+    })
+    this.#stream.once('close', this.#markClosed)
+    this.#stream.on('write', (n: number) => this.#onWrite(n))
+    this.#stream.on('error', (err: Error) => this.#onError(err))
+  }
+
+  /** True once close() was called, or the output failed. */
+  get closing(): boolean {
+    return this.#closing !== undefined || this.#error !== undefined
+  }
+
+  /** Bytes in the file once everything handed over is written. */
+  get size(): number {
+    return this.#base + this.#submitted
+  }
+
+  /** Set once a write failed: this output takes nothing more and is being closed. */
+  get failed(): Error | undefined {
+    return this.#error
+  }
+
+  /** Hands `text` (whole lines, `bytes` long in UTF-8) to the writer; resolves when the OS has it. */
+  append(text: string, bytes: number): Promise<void> {
+    if (this.#error !== undefined) return Promise.reject(this.#error)
+    this.#submitted += bytes
+    const done = this.#until(this.#submitted)
+    this.#stream.write(text)
+    return done
+  }
+
+  /** Resolves when everything appended so far has been handed to the OS. */
+  drained(): Promise<void> {
+    return this.#until(this.#submitted)
+  }
+
+  /** Drained, then fsync'd; an output being closed is fsync'd by its close. */
+  async sync(): Promise<void> {
+    await this.drained()
+    if (this.#closing !== undefined) return this.#closing
+    const syncing = new Promise<void>((resolve, reject) =>
+      fsync(this.fd, (err) => (err ? reject(err) : resolve())),
+    )
+    this.#syncing = syncing.catch(() => {})
+    return syncing
+  }
+
+  /**
+   * True when the file is now shorter than what we wrote to it: an external
+   * copytruncate. The accounting restarts from the file's real size; O_APPEND
+   * already puts our next bytes at its new end.
+   */
+  truncatedUnderUs(): boolean {
+    const actual = fstatSync(this.fd).size
+    if (actual >= this.#base + this.#written) return false
+    this.#base = actual - this.#written
+    return true
+  }
+
+  /** Writes what is buffered, fsyncs and closes the fd (sonic-boom fsyncs before it closes). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.drained().catch(() => {})
+      await this.#syncing
+      // A failed output is destroyed by #onError once its partial batch is cut off.
+      if (this.#error === undefined && !this.#destroyed) this.#stream.end()
+      await this.#closed
+    })()
+    return this.#closing
+  }
+
+  #until(target: number): Promise<void> {
+    if (this.#written >= target) return Promise.resolve()
+    if (this.#error !== undefined) return Promise.reject(this.#error)
+    return new Promise((resolve, reject) => this.#waiters.push({ target, resolve, reject }))
+  }
+
+  #onWrite(n: number): void {
+    this.#written += n
+    let i = 0
+    while (i < this.#waiters.length && (this.#waiters[i] as Waiter).target <= this.#written) {
+      const w = this.#waiters[i++] as Waiter
+      this.#committed = w.target
+      w.resolve()
+    }
+    if (i > 0) this.#waiters.splice(0, i)
+  }
+
+  #onError(cause: Error): void {
+    // sonic-boom reports a failed close(2) as an error and never says 'close'.
+    if ((this.#stream as unknown as { destroyed: boolean }).destroyed) this.#markClosed()
+    if (this.#error !== undefined) return
+    const code = (cause as NodeJS.ErrnoException).code
+    this.#error = fileSinkError(
+      'LOGKIT_ERR_FILE_WRITE',
+      `writing log file ${this.path} failed (${code ?? cause.message}): free disk space or fix the file system; the batch will be retried`,
+      { cause, details: { path: this.path, errno: code } },
+    )
+    // Cut a partly written batch off, so that its retry does not follow half of it.
+    const whole = this.#base + this.#committed
+    fstat(this.fd, (err, st) => {
+      if (err === null && st.size > whole && whole >= 0) {
+        try {
+          ftruncateSync(this.fd, whole)
+        } catch {
+          // The retried batch then follows a partial line; nothing more can be done here.
+        }
+      }
+      this.#stream.destroy()
+    })
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w.reject(this.#error)
+  }
+}
