@@ -51,10 +51,15 @@ export class ProducerStream {
         return []
       case 'batch':
         return this.#batch(frame.entries, frame.dropped)
-      case 'goodbye':
+      case 'goodbye': {
         this.goodbye = true
-        this.#checkGap(frame.lastSeq + 1, 0)
+        // The goodbye carries the producer's total drops: those not yet
+        // announced explain a missing tail.
+        const unannounced = Math.max(0, frame.dropped - this.stats.dropped)
+        if (unannounced > 0) this.#announce(unannounced, undefined)
+        this.#checkGap(frame.lastSeq + 1, unannounced)
         return []
+      }
       default:
         return []
     }
@@ -62,16 +67,7 @@ export class ProducerStream {
 
   #batch(entries: LogEntry[], dropped: number): readonly LogEntry[] {
     let announced = dropped
-    if (announced > 0) {
-      this.stats.dropped += announced
-      this.#report({
-        code: 'dropped',
-        stage: 'producer',
-        message: `${this.#label} dropped ${announced} entries before they reached the collector`,
-        count: announced,
-        details: { reason: 'producer_buffer_full', pid: this.hello?.pid ?? entries[0]?.pid },
-      })
-    }
+    if (announced > 0) this.#announce(announced, entries[0]?.pid)
     let out: LogEntry[] | undefined
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as LogEntry
@@ -90,6 +86,17 @@ export class ProducerStream {
     const kept = out ?? entries
     this.stats.entries += kept.length
     return kept
+  }
+
+  #announce(count: number, pid: number | undefined): void {
+    this.stats.dropped += count
+    this.#report({
+      code: 'dropped',
+      stage: 'producer',
+      message: `${this.#label} dropped ${count} entries before they reached the collector`,
+      count,
+      details: { reason: 'producer_buffer_full', pid: this.hello?.pid ?? pid },
+    })
   }
 
   /** Reports a gap before `seq` beyond the `announced` drops; returns the drops not yet matched. */

@@ -113,3 +113,18 @@ t.test('a stream joined mid-way without a hello does not invent a gap', (t) => {
   t.same(diagnostics, [], 'no gap reported for what came before')
   t.end()
 })
+
+t.test('a goodbye whose total drops explain a missing tail reports them as dropped, not lost', (t) => {
+  const { s, diagnostics } = stream()
+  s.accept(hello)
+  s.accept(batch([1, 2]))
+  s.accept({ type: 'goodbye', lastSeq: 5, dropped: 3 })
+  t.same(
+    diagnostics.map((d) => [d.code, d.count]),
+    [['dropped', 3]],
+    'three dropped, none lost',
+  )
+  t.equal(s.stats.dropped, 3, 'counted as dropped')
+  t.equal(s.stats.lost, 0, 'not as lost')
+  t.end()
+})

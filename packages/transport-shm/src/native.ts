@@ -1,0 +1,28 @@
+// Loads the native addon (native/shm.cc), built from source by node-gyp when
+// the package is installed. If it is missing, the error says what to install.
+
+import { createRequire } from 'node:module'
+import { LogkitError } from '@logkit/core'
+
+export interface ShmAddon {
+  /** Maps `path` as shared memory: creates it (O_EXCL, 0600, `size` bytes) or opens it at its own size. */
+  map(path: string, size: number, create: boolean): SharedArrayBuffer
+  mkfifo(path: string, mode: number): void
+}
+
+let addon: ShmAddon | undefined
+
+export function native(): ShmAddon {
+  if (addon !== undefined) return addon
+  const require = createRequire(import.meta.url)
+  try {
+    addon = require('../build/Release/logkit_shm.node') as ShmAddon
+  } catch (cause) {
+    throw new LogkitError(
+      'LOGKIT_ERR_SHM_ADDON',
+      `the native addon of @logkit/transport-shm is not built or cannot be loaded (${(cause as Error).message}): run \`npm rebuild @logkit/transport-shm\`, which needs python3, make and a C++ compiler (on Debian: apt-get install python3 make g++)`,
+      { cause },
+    )
+  }
+  return addon
+}

@@ -1,0 +1,181 @@
+// One single-producer/single-consumer ring over a shared mapping. The producer
+// and the collector each hold a Ring over the same file; see layout.ts for the
+// slots and the invariants. No locks: each slot has one writer.
+
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, LogkitError } from '@logkit/core'
+import {
+  CAPACITY_INDEX,
+  CONSUMER_ASLEEP_INDEX,
+  DROPPED_INDEX,
+  HEAD_INDEX,
+  HEADER_BYTES,
+  isPowerOfTwo,
+  MAGIC_INDEX,
+  MAX_CAPACITY,
+  MIN_CAPACITY,
+  PRODUCER_PID_INDEX,
+  READ_INDEX,
+  RING_MAGIC,
+  RING_VERSION,
+  STATE_INDEX,
+  TAIL_INDEX,
+  VERSION_INDEX,
+} from './layout.js'
+import { native } from './native.js'
+
+export class Ring {
+  readonly header: Int32Array
+  /** The data area as a Buffer view of the shared memory. */
+  readonly data: Buffer
+  readonly capacity: number
+  readonly mask: number
+
+  private constructor(
+    readonly path: string,
+    sab: SharedArrayBuffer,
+  ) {
+    this.header = new Int32Array(sab, 0, HEADER_BYTES / 4)
+    this.capacity = sab.byteLength - HEADER_BYTES
+    this.mask = this.capacity - 1
+    this.data = Buffer.from(sab, HEADER_BYTES, this.capacity)
+  }
+
+  /** Creates a new ring file (0600, O_EXCL) for this process; the magic is written last. */
+  static create(path: string, capacity: number): Ring {
+    checkCapacity(capacity)
+    const ring = new Ring(path, native().map(path, HEADER_BYTES + capacity, true))
+    const h = ring.header
+    Atomics.store(h, VERSION_INDEX, RING_VERSION)
+    Atomics.store(h, CAPACITY_INDEX, capacity)
+    Atomics.store(h, PRODUCER_PID_INDEX, process.pid)
+    // A collector that sees the magic sees a complete header.
+    Atomics.store(h, MAGIC_INDEX, RING_MAGIC)
+    return ring
+  }
+
+  /** Opens an existing ring file, checking its header. Throws LOGKIT_ERR_SHM_RING_INVALID. */
+  static open(path: string): Ring {
+    const sab = native().map(path, 0, false)
+    if (sab.byteLength < HEADER_BYTES + MIN_CAPACITY)
+      invalid(path, `is ${sab.byteLength} bytes, too small for a ring`)
+    const ring = new Ring(path, sab)
+    const h = ring.header
+    const magic = Atomics.load(h, MAGIC_INDEX)
+    // Zero: a producer that has created the file but not yet written its header.
+    if (magic !== RING_MAGIC) invalid(path, 'has no ring magic', magic === 0 ? 'uninitialised' : 'magic')
+    const version = Atomics.load(h, VERSION_INDEX)
+    if (version !== RING_VERSION)
+      invalid(path, `has layout version ${version}, this collector reads ${RING_VERSION}`)
+    const capacity = Atomics.load(h, CAPACITY_INDEX)
+    if (capacity !== ring.capacity || !isPowerOfTwo(capacity)) {
+      invalid(path, `says its capacity is ${capacity} but holds ${ring.capacity} data bytes`)
+    }
+    if (
+      ring.used(ring.head) > capacity ||
+      ring.used(ring.read) > capacity ||
+      ring.distance(ring.head, ring.read) > ring.used(ring.head)
+    ) {
+      invalid(path, 'has positions out of order')
+    }
+    return ring
+  }
+
+  get head(): number {
+    return Atomics.load(this.header, HEAD_INDEX) >>> 0
+  }
+
+  get read(): number {
+    return Atomics.load(this.header, READ_INDEX) >>> 0
+  }
+
+  get tail(): number {
+    return Atomics.load(this.header, TAIL_INDEX) >>> 0
+  }
+
+  get pid(): number {
+    return Atomics.load(this.header, PRODUCER_PID_INDEX)
+  }
+
+  get state(): number {
+    return Atomics.load(this.header, STATE_INDEX)
+  }
+
+  get dropped(): number {
+    return Atomics.load(this.header, DROPPED_INDEX) >>> 0
+  }
+
+  /** Bytes from `from` to the tail. */
+  used(from: number): number {
+    return (this.tail - from) >>> 0
+  }
+
+  distance(from: number, to: number): number {
+    return (to - from) >>> 0
+  }
+
+  setHead(position: number): void {
+    Atomics.store(this.header, HEAD_INDEX, position | 0)
+  }
+
+  setRead(position: number): void {
+    Atomics.store(this.header, READ_INDEX, position | 0)
+  }
+
+  setAsleep(asleep: boolean): void {
+    Atomics.store(this.header, CONSUMER_ASLEEP_INDEX, asleep ? 1 : 0)
+  }
+
+  /** The byte at position p (wrapping). */
+  byteAt(p: number): number {
+    return this.data[p & this.mask] as number
+  }
+
+  /** The payload length in the frame header at position p (the header may wrap). */
+  frameLengthAt(p: number): number {
+    const at = (p + FRAME_LENGTH_OFFSET) & this.mask
+    if (at + 4 <= this.capacity) return this.data.readUInt32LE(at)
+    return (
+      (this.byteAt(p + FRAME_LENGTH_OFFSET) |
+        (this.byteAt(p + FRAME_LENGTH_OFFSET + 1) << 8) |
+        (this.byteAt(p + FRAME_LENGTH_OFFSET + 2) << 16) |
+        (this.byteAt(p + FRAME_LENGTH_OFFSET + 3) << 24)) >>>
+      0
+    )
+  }
+
+  /**
+   * `size` bytes from position p: a view when they are contiguous, else a copy
+   * into `scratch` (grown as needed). Valid until the range is released.
+   */
+  bytes(p: number, size: number, scratch: { buf: Buffer }): Buffer {
+    const at = p & this.mask
+    if (at + size <= this.capacity) return this.data.subarray(at, at + size)
+    if (scratch.buf.length < size) scratch.buf = Buffer.allocUnsafe(Math.max(size, scratch.buf.length * 2))
+    const first = this.capacity - at
+    this.data.copy(scratch.buf, 0, at, this.capacity)
+    this.data.copy(scratch.buf, first, 0, size - first)
+    return scratch.buf.subarray(0, size)
+  }
+}
+
+export const FRAME_OVERHEAD = FRAME_HEADER_SIZE
+
+export function checkCapacity(capacity: number): void {
+  if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+    throw new LogkitError(
+      'LOGKIT_ERR_SHM_CAPACITY',
+      `ring capacity ${capacity} is not a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY} bytes: use e.g. 4194304 (4 MiB)`,
+      { details: { capacity } },
+    )
+  }
+}
+
+function invalid(path: string, why: string, reason = 'layout'): never {
+  throw new LogkitError(
+    'LOGKIT_ERR_SHM_RING_INVALID',
+    `ring file ${path} ${why}: it is skipped; remove it if it is not a logkit ring`,
+    {
+      details: { path, reason },
+    },
+  )
+}

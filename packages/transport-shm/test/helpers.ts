@@ -1,0 +1,106 @@
+// Test helpers: isolated runtime dirs, real producer processes, and a
+// collector pipeline over the shm source.
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createPipeline, type Diagnostic, type LogEntry } from '@logkit/core'
+import { createMemorySink } from '@logkit/core/testing'
+import { createShmSource } from '../src/source.js'
+
+export const producerScript = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
+
+/** A private runtime dir and shm dir for one test. */
+export function isolatedEnv(): Record<string, string> {
+  const base = mkdtempSync(join(tmpdir(), 'logkit-shm-test-'))
+  const shmBase = mkdtempSync(join('/dev/shm', 'logkit-shm-test-'))
+  return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shmBase }
+}
+
+export function withEnv<T>(env: Record<string, string>, fn: () => T): T {
+  const saved: Record<string, string | undefined> = {}
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = process.env[k]
+    process.env[k] = v
+  }
+  try {
+    return fn()
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+}
+
+export interface ProducerResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly out: { done: number; dropped: number; file: string } | undefined
+}
+
+export function startProducer(
+  env: Record<string, string>,
+  args: (string | number)[],
+): { child: ChildProcess; result: Promise<ProducerResult> } {
+  const child = spawn(process.execPath, [producerScript, ...args.map(String)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let text = ''
+  child.stdout?.on('data', (d) => {
+    text += d
+  })
+  const result = new Promise<ProducerResult>((resolve) => {
+    child.on('exit', (code, signal) => {
+      let out: ProducerResult['out']
+      try {
+        out = JSON.parse(text.trim().split('\n')[0] ?? '')
+      } catch {}
+      resolve({ code, signal, out })
+    })
+  })
+  return { child, result }
+}
+
+/** A collector: an shm source into a memory sink, with diagnostics kept. */
+export async function startCollector(
+  app: string,
+  env: Record<string, string>,
+  options: Record<string, unknown> = {},
+) {
+  const sink = createMemorySink()
+  const diagnostics: Diagnostic[] = []
+  const pipeline = createPipeline({
+    app,
+    sources: [{ id: 'shm', create: (ctx) => createShmSource(app, { ...options, env }, ctx) }],
+    sinks: [sink],
+    onDiagnostic: (d) => diagnostics.push(d),
+    diagnosticEntries: false,
+  })
+  await pipeline.start()
+  return { pipeline, sink, diagnostics }
+}
+
+/** Resolves when `check()` holds, polling; rejects after `ms`. */
+export async function until(check: () => boolean, ms = 60_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Entries of a sink grouped by pid, as seq lists. */
+export function seqsByPid(entries: readonly LogEntry[]): Map<number, number[]> {
+  const out = new Map<number, number[]>()
+  for (const e of entries) {
+    if (e.source === 'logkit') continue
+    let list = out.get(e.pid)
+    if (list === undefined) out.set(e.pid, (list = []))
+    list.push(e.seq)
+  }
+  return out
+}
