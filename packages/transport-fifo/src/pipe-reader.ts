@@ -1,0 +1,348 @@
+// The collector's reader of one producer pipe: the pipe opened O_RDONLY |
+// O_NONBLOCK and read through a net.Socket (no libuv pool thread, nothing
+// blocking process.exit), one FrameDecoder and one ProducerStream for the
+// pipe's whole life, and what the source needs to watch it: heartbeat
+// deadlines, whether its process lives, what was skipped.
+//
+// The socket ends when the last writer closes. A freshly opened read end
+// stays quiet until a writer comes (Linux reports no hang-up to a reader that
+// has not seen a writer since it opened), so after an end the pipe is simply
+// opened again and waits for the producer's next connection.
+
+import { closeSync, constants, fstatSync, readSync } from 'node:fs'
+import { Socket } from 'node:net'
+import {
+  type DiagnosticReporter,
+  type Frame,
+  FrameDecoder,
+  type FrameDecoderStats,
+  type Hello,
+  type HelloFrame,
+  type LogEntry,
+  openPrivateFile,
+  ProducerStream,
+} from '@logkit/core'
+import { type Checkpoint, runOf } from './checkpoint.js'
+import { fifoError } from './errors.js'
+
+export interface PipeReaderContext {
+  readonly report: DiagnosticReporter
+  readonly maxFrameSize: number
+  /** Hands entries decoded from one read to the source. */
+  emit(reader: PipeReader, entries: LogEntry[]): void
+  /** The pipe's writer closed: the source decides whether the producer is gone. */
+  ended(reader: PipeReader): void
+  /** Frames arrived from a producer that had missed its check-in. */
+  recovered(reader: PipeReader, silentMs: number): void
+}
+
+/** Largest final read at shutdown or reaping: a pipe holds 64 KiB, a live writer may add more. */
+const DRAIN_LIMIT = 1024 * 1024
+
+type SkipStats = Pick<
+  FrameDecoderStats,
+  'skippedBytes' | 'corrupt' | 'malformed' | 'oversized' | 'truncatedBytes'
+>
+
+export class PipeReader {
+  readonly name: string
+  readonly path: string
+  readonly checkpointPath: string
+  /** The sequence check of the current producer run (a new hello starts a new one). */
+  stream: ProducerStream
+  readonly #decoder: FrameDecoder
+  readonly #ctx: PipeReaderContext
+  readonly #fileSource: string
+  readonly #filePid: number
+  #socket: Socket | undefined
+  #fd = -1
+  #paused = false
+  #out: LogEntry[] = []
+  /** The producer run (pid and start time) whose sequence the stream follows. */
+  run: string | undefined
+  /** When the producer promised to check in next (ms since epoch), and how often it does. */
+  nextCheckIn: number | undefined
+  checkInInterval = 0
+  lastFrameAt = 0
+  heartbeatWarned = false
+  /** Set once the producer's process was found gone; entries read after that are salvaged. */
+  dead = false
+  salvaged = 0
+  /** The last seq every sink has done with and the drops announced up to it, for the checkpoint; the seq last written. */
+  ackedSeq = 0
+  ackedDropped = 0
+  checkpointSeq = 0
+  /** True once reaped or shut down: nothing more is read from it. */
+  closed = false
+  /** True once reaped: its checkpoint is gone and stays gone. */
+  reaped = false
+  readonly #reported: SkipStats = {
+    skippedBytes: 0,
+    corrupt: 0,
+    malformed: 0,
+    oversized: 0,
+    truncatedBytes: 0,
+  }
+
+  constructor(options: {
+    name: string
+    path: string
+    checkpointPath: string
+    source: string
+    pid: number
+    checkpoint: Checkpoint | undefined
+    context: PipeReaderContext
+  }) {
+    this.name = options.name
+    this.path = options.path
+    this.checkpointPath = options.checkpointPath
+    this.#fileSource = options.source
+    this.#filePid = options.pid
+    this.#ctx = options.context
+    this.stream = this.#newStream()
+    this.#decoder = new FrameDecoder({
+      maxFrameSize: options.context.maxFrameSize,
+      onFrame: (frame) => this.#onFrame(frame),
+    })
+    const cp = options.checkpoint
+    if (cp !== undefined) {
+      // Pick the sequence up where the previous collector left it: what the
+      // producer replays up to there is a duplicate, anything missing above it a gap.
+      this.#resume(cp)
+      this.ackedSeq = cp.lastSeq
+      this.ackedDropped = cp.dropped
+      this.checkpointSeq = cp.lastSeq
+    }
+  }
+
+  /** The producer's pid: its hello's, else the one its pipe's name says. */
+  get pid(): number {
+    return this.stream.hello?.pid ?? this.#filePid
+  }
+
+  get source(): string {
+    return this.stream.hello?.source ?? this.#fileSource
+  }
+
+  get hello(): Hello | undefined {
+    return this.stream.hello
+  }
+
+  get reading(): boolean {
+    return this.#socket !== undefined
+  }
+
+  /** Opens the pipe for reading; throws for anything that is not this user's named pipe. */
+  open(): void {
+    if (this.closed || this.#socket !== undefined) return
+    const fd = openPrivateFile(this.path, constants.O_RDONLY | constants.O_NONBLOCK)
+    if (!fstatSync(fd).isFIFO()) {
+      closeSync(fd)
+      throw fifoError('LOGKIT_ERR_FIFO_NOT_A_PIPE', `${this.path} is not a named pipe: remove it`, {
+        details: { path: this.path },
+      })
+    }
+    const socket = new Socket({ fd, readable: true, writable: false })
+    socket.unref()
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('end', () => this.#onEnd(socket))
+    socket.on('error', (err) => {
+      if (socket !== this.#socket) return
+      this.#ctx.report({
+        code: 'pipe_read_failed',
+        message: `reading ${this.name} failed: ${err.message}; it is opened again at the next scan`,
+        details: { pipe: this.name, pid: this.pid, source: this.source },
+      })
+      // Not reopened at once: an error that repeats must not spin.
+      this.#closeSocket()
+      this.#decoder.end()
+    })
+    this.#socket = socket
+    this.#fd = fd
+    if (this.#paused) socket.pause()
+  }
+
+  pause(): void {
+    this.#paused = true
+    this.#socket?.pause()
+  }
+
+  resume(): void {
+    this.#paused = false
+    this.#socket?.resume()
+  }
+
+  /**
+   * Reads what is in the pipe right now, synchronously (the fd is non-blocking:
+   * this stops at "empty" or at the end) and hands it over. For shutdown and
+   * for a producer found gone: what it left is read before the pipe goes.
+   */
+  drain(): void {
+    const socket = this.#socket
+    if (socket === undefined) return
+    socket.pause()
+    // What the socket has read but not yet handed out comes first. read()
+    // also emits 'data', so the listener goes: each chunk is handled once.
+    socket.removeAllListeners('data')
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
+      this.#onData(chunk)
+    }
+    const buf = Buffer.allocUnsafe(64 * 1024)
+    let total = 0
+    while (total < DRAIN_LIMIT) {
+      let n: number
+      try {
+        n = readSync(this.#fd, buf, 0, buf.length, null)
+      } catch {
+        break // EAGAIN: empty for now
+      }
+      if (n === 0) break // no writer left
+      total += n
+      this.#onData(buf.subarray(0, n))
+    }
+  }
+
+  /** Stops reading and closes the fd (the pipe itself stays). */
+  close(): void {
+    this.closed = true
+    this.#closeSocket()
+    this.#decoder.end()
+  }
+
+  /** Reports what the decoder skipped since the last report; returns true when something was. */
+  reportSkips(): boolean {
+    const now = this.#decoder.stats
+    const last = this.#reported
+    const d = {
+      skippedBytes: now.skippedBytes - last.skippedBytes,
+      corrupt: now.corrupt - last.corrupt,
+      malformed: now.malformed - last.malformed,
+      oversized: now.oversized - last.oversized,
+      truncatedBytes: now.truncatedBytes - last.truncatedBytes,
+    }
+    if (d.skippedBytes + d.corrupt + d.malformed + d.oversized + d.truncatedBytes === 0) return false
+    Object.assign(last, {
+      skippedBytes: now.skippedBytes,
+      corrupt: now.corrupt,
+      malformed: now.malformed,
+      oversized: now.oversized,
+      truncatedBytes: now.truncatedBytes,
+    })
+    const frames = d.corrupt + d.malformed + d.oversized
+    this.#ctx.report({
+      code: 'frame_corrupt',
+      message: `${this.name}: skipped ${d.skippedBytes} bytes that were not good frames (${frames} damaged frames, ${d.truncatedBytes} bytes of a frame cut short); entries lost with them show as a seq gap`,
+      count: frames,
+      details: { pipe: this.name, pid: this.pid, source: this.source, ...d },
+    })
+    return true
+  }
+
+  #newStream(): ProducerStream {
+    return new ProducerStream(this.#ctx.report, `fifo producer ${this.name}`)
+  }
+
+  /** Takes over a producer run from the previous collector's checkpoint. */
+  #resume(cp: Checkpoint): void {
+    this.stream.accept({ ...cp.hello, type: 'hello' } satisfies HelloFrame)
+    // ProducerStream starts a sequence at its hello; a checkpointed run goes
+    // on from what the previous collector delivered and had reported.
+    this.stream.stats.lastSeq = cp.lastSeq
+    this.stream.stats.dropped = cp.dropped
+    this.run = runOf(cp.hello)
+  }
+
+  #closeSocket(): void {
+    const socket = this.#socket
+    this.#socket = undefined
+    this.#fd = -1
+    socket?.destroy()
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.closed) return
+    const frames = this.#decoder.stats.frames
+    this.#decoder.push(chunk)
+    if (this.#decoder.stats.frames !== frames) {
+      const now = Date.now()
+      if (this.heartbeatWarned) {
+        this.heartbeatWarned = false
+        this.#ctx.recovered(this, now - this.lastFrameAt)
+      }
+      this.lastFrameAt = now
+    }
+    if (this.#out.length === 0) return
+    const out = this.#out
+    this.#out = []
+    if (this.dead) this.salvaged += out.length
+    this.#ctx.emit(this, out)
+  }
+
+  #onEnd(socket: Socket): void {
+    if (socket !== this.#socket) return
+    this.#closeSocket()
+    // A frame cut short at the end cannot be completed by the next connection.
+    this.#decoder.end()
+    this.#ctx.ended(this)
+  }
+
+  #onFrame(frame: Frame): void {
+    switch (frame.type) {
+      case 'hello': {
+        const run = runOf(frame)
+        // The same run reconnecting: its sequence goes on.
+        if (run === this.run) return
+        // A new run of the logger: a sequence and counts of its own. The
+        // transport's heartbeat promise still holds.
+        if (this.run !== undefined) this.stream = this.#newStream()
+        this.stream.accept(frame)
+        this.run = run
+        this.ackedSeq = 0
+        this.ackedDropped = 0
+        this.checkpointSeq = 0
+        return
+      }
+      case 'heartbeat': {
+        const next = Number(frame.next / 1_000_000n)
+        const now = Number(frame.now / 1_000_000n)
+        // A replayed heartbeat is older than one already seen: it never moves the deadline back.
+        if (this.nextCheckIn === undefined || next > this.nextCheckIn) {
+          this.nextCheckIn = next
+          this.checkInInterval = Math.max(0, next - now)
+        }
+        this.stream.accept(frame)
+        return
+      }
+      case 'batch': {
+        let batch = frame
+        const last = this.stream.stats.lastSeq
+        // A replayed frame already delivered also carries its drop announcement again: count it once.
+        if (
+          batch.dropped > 0 &&
+          batch.entries.length > 0 &&
+          batch.entries.every((e) => e.seq !== 0 && e.seq <= last)
+        ) {
+          batch = { ...batch, dropped: 0 }
+        }
+        const entries = this.stream.accept(batch)
+        const hello = this.stream.hello
+        for (const entry of entries) this.#out.push(tag(entry, hello, this.#fileSource, this.#filePid))
+        return
+      }
+      default:
+        this.stream.accept(frame)
+    }
+  }
+}
+
+/** Fills in who logged an entry from the pipe's hello (or name) where the entry does not say. */
+function tag(entry: LogEntry, hello: Hello | undefined, source: string, pid: number): LogEntry {
+  if (entry.source !== '' && entry.pid !== 0 && entry.app !== '' && entry.hostname !== '') return entry
+  return {
+    ...entry,
+    source: entry.source || hello?.source || source,
+    pid: entry.pid || hello?.pid || pid,
+    app: entry.app || hello?.app || '',
+    hostname: entry.hostname || hello?.hostname || '',
+  }
+}

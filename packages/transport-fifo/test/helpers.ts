@@ -1,0 +1,147 @@
+// Shared test helpers: isolated runtime directories, producer and collector
+// child processes driven over stdin/stdout, and waiting for things to happen
+// (generous timeouts only: never a timing threshold).
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { Diagnostic, LogEntry } from '@logkit/core'
+
+export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+
+const made: string[] = []
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A fresh runtime directory, removed when the test process exits; also set as LOGKIT_RUNTIME_DIR for children. */
+export function runtimeEnv(): { LOGKIT_RUNTIME_DIR: string } {
+  const base = mkdtempSync(join(tmpdir(), 'logkit-fifo-'))
+  made.push(base)
+  return { LOGKIT_RUNTIME_DIR: join(base, 'run') }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Resolves once `check()` is truthy; rejects with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | undefined | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(10)
+  }
+}
+
+export interface Reply {
+  readonly [key: string]: unknown
+}
+
+/** A child process that answers each command with one JSON line. */
+export class Child {
+  readonly process: ChildProcess
+  readonly lines: Reply[] = []
+  readonly #waiters: { match: (r: Reply) => boolean; resolve: (r: Reply) => void }[] = []
+  readonly exited: Promise<number | null>
+
+  constructor(script: string, config: unknown, env: Record<string, string>) {
+    this.process = spawn(process.execPath, [fixture(script), JSON.stringify(config)], {
+      env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)))
+    const rl = createInterface({ input: this.process.stdout as NodeJS.ReadableStream })
+    rl.on('line', (line) => {
+      const reply = JSON.parse(line) as Reply
+      this.lines.push(reply)
+      const i = this.#waiters.findIndex((w) => w.match(reply))
+      if (i >= 0) this.#waiters.splice(i, 1)[0]?.resolve(reply)
+    })
+  }
+
+  get pid(): number {
+    return this.process.pid as number
+  }
+
+  /** The first line (already seen or still to come) that matches. */
+  next(match: (r: Reply) => boolean, what: string, timeoutMs = 30_000): Promise<Reply> {
+    const seen = this.lines.find(match)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`child ${this.pid}: timed out waiting for ${what}`)),
+        timeoutMs,
+      )
+      this.#waiters.push({
+        match,
+        resolve: (r) => {
+          clearTimeout(timer)
+          resolve(r)
+        },
+      })
+    })
+  }
+
+  ready(): Promise<Reply> {
+    return this.next((r) => r['ready'] !== undefined || r['refused'] !== undefined, 'ready')
+  }
+
+  /** Sends a command and waits for its answer. */
+  async command(line: string, timeoutMs = 60_000): Promise<Reply> {
+    const name = line.split(' ')[0]
+    const from = this.lines.length
+    this.process.stdin?.write(`${line}\n`)
+    return this.next((r) => r['done'] === name && this.lines.indexOf(r) >= from, `"${line}"`, timeoutMs)
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill(signal)
+  }
+}
+
+export interface ProducerConfig {
+  readonly app: string
+  readonly source: string
+  readonly bufferBytes?: number
+  readonly policy?: 'drop_newest' | 'drop_oldest'
+  readonly heartbeatMs?: number
+  readonly padBytes?: number
+  readonly flushTimeoutMs?: number
+}
+
+export function producer(config: ProducerConfig, env: Record<string, string>): Child {
+  return new Child('producer.mjs', config, env)
+}
+
+export interface ProducerStats {
+  readonly logger: { seq: number; written: number; dropped: number }
+  readonly transport: { connected: boolean; dropped: number; bufferedBytes: number; connections: number }
+}
+
+export const statsOf = (reply: Reply) => reply as unknown as ProducerStats
+
+/** Entries of one producer (by pid), in arrival order. */
+export const entriesOf = (entries: readonly LogEntry[], pid: number) =>
+  entries.filter((e) => e.pid === pid && e.source !== 'logkit')
+
+/** Sum of the counts of diagnostics with `code` about producer `pid`. */
+export function countOf(diagnostics: readonly Diagnostic[], code: string, pid: number): number {
+  return diagnostics
+    .filter((d) => d.code === code && d.details?.['pid'] === pid)
+    .reduce((n, d) => n + (d.count ?? 0), 0)
+}
+
+/** True when `seqs` is exactly from, from+1, …, to. */
+export function contiguous(seqs: readonly number[], from: number, to: number): boolean {
+  if (seqs.length !== to - from + 1) return false
+  for (let i = 0; i < seqs.length; i++) if (seqs[i] !== from + i) return false
+  return true
+}
