@@ -215,12 +215,28 @@ function malformed(what: string): never {
   throw new LogkitError('LOGKIT_ERR_FRAME_MALFORMED', `malformed frame: ${what}`)
 }
 
+/** Node's Buffer has a fast utf8Slice(start, end) that toString() wraps with argument checks. */
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string
+}
+
+interface InternSlot {
+  bytes: Buffer
+  value: string
+}
+
+const interned = {
+  app: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
+  source: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
+  hostname: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
+}
+
 /** Reads protobuf from a buffer range, bounds-checked. */
 class ProtoReader {
   constructor(
     readonly buf: Buffer,
     public pos: number,
-    readonly limit: number,
+    public limit: number,
   ) {}
 
   varint(): number {
@@ -255,7 +271,31 @@ class ProtoReader {
 
   string(): string {
     const start = this.span()
-    return this.buf.toString('utf8', start, this.pos)
+    return (this.buf as unknown as Utf8Sliceable).utf8Slice(start, this.pos)
+  }
+
+  /**
+   * A string that repeats from entry to entry (app, source, hostname): when its
+   * bytes equal the last ones seen in `slot`, the same string is returned
+   * without decoding or allocating.
+   */
+  interned(slot: InternSlot): string {
+    const start = this.span()
+    const end = this.pos
+    const length = end - start
+    const buf = this.buf
+    const last = slot.bytes
+    if (length === last.length && length <= 64) {
+      let i = 0
+      while (i < length && buf[start + i] === last[i]) i++
+      if (i === length) return slot.value
+    }
+    const value = (buf as unknown as Utf8Sliceable).utf8Slice(start, end)
+    if (length <= 64) {
+      slot.bytes = Buffer.from(buf.subarray(start, end))
+      slot.value = value
+    }
+    return value
   }
 
   skip(wireType: number): void {
@@ -309,16 +349,16 @@ function readEntry(r: ProtoReader): LogEntry {
         msg = r.string()
         break
       case 0x2a:
-        app = r.string()
+        app = r.interned(interned.app)
         break
       case 0x32:
-        source = r.string()
+        source = r.interned(interned.source)
         break
       case 0x38:
         pid = r.varint()
         break
       case 0x42:
-        hostname = r.string()
+        hostname = r.interned(interned.hostname)
         break
       case 0x48:
         seq = r.varint()
@@ -356,7 +396,17 @@ function readEntry(r: ProtoReader): LogEntry {
 /** Reads the submessage at the reader's position into `read`, then moves past it. */
 function sub<T>(r: ProtoReader, read: (inner: ProtoReader) => T): T {
   const start = r.span()
-  return read(new ProtoReader(r.buf, start, r.pos))
+  const end = r.pos
+  const outer = r.limit
+  // The same reader, narrowed to the submessage: no allocation per entry.
+  r.pos = start
+  r.limit = end
+  try {
+    return read(r)
+  } finally {
+    r.pos = end
+    r.limit = outer
+  }
 }
 
 function readBatch(r: ProtoReader): BatchFrame {

@@ -174,20 +174,21 @@ export function createShmSource(
       let garbage = 0
       while (p !== tail && (p - start) >>> 0 < budget) {
         const available = (tail - p) >>> 0
-        const size = validFrameAt(ring, p, available, maxFrameSize)
-        if (size === 0) {
+        const frame = frameAt(ring, p, available, maxFrameSize)
+        if (frame === undefined) {
           // Not a frame here: skip a byte and look again, counting what is skipped.
           garbage++
           p = (p + 1) >>> 0
           continue
         }
-        const bytes = ring.bytes(p, size, scratch)
-        p = (p + size) >>> 0
+        p = (p + frame.size) >>> 0
         let entries: readonly LogEntry[]
         try {
-          entries = state.stream.accept(decodeFrame(bytes, FRAME_HEADER_SIZE, size))
+          entries = state.stream.accept(
+            decodeFrame(frame.buf, frame.at + FRAME_HEADER_SIZE, frame.at + frame.size),
+          )
         } catch {
-          garbage += size
+          garbage += frame.size
           continue
         }
         if (state.gone) state.salvaged += entries.length
@@ -366,20 +367,37 @@ export function createShmSource(
   })
 }
 
-/** The size of the valid frame at position p, or 0 when there is none. */
-function validFrameAt(ring: Ring, p: number, available: number, maxFrameSize: number): number {
-  if (available < FRAME_HEADER_SIZE) return 0
+/**
+ * The frame at position p: the buffer holding it whole (the ring's own data
+ * when it does not wrap, else a copy in scratch) and where it starts there;
+ * undefined when no valid frame starts at p.
+ */
+function frameAt(
+  ring: Ring,
+  p: number,
+  available: number,
+  maxFrameSize: number,
+): { buf: Buffer; at: number; size: number } | undefined {
+  if (available < FRAME_HEADER_SIZE) return undefined
   if (
     ring.byteAt(p) !== FRAME_MAGIC_0 ||
     ring.byteAt(p + 1) !== FRAME_MAGIC_1 ||
     ring.byteAt(p + 2) !== FRAME_VERSION
-  )
-    return 0
+  ) {
+    return undefined
+  }
   const length = ring.frameLengthAt(p)
   const size = FRAME_HEADER_SIZE + length
-  if (length > maxFrameSize || size > available) return 0
-  const bytes = ring.bytes(p, size, scratch)
-  return crc32(bytes, FRAME_HEADER_SIZE, size) === bytes.readUInt32LE(8) ? size : 0
+  if (length > maxFrameSize || size > available) return undefined
+  const at = p & ring.mask
+  const whole =
+    at + size <= ring.capacity
+      ? { buf: ring.data, at, size }
+      : { buf: ring.bytes(p, size, scratch), at: 0, size }
+  const end = whole.at + size
+  return crc32(whole.buf, whole.at + FRAME_HEADER_SIZE, end) === whole.buf.readUInt32LE(whole.at + 8)
+    ? whole
+    : undefined
 }
 
 const shmSourceOptions = z

@@ -78,7 +78,10 @@ t.test('SIGKILL the collector mid-stream, start a new one: nothing lost, duplica
     for (const line of readFileSync(out, 'utf8').trim().split('\n')) {
       const [pid, seq] = line.split(' ').map(Number) as [number, number]
       let list = byPid.get(pid)
-      if (list === undefined) byPid.set(pid, (list = []))
+      if (list === undefined) {
+        list = []
+        byPid.set(pid, list)
+      }
       list.push(seq)
     }
     return byPid

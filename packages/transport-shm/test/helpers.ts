@@ -99,7 +99,10 @@ export function seqsByPid(entries: readonly LogEntry[]): Map<number, number[]> {
   for (const e of entries) {
     if (e.source === 'logkit') continue
     let list = out.get(e.pid)
-    if (list === undefined) out.set(e.pid, (list = []))
+    if (list === undefined) {
+      list = []
+      out.set(e.pid, list)
+    }
     list.push(e.seq)
   }
   return out
