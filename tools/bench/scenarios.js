@@ -1,5 +1,8 @@
 // The scenarios. Each one says what it measures and what the goal is.
 
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import {
   createEntry,
@@ -10,9 +13,11 @@ import {
   FrameEncoder,
 } from '@logkit/core'
 import { logkit } from '@logkit/core/proto'
+import { shm } from '@logkit/transport-shm'
 import Long from 'long'
 import pino from 'pino'
 import winston from 'winston'
+import { endToEnd } from './e2e.js'
 import { compare, report } from './measure.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
@@ -220,4 +225,69 @@ const producer = {
   },
 }
 
-export const scenarios = [codec, producer]
+const shmProducer = {
+  name: 'shm',
+  title: "per-call cost through shared memory: log.info({ reqId, userId, path }, 'request completed')",
+  async run({ quick }) {
+    const size = sizes(quick)
+    const dir = mkdtempSync(join(tmpdir(), 'logkit-bench-shm-'))
+    const shmDir = mkdtempSync(join('/dev/shm', 'logkit-bench-'))
+    const env = { LOGKIT_RUNTIME_DIR: join(dir, 'run'), LOGKIT_SHM_DIR: shmDir }
+    const viaTransport = pino.transport({
+      target: 'pino/file',
+      options: { destination: join(dir, 'transport.log') },
+    })
+    const pinoTransport = pino(viaTransport)
+    const pinoFile = pino(pino.destination({ dest: join(dir, 'sync.log'), sync: true }))
+    const results = await compare(
+      [
+        {
+          name: 'logkit shm',
+          // A fresh ring per round, large enough for the round: no collector, nothing dropped.
+          setup: () => {
+            const transport = shm({ app: 'bench', source: 'http', capacity: 64 * 1024 * 1024, env })
+            return { transport, log: createLogger({ app: 'bench', source: 'http', transport }) }
+          },
+          round: (n, { log }) => {
+            for (let i = 0; i < n; i++) log.info(fields, message)
+          },
+          teardown: async ({ log, transport }) => {
+            if (log.stats.dropped > 0) throw new Error('bench ring dropped entries')
+            await transport.close()
+            rmSync(transport.ring.path)
+          },
+        },
+        {
+          name: 'pino.transport(pino/file)',
+          round: (n) => {
+            for (let i = 0; i < n; i++) pinoTransport.info(fields, message)
+          },
+          // Let the worker catch up between rounds, untimed.
+          teardown: () => new Promise((resolve) => viaTransport.flush(resolve)),
+        },
+        {
+          name: 'pino sync file destination',
+          round: (n) => {
+            for (let i = 0; i < n; i++) pinoFile.info(fields, message)
+          },
+        },
+      ],
+      size,
+    )
+    report(results, {
+      baseline: 'pino.transport(pino/file)',
+      note: 'goal: logkit shm per-call cost at most half of pino.transport’s (ratio ≤ 0.50)',
+    })
+    viaTransport.end()
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(shmDir, { recursive: true, force: true })
+  },
+}
+
+const e2e = {
+  name: 'e2e',
+  title: 'end to end: 4 producer processes → collector, against pino.transport and winston into files',
+  run: endToEnd,
+}
+
+export const scenarios = [codec, producer, shmProducer, e2e]
