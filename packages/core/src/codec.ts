@@ -16,8 +16,15 @@ const FIXED64 = 1
 const LEN = 2
 const FIXED32 = 5
 
-/** What the encoder needs of an entry: a LogEntry, or the same with fields as JSON text. */
-export type EncodableEntry = Omit<LogEntry, 'fields'> & { readonly fields: Fields | string }
+/**
+ * What the encoder needs of an entry: a LogEntry, or the same with fields as
+ * JSON text and, from a producer's clock, time as fractional milliseconds
+ * since the epoch (written as nanoseconds without going through a BigInt).
+ */
+export type EncodableEntry = Omit<LogEntry, 'fields' | 'time'> & {
+  readonly fields: Fields | string
+  readonly time: bigint | number
+}
 
 /**
  * Writes protobuf into one growing buffer that is reused from call to call.
@@ -55,6 +62,28 @@ export class ProtoWriter {
     this.ensure(11)
     this.buf[this.pos++] = tag
     this.varint(value)
+  }
+
+  /** Fractional ms since the epoch → fixed64 nanoseconds, with number arithmetic only. */
+  msTimeField(tag: number, ms: number): void {
+    this.ensure(9)
+    const whole = Math.floor(ms)
+    const sub = Math.floor((ms - whole) * 1e6)
+    // ns = whole × 10⁶ + sub, computed in two halves that stay below 2⁵³:
+    // whole = hi × 2²⁰ + lo, so ns = (hi × 10⁶) × 2²⁰ + (lo × 10⁶ + sub).
+    const lo = whole % 1048576
+    const a = ((whole - lo) / 1048576) * 1e6
+    const b = lo * 1e6 + sub
+    const aLow = a % 4096
+    const bLow = b % 4294967296
+    const lowSum = aLow * 1048576 + bLow
+    const low = lowSum % 4294967296
+    const high = (a - aLow) / 4096 + (b - bLow) / 4294967296 + (lowSum - low) / 4294967296
+    const buf = this.buf
+    buf[this.pos++] = tag
+    buf.writeUInt32LE(low, this.pos)
+    buf.writeUInt32LE(high, this.pos + 4)
+    this.pos += 8
   }
 
   fixed64Field(tag: number, value: bigint): void {
@@ -95,6 +124,37 @@ export class ProtoWriter {
     this.varint(bytes)
     this.pos += this.buf.write(value, this.pos)
   }
+
+  /**
+   * Fields 5–8 of an entry (app, source, pid, hostname), which a producer
+   * repeats on every entry: encoded once, then copied while they stay the same.
+   */
+  identity(app: string, source: string, pid: number, hostname: string): void {
+    const cache = this.#identity
+    if (
+      cache === undefined ||
+      cache.app !== app ||
+      cache.source !== source ||
+      cache.pid !== pid ||
+      cache.hostname !== hostname
+    ) {
+      const start = this.pos
+      this.stringField(0x2a, app)
+      this.stringField(0x32, source)
+      this.uintField(0x38, pid)
+      this.stringField(0x42, hostname)
+      this.#identity = { app, source, pid, hostname, bytes: Buffer.from(this.buf.subarray(start, this.pos)) }
+      return
+    }
+    const bytes = cache.bytes
+    this.ensure(bytes.length)
+    const buf = this.buf
+    let p = this.pos
+    for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number
+    this.pos = p
+  }
+
+  #identity: { app: string; source: string; pid: number; hostname: string; bytes: Buffer } | undefined
 
   /** Start a length-delimited submessage; returns the mark to hand to `end`. */
   begin(tag: number): number {
@@ -144,14 +204,12 @@ export function varintSize(value: number): number {
 }
 
 export function writeEntry(w: ProtoWriter, entry: EncodableEntry): void {
-  w.fixed64Field(0x09, entry.time)
+  if (typeof entry.time === 'number') w.msTimeField(0x09, entry.time)
+  else w.fixed64Field(0x09, entry.time)
   w.uintField(0x10, entry.level)
   w.uintField(0x18, levelToSeverity(entry.level))
   w.stringField(0x22, entry.msg)
-  w.stringField(0x2a, entry.app)
-  w.stringField(0x32, entry.source)
-  w.uintField(0x38, entry.pid)
-  w.stringField(0x42, entry.hostname)
+  w.identity(entry.app, entry.source, entry.pid, entry.hostname)
   w.uintField(0x48, entry.seq)
   const fields =
     typeof entry.fields === 'string' ? entry.fields : entry.fields.isEmpty ? '' : entry.fields.json

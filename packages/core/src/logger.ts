@@ -9,7 +9,7 @@ import { FrameEncoder } from './framing.js'
 import { type LevelName, levelName, levelNames, levels, parseLevel } from './levels.js'
 import { safeStringify } from './safe-json.js'
 import { serializeError } from './serialize-error.js'
-import { nowNs } from './time.js'
+import { nowMs, nowNs } from './time.js'
 import type { Transport } from './transport.js'
 
 export interface LogFn {
@@ -113,7 +113,7 @@ class Producer {
     try {
       frame = this.encoder.entry(
         {
-          time: nowNs(),
+          time: nowMs(),
           level,
           msg,
           app: this.app,
@@ -150,6 +150,8 @@ class Producer {
 }
 
 function noop(): void {}
+
+const NO_ARGS: unknown[] = []
 
 /** `"a":1,"b":2` for bindings, once per logger; '' when there are none. */
 function bindingsMembers(bindings: Readonly<Record<string, unknown>> | undefined): string {
@@ -225,7 +227,13 @@ class LoggerImpl implements Logger {
   }
 
   #method(level: number): LogFn {
-    return (a: unknown, b?: unknown, ...rest: unknown[]) => this.#log(level, a, b, rest)
+    const self = this
+    // A plain function, not a rest parameter: no array is made per call unless
+    // there are printf-style arguments.
+    return function log(a: unknown, b?: unknown) {
+      // biome-ignore lint/complexity/noArguments: avoids allocating on the common call shapes
+      self.#log(level, a, b, arguments.length > 2 ? Array.prototype.slice.call(arguments, 2) : NO_ARGS)
+    } as LogFn
   }
 
   #log(level: number, a: unknown, b: unknown, rest: unknown[]): void {

@@ -23,3 +23,14 @@ export function msToNs(ms: number): bigint {
 export function nsToIso(ns: bigint): string {
   return new Date(nsToMs(ns)).toISOString()
 }
+
+const originMs = performance.timeOrigin
+
+/**
+ * Now, in fractional milliseconds since the epoch (sub-microsecond precision),
+ * from the monotonic clock: what a producer stamps entries with. The encoder
+ * writes it as nanoseconds without a BigInt.
+ */
+export function nowMs(): number {
+  return originMs + performance.now()
+}

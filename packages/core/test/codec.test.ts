@@ -205,3 +205,25 @@ t.test('the writer grows its buffer and shifts lengths that need more than two b
   t.equal((back.fields.value as { s: string }).s.length, 30_000, 'multi-byte fields survive')
   t.end()
 })
+
+t.test('a producer’s millisecond time is written as the same nanoseconds a BigInt would give', (t) => {
+  const rnd = random(11)
+  const samples = [
+    0,
+    1,
+    1_763_800_000_123.456,
+    1_763_800_000_999.999,
+    4_102_444_800_000.5,
+    1_700_000_000_000 + 2 ** -10,
+  ]
+  for (let i = 0; i < 200; i++) samples.push(rnd() * 4.1e12)
+  for (const ms of samples) {
+    const w = new ProtoWriter(32)
+    w.msTimeField(0x09, ms)
+    const got = w.bytes().readBigUInt64LE(1)
+    const whole = Math.floor(ms)
+    const want = BigInt(whole) * 1_000_000n + BigInt(Math.floor((ms - whole) * 1e6))
+    t.equal(got, want, `${ms} ms`)
+  }
+  t.end()
+})
