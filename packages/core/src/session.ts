@@ -48,7 +48,8 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function writeFileAtomic(path: string, text: string): void {
+/** Writes `text` to `path` atomically: a private temp file beside it, then rename. */
+export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.${nowNs()}.tmp`
   const fd = openPrivateFile(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL)
   try {

@@ -9,8 +9,8 @@
 //
 // Written atomically (temp file and rename), 0600, never through a symlink.
 
-import { closeSync, constants, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
-import { type Hello, openPrivateFile } from '@logkit/core'
+import { closeSync, constants, readFileSync, unlinkSync } from 'node:fs'
+import { type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
@@ -28,20 +28,13 @@ export function runOf(hello: Pick<Hello, 'pid' | 'startTime'>): string {
 }
 
 export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
-  const tmp = `${path}.${process.pid}.tmp`
   const text = JSON.stringify({
     version: VERSION,
     hello: { ...checkpoint.hello, startTime: String(checkpoint.hello.startTime) },
     lastSeq: checkpoint.lastSeq,
     dropped: checkpoint.dropped,
   })
-  const fd = openPrivateFile(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC)
-  try {
-    writeSync(fd, text)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
+  writeFileAtomic(path, text)
 }
 
 /** The checkpoint at `path`, or undefined when there is none or it cannot be read as one. */

@@ -1,0 +1,72 @@
+// The checks every package's own package.test.ts runs: workspace hoisting
+// hides undeclared dependencies, so a source file that imports a package
+// package.json does not declare would work here and fail for a user.
+
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+
+function files(root: string, dir: string): string[] {
+  let entries: import('node:fs').Dirent[]
+  try {
+    entries = readdirSync(join(root, dir), { withFileTypes: true })
+  } catch {
+    return []
+  }
+  return entries.flatMap((d) =>
+    d.isDirectory()
+      ? d.name === 'node_modules'
+        ? []
+        : files(root, join(dir, d.name))
+      : /\.(ts|mts|js|mjs)$/.test(d.name)
+        ? [join(dir, d.name)]
+        : [],
+  )
+}
+
+/** The package names a file imports (bare specifiers, without node: built-ins). */
+export function importedPackages(path: string): string[] {
+  const text = readFileSync(path, 'utf8')
+  return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)]
+    .map((m) => (m[1] ?? m[2]) as string)
+    .filter((name) => !name.startsWith('.') && !name.startsWith('/') && !name.startsWith('node:'))
+    .map((name) =>
+      name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : (name.split('/')[0] as string),
+    )
+}
+
+/** `file: package` for every import under `dir` of a package not in `declared`. */
+export function undeclaredImports(packageRoot: string, dir: string, declared: ReadonlySet<string>): string[] {
+  return files(packageRoot, dir).flatMap((f) =>
+    importedPackages(join(packageRoot, f))
+      .filter((n) => !declared.has(n))
+      .map((n) => `${f}: ${n}`),
+  )
+}
+
+/**
+ * Runs the standard package checks as subtests: src/ imports only dependencies
+ * and peers; test/ imports only those and dev dependencies; the exports map
+ * lists `types` before `default` (pino resolves targets with require.resolve,
+ * which an import-only map fails).
+ */
+export async function packageChecks(t: Test, packageRoot: string): Promise<void> {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'))
+  const runtime = new Set<string>([
+    ...Object.keys(pkg.dependencies ?? {}),
+    ...Object.keys(pkg.peerDependencies ?? {}),
+  ])
+  const all = new Set<string>([pkg.name, ...runtime, ...Object.keys(pkg.devDependencies ?? {})])
+  await t.test('every package a source file imports is a dependency or peer dependency', async (t) => {
+    t.same(undeclaredImports(packageRoot, 'src', runtime), [], 'no undeclared imports in src/')
+  })
+  await t.test('every package a test imports is declared, dev dependencies included', async (t) => {
+    t.same(undeclaredImports(packageRoot, 'test', all), [], 'no undeclared imports in test/')
+  })
+  await t.test('the exports map lists types before default', async (t) => {
+    for (const [key, value] of Object.entries((pkg.exports ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string') continue
+      t.same(Object.keys(value as object), ['types', 'default'], `${key}: conditions are types, then default`)
+    }
+  })
+}
