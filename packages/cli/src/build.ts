@@ -1,0 +1,135 @@
+// A validated plan → pipelines of @logkit/core, and the one-line summaries and
+// totals compose prints about them.
+
+import {
+  type AnyOperatorDefinition,
+  type AnySinkDefinition,
+  type AnySourceDefinition,
+  createPipeline,
+  type Diagnostic,
+  type OperatorInput,
+  type Pipeline,
+  type PipelineStats,
+  type SinkComponent,
+  useOperator,
+  useSink,
+  useSource,
+} from '@logkit/core'
+import type { ManifestPlan, PipelinePlan } from './manifest.js'
+
+export interface BuildOptions {
+  readonly onDiagnostic?: (diagnostic: Diagnostic) => void
+  readonly closeTimeoutMs?: number
+  /** Sinks added after the manifest's own (the control server's tap). */
+  readonly extraSinks?: readonly SinkComponent[]
+  /** Operators put before the manifest's own (the control server's producer counts). */
+  readonly headOperators?: readonly OperatorInput[]
+}
+
+export function buildPipeline(
+  plan: ManifestPlan,
+  pipeline: PipelinePlan,
+  options: BuildOptions = {},
+): Pipeline {
+  return createPipeline({
+    id: pipeline.name,
+    app: plan.app,
+    sources: pipeline.sources.map((c) => useSource(c.definition as AnySourceDefinition, c.options, c.id)),
+    operators: [
+      ...(options.headOperators ?? []),
+      ...pipeline.operators.map((c) => useOperator(c.definition as AnyOperatorDefinition, c.options, c.id)),
+    ],
+    sinks: [
+      ...pipeline.sinks.map((c) =>
+        useSink(c.definition as AnySinkDefinition, c.options, {
+          id: c.id,
+          ...(c.queue === undefined ? {} : { queue: c.queue }),
+          ...(c.retry === undefined ? {} : { retry: c.retry }),
+        }),
+      ),
+      ...(options.extraSinks ?? []),
+    ],
+    ...(options.onDiagnostic === undefined ? {} : { onDiagnostic: options.onDiagnostic }),
+    ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+  })
+}
+
+/** `main: shm, fifo → filter, rateLimit → file, console` */
+export function summaryLine(pipeline: PipelinePlan): string {
+  const names = (list: PipelinePlan['sources']) => list.map((c) => c.id).join(', ')
+  const parts = [names(pipeline.sources)]
+  if (pipeline.operators.length > 0) parts.push(names(pipeline.operators))
+  parts.push(names(pipeline.sinks))
+  return `${pipeline.name}: ${parts.join(' → ')}`
+}
+
+/** Totals of one pipeline over all its runs (a restarted pipeline has several). */
+export interface PipelineTotals {
+  readonly name: string
+  in: number
+  out: number
+  /** Entries dropped, by component (operators' and sources' `dropped` diagnostics, sinks' queues and failed writes). */
+  readonly dropped: Map<string, number>
+  readonly written: Map<string, number>
+  readonly acknowledged: Map<string, number>
+  readonly emitted: Map<string, number>
+  runs: number
+  failures: number
+}
+
+export function emptyTotals(name: string): PipelineTotals {
+  return {
+    name,
+    in: 0,
+    out: 0,
+    dropped: new Map(),
+    written: new Map(),
+    acknowledged: new Map(),
+    emitted: new Map(),
+    runs: 0,
+    failures: 0,
+  }
+}
+
+const add = (map: Map<string, number>, key: string, n: number) => {
+  if (n !== 0 || !map.has(key)) map.set(key, (map.get(key) ?? 0) + n)
+}
+
+export function addStats(totals: PipelineTotals, stats: PipelineStats): void {
+  totals.in += stats.in
+  totals.out += stats.out
+  for (const source of stats.sources) {
+    add(totals.emitted, source.id, source.emitted)
+    add(totals.acknowledged, source.id, source.acknowledged)
+  }
+  for (const sink of stats.sinks) {
+    add(totals.written, sink.id, sink.written)
+    if (sink.dropped + sink.failed > 0) add(totals.dropped, sink.id, sink.dropped + sink.failed)
+  }
+}
+
+/** A `dropped` diagnostic, counted against its component. */
+export function addDiagnostic(
+  totals: PipelineTotals,
+  diagnostic: Diagnostic,
+  sinkIds: ReadonlySet<string>,
+): void {
+  // Sinks' own drops are in their stats already.
+  if (diagnostic.code !== 'dropped' || sinkIds.has(diagnostic.component)) return
+  add(totals.dropped, diagnostic.component, diagnostic.count ?? 1)
+}
+
+export function totalsLine(totals: PipelineTotals): string {
+  const list = (map: Map<string, number>, what: string) =>
+    [...map].map(([id, n]) => `${id} ${n}${what}`).join(', ')
+  const dropped = [...totals.dropped].filter(([, n]) => n > 0)
+  const parts = [
+    `${totals.in} in`,
+    `${totals.out} out`,
+    `written: ${list(totals.written, '') || 'none'}`,
+    `dropped: ${dropped.length === 0 ? 'none' : dropped.map(([id, n]) => `${id} ${n}`).join(', ')}`,
+  ]
+  if (totals.runs > 1) parts.push(`${totals.runs} runs`)
+  if (totals.failures > 0) parts.push(`${totals.failures} failures`)
+  return `${totals.name}: ${parts.join('; ')}`
+}

@@ -1,0 +1,310 @@
+// The `logkit` command line (commander). Each command is a thin wrapper over a
+// function of its own file; this file only parses, prints and picks exit codes:
+// 0 ok, 1 runtime failure, 2 invalid manifest or command line.
+
+import { readFileSync, writeFileSync } from 'node:fs'
+import { isLogkitError, levelNames } from '@logkit/core'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { summaryLine } from './build.js'
+import { compose } from './compose.js'
+import { request, statusLines } from './control.js'
+import { emit } from './emit.js'
+import { exitCodes } from './errors.js'
+import { formatProblem, loadManifest } from './manifest.js'
+import { schemaText } from './schema.js'
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream
+  readonly stderr: NodeJS.WritableStream
+  readonly env: NodeJS.ProcessEnv
+}
+
+const version = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
+
+const appName = (value: string): string => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
+    throw new InvalidArgumentError('expected an app name of letters, digits, ".", "_" or "-"')
+  }
+  return value
+}
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`
+}
+
+/** Runs the CLI; resolves with the exit code (bin.ts exits with it). */
+export async function run(
+  argv: readonly string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
+  let code: number = exitCodes.ok
+  const program = new Command('logkit')
+    .description(
+      'Collect structured logs from the processes of an app, run them through operators, deliver them to sinks.',
+    )
+    .version(version, '-v, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `${examples([
+        'logkit validate manifest.yaml',
+        'logkit compose manifest.yaml',
+        'echo \'{"level":"warn","msg":"disk low"}\' | logkit emit --app demoapp --source cron',
+      ])}\nExit codes: 0 ok, 1 runtime failure, 2 invalid manifest or command line.\n`,
+    )
+
+  program
+    .command('compose')
+    .description(
+      'Validate a manifest, run its pipelines until SIGINT/SIGTERM, then drain, flush and print totals.',
+    )
+    .argument('<file>', 'the manifest (YAML)')
+    .option('--restart', 'restart a pipeline that fails, with backoff, while the others keep running')
+    .addHelpText(
+      'after',
+      `${examples(['logkit compose manifest.yaml', 'logkit compose --restart examples/demo/manifest.yaml', 'ALERT_WEBHOOK_URL=https://… logkit compose prod.yaml'])}\nPrints one line per pipeline on stderr (sources → operators → sinks), and the totals when it stops.\nExit codes: 0 clean shutdown, 1 a pipeline failed, 2 invalid manifest.\n`,
+    )
+    .action(async (file: string, opts: { restart?: boolean }) => {
+      const abort = new AbortController()
+      let signals = 0
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++
+        if (signals === 1) {
+          abort.abort()
+          return
+        }
+        io.stderr.write(`logkit: ${signal} again: exiting without draining\n`)
+        process.exit(130)
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      try {
+        code = await compose(file, {
+          env: io.env,
+          restart: opts.restart === true,
+          out: io.stderr as never,
+          signal: abort.signal,
+        })
+      } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      }
+    })
+
+  program
+    .command('validate')
+    .description('Check a manifest without running it: every problem as file:line:col message.')
+    .argument('<file>', 'the manifest (YAML)')
+    .option('--json', 'print the result as JSON ({ ok, problems: [{ line, col, code, message }] })')
+    .addHelpText(
+      'after',
+      `${examples(['logkit validate manifest.yaml', 'logkit validate --json manifest.yaml | jq .problems'])}\nExit codes: 0 valid, 2 invalid (nothing is started either way).\n`,
+    )
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const result = await loadManifest(file, { env: io.env })
+      if (opts.json === true) {
+        io.stdout.write(
+          `${JSON.stringify({ ok: result.plan !== undefined, file, problems: result.problems })}\n`,
+        )
+      } else if (result.plan === undefined) {
+        for (const problem of result.problems) io.stderr.write(`${formatProblem(file, problem)}\n`)
+        io.stderr.write(
+          `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${file}\n`,
+        )
+      } else {
+        io.stdout.write(`${file}: ok (app ${result.plan.app})\n`)
+        for (const pipeline of result.plan.pipelines) io.stdout.write(`  ${summaryLine(pipeline)}\n`)
+      }
+      code = result.plan === undefined ? exitCodes.usage : exitCodes.ok
+    })
+
+  program
+    .command('schema')
+    .description(
+      "Print the manifest's JSON Schema (for editors), built from the plugins this CLI can resolve.",
+    )
+    .option('-o, --out <file>', 'write it to a file instead of stdout')
+    .addHelpText('after', examples(['logkit schema > logkit.schema.json', 'logkit schema --out schema.json']))
+    .action(async (opts: { out?: string }) => {
+      const text = await schemaText()
+      if (opts.out === undefined) io.stdout.write(text)
+      else writeFileSync(opts.out, text)
+    })
+
+  program
+    .command('emit')
+    .description('Send standard input lines (NDJSON or text) as entries of one producer of an app.')
+    .requiredOption('--app <name>', 'the app whose collector receives them', appName)
+    .option('--source <name>', 'the source (module) the entries come from', 'emit')
+    .addOption(new Option('--via <transport>', 'the transport').choices(['shm', 'fifo']).default('fifo'))
+    .addOption(
+      new Option('--level <level>', 'level of text lines and of JSON lines without one')
+        .choices(levelNames)
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      examples([
+        "echo 'backup done' | logkit emit --app demoapp --source cron",
+        'tail -f app.ndjson | logkit emit --app demoapp --source legacy --via shm',
+      ]),
+    )
+    .action(
+      async (opts: {
+        app: string
+        source: string
+        via: 'shm' | 'fifo'
+        level: (typeof levelNames)[number]
+      }) => {
+        const result = await emit({ app: opts.app, source: opts.source, via: opts.via, level: opts.level })
+        if (result.dropped > 0) {
+          io.stderr.write(`logkit emit: ${result.written} written, ${result.dropped} dropped\n`)
+          code = exitCodes.failure
+        }
+      },
+    )
+
+  const appOption = () =>
+    new Option('--app <name>', 'the app whose collector to ask').argParser(appName).makeOptionMandatory()
+
+  program
+    .command('tail')
+    .description("Print the collector's recent entries, then follow live (pretty, coloured on a terminal).")
+    .addOption(appOption())
+    .addOption(new Option('--level <level>', 'only entries at this level or above').choices(levelNames))
+    .option('--source <name>', 'only entries of this source (module)')
+    .option('--grep <regexp>', 'only entries whose message matches')
+    .option(
+      '-n, --lines <count>',
+      'how many recent entries to print first',
+      (v) => Number.parseInt(v, 10),
+      100,
+    )
+    .option('--no-follow', 'print the recent entries and exit')
+    .option('--json', 'print NDJSON instead of pretty lines')
+    .addHelpText(
+      'after',
+      examples([
+        'logkit tail --app demoapp',
+        'logkit tail --app demoapp --level warn --source indexer',
+        "logkit tail --app demoapp --grep 'timeout|refused' -n 20 --no-follow",
+      ]),
+    )
+    .action(
+      async (opts: {
+        app: string
+        level?: string
+        source?: string
+        grep?: string
+        lines: number
+        follow: boolean
+        json?: boolean
+      }) => {
+        const abort = new AbortController()
+        const stop = () => abort.abort()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+        try {
+          await request(
+            opts.app,
+            io.env,
+            {
+              op: 'tail',
+              history: opts.lines,
+              follow: opts.follow,
+              format: opts.json === true ? 'json' : 'pretty',
+              colors: opts.json !== true && (io.stdout as { isTTY?: boolean }).isTTY === true,
+              ...(opts.level === undefined ? {} : { level: opts.level }),
+              ...(opts.source === undefined ? {} : { source: opts.source }),
+              ...(opts.grep === undefined ? {} : { grep: opts.grep }),
+            },
+            (reply) => io.stdout.write(`${String(reply['line'])}\n`),
+            abort.signal,
+          )
+        } finally {
+          process.off('SIGINT', stop)
+          process.off('SIGTERM', stop)
+        }
+      },
+    )
+
+  program
+    .command('status')
+    .description('Show the running collector: pipelines, sink queues, drops, producers, rates and seq gaps.')
+    .addOption(appOption())
+    .option('--json', 'print the status as JSON')
+    .addHelpText(
+      'after',
+      examples(['logkit status --app demoapp', 'logkit status --app demoapp --json | jq .producers']),
+    )
+    .action(async (opts: { app: string; json?: boolean }) => {
+      await request(opts.app, io.env, { op: 'status' }, (reply) => {
+        const status = reply['status'] as Record<string, unknown>
+        io.stdout.write(
+          opts.json === true ? `${JSON.stringify(status)}\n` : `${statusLines(status).join('\n')}\n`,
+        )
+      })
+    })
+
+  program
+    .command('flush')
+    .description('Return once everything the collector has accepted is written and durable in every sink.')
+    .addOption(appOption())
+    .addHelpText('after', examples(['logkit flush --app demoapp && cp logs/demoapp.log backup/']))
+    .action(async (opts: { app: string }) => {
+      await request(opts.app, io.env, { op: 'flush' }, () => io.stdout.write('flushed\n'))
+    })
+
+  program
+    .command('level')
+    .description("Change producers' level at run time, where the transport supports it.")
+    .addOption(appOption())
+    .argument('<level>', `one of ${levelNames.join(', ')}`)
+    .option('--source <name>', 'only producers of this source')
+    .addHelpText(
+      'after',
+      examples(['logkit level --app demoapp debug', 'logkit level --app demoapp --source indexer warn']),
+    )
+    .action(async (level: string, opts: { app: string; source?: string }) => {
+      if (!(levelNames as readonly string[]).includes(level)) {
+        throw new CommanderError(2, 'logkit.level', `error: unknown level ${level}`)
+      }
+      await request(
+        opts.app,
+        io.env,
+        { op: 'level', level, ...(opts.source === undefined ? {} : { source: opts.source }) },
+        () => io.stdout.write(`level ${level}\n`),
+      )
+    })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return exitCodes.ok
+      }
+      if (err.code.startsWith('logkit.')) io.stderr.write(`${err.message}\n`)
+      io.stderr.write("logkit: see 'logkit --help' [LOGKIT_ERR_CLI_USAGE]\n")
+      return exitCodes.usage
+    }
+    if (isLogkitError(err)) {
+      io.stderr.write(`logkit: ${err.message} [${err.code}]\n`)
+      return err.code === 'LOGKIT_ERR_MANIFEST_INVALID' ? exitCodes.usage : exitCodes.failure
+    }
+    io.stderr.write(`logkit: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    return exitCodes.failure
+  }
+  return code
+}

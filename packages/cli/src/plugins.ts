@@ -1,0 +1,213 @@
+// Plugin resolution: a manifest's `use:` → a plugin definition.
+//
+//   short name  shm, fifo, stdin      → @logkit/transport-NAME (stdin lives in transport-fifo)
+//               file, webhook, …      → @logkit/sink-NAME; console is in core
+//               filter, rateLimit, …  → core's operators
+//   package     @acme/logkit-sink-s3  → its default export (or definitions[…])
+//   path        ./ops/mask.js         → the user's module, relative to the manifest
+//
+// Packages are resolved from the manifest's folder first, then from the CLI's
+// own install, and loaded with import() of the resolved file. Nothing here
+// starts anything: loading a plugin module must not do I/O beyond loading.
+
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { basename, isAbsolute, join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import {
+  type AnyOperatorDefinition,
+  consoleSink,
+  coreOperators,
+  defineOperator,
+  isPluginDefinition,
+  PLUGIN_API_VERSION,
+  type PluginDefinition,
+  z,
+} from '@logkit/core'
+import { suggestion } from './did-you-mean.js'
+import type { CliErrorCode } from './errors.js'
+
+export type Kind = PluginDefinition['kind']
+
+/** Short names and the package each lives in. */
+export const shortNames: Readonly<Record<Kind, Readonly<Record<string, string>>>> = {
+  source: {
+    shm: '@logkit/transport-shm',
+    fifo: '@logkit/transport-fifo',
+    stdin: '@logkit/transport-fifo',
+  },
+  operator: Object.fromEntries(Object.keys(coreOperators).map((name) => [name, '@logkit/core'])),
+  sink: {
+    console: '@logkit/core',
+    file: '@logkit/sink-file',
+    webhook: '@logkit/sink-webhook',
+  },
+}
+
+export type Resolved =
+  | { readonly ok: true; readonly definition: PluginDefinition; readonly from: string }
+  | { readonly ok: false; readonly code: CliErrorCode; readonly message: string }
+
+export function isPathUse(use: string): boolean {
+  return use.startsWith('./') || use.startsWith('../') || isAbsolute(use)
+}
+
+function isPackageUse(use: string): boolean {
+  return use.startsWith('@') || use.includes('/') || use.startsWith('logkit-')
+}
+
+const fail = (code: CliErrorCode, message: string): Resolved => ({ ok: false, code, message })
+
+export class PluginResolver {
+  readonly #manifestDir: string
+  readonly #modules = new Map<string, Promise<Record<string, unknown>>>()
+
+  constructor(manifestDir: string) {
+    this.#manifestDir = manifestDir
+  }
+
+  /** The file a package resolves to, from the manifest's folder, then from the CLI's install. */
+  resolvePackage(name: string): string | undefined {
+    for (const from of [join(this.#manifestDir, 'manifest.js'), import.meta.url]) {
+      try {
+        return createRequire(from).resolve(name)
+      } catch {}
+    }
+    return undefined
+  }
+
+  #load(file: string): Promise<Record<string, unknown>> {
+    let loaded = this.#modules.get(file)
+    if (loaded === undefined) {
+      loaded = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>
+      this.#modules.set(file, loaded)
+    }
+    return loaded
+  }
+
+  async resolve(kind: Kind, use: string): Promise<Resolved> {
+    if (isPathUse(use)) return this.#resolvePath(kind, use)
+    const known = shortNames[kind]
+    if (kind === 'operator' && Object.hasOwn(coreOperators, use)) {
+      return { ok: true, definition: coreOperators[use as keyof typeof coreOperators], from: '@logkit/core' }
+    }
+    if (kind === 'sink' && use === 'console')
+      return { ok: true, definition: consoleSink, from: '@logkit/core' }
+    if (!isPackageUse(use)) {
+      const pkg = known[use]
+      if (pkg !== undefined) return this.#resolvePackageDefinition(kind, pkg, use)
+      for (const other of ['source', 'operator', 'sink'] as const) {
+        if (other !== kind && shortNames[other][use] !== undefined) {
+          return fail(
+            'LOGKIT_ERR_MANIFEST_PLUGIN_UNKNOWN',
+            `"${use}" is a ${other}, not a ${kind}: move it to the ${other}s list`,
+          )
+        }
+      }
+      const hint = suggestion(use, Object.keys(known))
+      if (kind === 'operator' || hint !== '') {
+        const list = Object.keys(known).join(', ')
+        return fail(
+          'LOGKIT_ERR_MANIFEST_PLUGIN_UNKNOWN',
+          `unknown ${kind} "${use}"${hint || `: expected one of ${list}, a package name or a ./path to your own module`}`,
+        )
+      }
+      const guess = kind === 'source' ? `@logkit/transport-${use}` : `@logkit/sink-${use}`
+      return this.#resolvePackageDefinition(kind, guess, use)
+    }
+    return this.#resolvePackageDefinition(kind, use, undefined)
+  }
+
+  async #resolvePackageDefinition(kind: Kind, pkg: string, shortName: string | undefined): Promise<Resolved> {
+    const file = this.resolvePackage(pkg)
+    const label = shortName ?? pkg
+    if (file === undefined) {
+      return fail('LOGKIT_ERR_MANIFEST_PLUGIN_MISSING', `${kind} "${label}" needs ${pkg}: npm install ${pkg}`)
+    }
+    let mod: Record<string, unknown>
+    try {
+      mod = await this.#load(file)
+    } catch (err) {
+      return fail(
+        'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID',
+        `${kind} "${label}": ${pkg} failed to load (${errorText(err)}): reinstall it, or check its version against @logkit/core`,
+      )
+    }
+    const definitions = mod['definitions'] as Record<string, unknown> | undefined
+    const candidates: unknown[] = []
+    if (shortName !== undefined) candidates.push(definitions?.[shortName])
+    candidates.push(mod['default'])
+    if (shortName === undefined && definitions !== undefined) candidates.push(...Object.values(definitions))
+    const definition = candidates.find((c) => isPluginDefinition(c, kind))
+    if (definition === undefined) {
+      return fail(
+        'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID',
+        `${kind} "${label}": ${pkg} exports no ${kind} definition${shortName === undefined ? '' : ` named "${shortName}"`}: is it a logkit ${kind} plugin?`,
+      )
+    }
+    return { ok: true, definition: definition as PluginDefinition, from: pkg }
+  }
+
+  async #resolvePath(kind: Kind, use: string): Promise<Resolved> {
+    const file = resolve(this.#manifestDir, use)
+    if (!existsSync(file)) {
+      return fail('LOGKIT_ERR_MANIFEST_PLUGIN_MISSING', `${kind} "${use}": no such file (looked for ${file})`)
+    }
+    let mod: Record<string, unknown>
+    try {
+      mod = await this.#load(file)
+    } catch (err) {
+      return fail('LOGKIT_ERR_MANIFEST_PLUGIN_INVALID', `${kind} "${use}" failed to load: ${errorText(err)}`)
+    }
+    const exported = mod['default']
+    if (isPluginDefinition(exported, kind)) return { ok: true, definition: exported, from: file }
+    if (kind === 'operator' && typeof exported === 'function' && !isPluginDefinition(exported)) {
+      return { ok: true, definition: wrapOperatorFactory(exported as OperatorFactory, use), from: file }
+    }
+    const expected =
+      kind === 'operator'
+        ? 'an operator factory (options) => OperatorFunction, or a definition made with defineOperator'
+        : `a ${kind} definition made with define${kind === 'source' ? 'Source' : 'Sink'}`
+    return fail(
+      'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID',
+      `${kind} "${use}": its default export must be ${expected}`,
+    )
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a user's operator factory may take and return anything
+type OperatorFactory = (options: Record<string, unknown>) => any
+
+/**
+ * A plain operator factory `(options) => OperatorFunction` as a definition
+ * with a permissive schema. The factory is called once at validation (operator
+ * factories are pure) to check that it returns an operator.
+ */
+export function wrapOperatorFactory(factory: OperatorFactory, use: string): AnyOperatorDefinition {
+  const options = z.looseObject({}).superRefine((value, ctx) => {
+    let made: unknown
+    try {
+      made = factory(value)
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `the operator factory threw: ${errorText(err)}` })
+      return
+    }
+    if (typeof made !== 'function') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the operator factory returned ${made === null ? 'null' : typeof made}, expected an RxJS operator function`,
+      })
+    }
+  })
+  return defineOperator({
+    name: basename(use).replace(/\.[cm]?[jt]s$/, ''),
+    apiVersion: PLUGIN_API_VERSION,
+    description: `Your operator from ${use}.`,
+    options,
+    create: (opts) => factory(opts as Record<string, unknown>),
+  })
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

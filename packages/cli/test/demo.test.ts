@@ -1,0 +1,47 @@
+// The multi-process demo runs to its end by itself: the collector, three
+// workers, the crash of one, its salvaged entries and reported exit, totals.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { startNode } from './helpers.js'
+
+const demo = fileURLToPath(new URL('../../../examples/demo/main.js', import.meta.url))
+
+t.test(
+  'the demo finishes by itself: worker crash reported, its entries salvaged, totals printed',
+  async (t) => {
+    const logs = mkdtempSync(join(tmpdir(), 'logkit-demo-test-'))
+    t.teardown(() => rmSync(logs, { recursive: true, force: true }))
+    const exit = await startNode([demo], { DEMO_LOGS: logs }).exit
+    t.equal(exit.code, 0, `the demo exits 0 (${exit.stderr.slice(-500)})`)
+    t.match(exit.stderr, 'indexer exited with code 3', 'the crash of the indexer is reported')
+    t.match(
+      exit.stderr,
+      /main: \d+ in; \d+ out; written: file \d+, console \d+; dropped: rateLimit \d+/,
+      "the collector's totals",
+    )
+    const lines = readFileSync(join(logs, 'demoapp.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    t.ok(
+      lines.some((l) => l['name'] === 'indexer' && l['msg'] === 'indexer crashing now'),
+      "the crashed worker's last entry is in the file",
+    )
+    t.ok(
+      lines.some((l) => l['code'] === 'producer_exited' && l['source'] === 'indexer' && l['clean'] === false),
+      'the exit of the crashed worker is a warning entry in the file',
+    )
+    t.ok(
+      lines.some((l) => l['name'] === 'validator'),
+      'the fifo worker is there',
+    )
+    t.ok(
+      lines.some((l) => l['name'] === 'processor'),
+      'the shm worker is there',
+    )
+  },
+)

@@ -1,0 +1,114 @@
+// Shared test helpers: isolated runtime and shared-memory directories, the
+// built CLI as a child process, the CLI in-process with captured output, and
+// waiting for things (generous timeouts only: never a timing threshold).
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { run } from '../src/cli.js'
+
+export const cliBin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+export const manifests = fileURLToPath(new URL('./manifests/', import.meta.url))
+export const producerScript = fileURLToPath(new URL('./fixtures/producer.js', import.meta.url))
+
+const made: string[] = []
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
+export interface IsolatedEnv {
+  readonly LOGKIT_RUNTIME_DIR: string
+  readonly LOGKIT_SHM_DIR: string
+  /** A scratch folder for output files. */
+  readonly work: string
+}
+
+/** Fresh runtime, shared-memory and scratch directories, removed when the test process exits. */
+export function isolatedEnv(): IsolatedEnv {
+  const base = mkdtempSync(join(tmpdir(), 'logkit-cli-'))
+  const shm = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'logkit-cli-'))
+  made.push(base, shm)
+  return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shm, work: base }
+}
+
+/** Everything under a directory (relative paths), or [] when it does not exist. */
+export function listTree(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true }).map(String).sort()
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export async function waitFor<T>(
+  check: () => T | undefined | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface Child {
+  readonly process: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exit: Promise<Exit>
+}
+
+/** Starts a node script with the test's environment. */
+export function startNode(args: readonly string[], env: Record<string, string>, cwd?: string): Child {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const exit = new Promise<Exit>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  )
+  return { process: child, stdout: () => stdout, stderr: () => stderr, exit }
+}
+
+/** Runs the built CLI to its end. */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  cwd?: string,
+): Promise<Exit> {
+  const child = startNode([cliBin, ...args], env, cwd)
+  child.process.stdin?.end()
+  return child.exit
+}
+
+/** Runs the CLI in this process with captured output. */
+export async function runInProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+  stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
+  const code = await run(args, { stdout, stderr, env })
+  return { code, stdout: out, stderr: err }
+}

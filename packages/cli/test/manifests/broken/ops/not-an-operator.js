@@ -1,0 +1,2 @@
+// A module whose default export is not an operator: the CLI must refuse it.
+export default 'not an operator'
