@@ -348,10 +348,9 @@ function optionProblem(
 ): void {
   const optionPath = [...issue.path]
   const label = `${kind} "${use}"`
-  // zod reports unknown keys on the object, naming them in the message: point at the key itself.
-  const unknown = /^Unrecognized keys?: (.*)$/.exec(issue.message)
-  if (unknown !== null) {
-    const keys = [...(unknown[1] ?? '').matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? '')
+  // zod reports unknown keys on the object: point at each key itself.
+  if (issue.code === 'unrecognized_keys' && issue.keys !== undefined) {
+    const keys = issue.keys
     const allowed = optionKeys(definition.options)
     for (const key of keys) {
       const hint = suggestion(key, allowed)

@@ -152,6 +152,10 @@ export function isPluginDefinition(
 export interface OptionIssue {
   readonly path: readonly (string | number)[]
   readonly message: string
+  /** zod's issue code, e.g. 'invalid_type', 'unrecognized_keys'. */
+  readonly code?: string
+  /** With 'unrecognized_keys': the keys the schema does not know. */
+  readonly keys?: readonly string[]
 }
 
 /**
@@ -168,6 +172,8 @@ export function validateOptions<S extends Schema>(
   const issues: OptionIssue[] = result.error.issues.map((issue) => ({
     path: issue.path.filter((k): k is string | number => typeof k !== 'symbol'),
     message: issue.message,
+    code: issue.code,
+    ...(issue.code === 'unrecognized_keys' ? { keys: issue.keys } : {}),
   }))
   const lines = issues.map((i) => `option "${i.path.join('.') || '(options)'}": ${i.message}`)
   throw new LogkitError(

@@ -47,6 +47,10 @@ t.test('invalid options name every offending option and carry their paths', (t) 
       ['', 'count'].sort(),
       'issues carry paths (the unknown key is reported on the object)',
     )
+    const unknown = (e.details.issues as { code?: string; keys?: string[] }[]).find(
+      (i) => i.code === 'unrecognized_keys',
+    )
+    t.same(unknown?.keys, ['colour'], 'the unknown key is named in the issue, not only in its message')
   }
   t.same(
     validateOptions(greeting, { count: 2 }),
