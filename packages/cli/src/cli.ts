@@ -280,7 +280,7 @@ export async function run(
         opts.app,
         io.env,
         { op: 'level', level, ...(opts.source === undefined ? {} : { source: opts.source }) },
-        () => io.stdout.write(`level ${level}\n`),
+        (reply) => io.stdout.write(`level ${level}: ${Number(reply['producers'] ?? 0)} producer(s) told\n`),
       )
     })
 

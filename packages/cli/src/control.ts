@@ -12,8 +12,9 @@
 
 import { chmodSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { pathToFileURL } from 'node:url'
 import {
   createFormatter,
   type LogEntry,
@@ -27,6 +28,9 @@ import {
 import { tap } from 'rxjs'
 import type { RunningCompose } from './compose.js'
 import { cliError } from './errors.js'
+import { PluginResolver } from './plugins.js'
+
+type SetProducerLevel = (app: string, options: { level: string; source?: string }) => number
 
 export interface TailFilter {
   readonly level?: string
@@ -195,9 +199,26 @@ export class ControlServer {
     }
     if (request.op === 'level') {
       parseLevel(request.level)
-      throw new Error(
-        'changing producer levels at run time is not supported by the transports of this collector yet (the shm control word is reserved)',
+      // Levels travel through shm's control word: load the shm package the
+      // manifest resolves to (from its folder, then this CLI's install).
+      const file = new PluginResolver(dirname(resolve(running.plan.file))).resolvePackage(
+        '@logkit/transport-shm',
       )
+      const shm =
+        file === undefined
+          ? undefined
+          : ((await import(pathToFileURL(file).href)) as { setProducerLevel?: SetProducerLevel })
+      if (shm?.setProducerLevel === undefined) {
+        throw new Error(
+          'no transport of this collector can change producer levels at run time: producers must log through @logkit/transport-shm',
+        )
+      }
+      const producers = shm.setProducerLevel(running.plan.app, {
+        level: request.level,
+        ...(request.source === undefined ? {} : { source: request.source }),
+      })
+      socket.end(`${JSON.stringify({ ok: true, producers })}\n`)
+      return
     }
     if (request.op === 'tail') {
       const accepts = matcher(request)

@@ -281,5 +281,11 @@ export function createLogger(options: LoggerOptions): Logger {
     options.hostname ?? osHostname(),
     options.maxFrameSize,
   )
-  return new LoggerImpl(producer, source, bindingsMembers(options.bindings), options.level ?? 'info')
+  const root = new LoggerImpl(producer, source, bindingsMembers(options.bindings), options.level ?? 'info')
+  // The collector may ask for another level at run time: the root logger
+  // follows (children made afterwards inherit it; existing ones keep theirs).
+  options.transport.onLevel?.((level) => {
+    ;(root as { level: LevelName | number }).level = level
+  })
+  return root
 }

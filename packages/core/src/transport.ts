@@ -14,6 +14,12 @@ export interface Transport {
   flush(): Promise<void>
   /** Flush and release; writes after close return false. */
   close(): Promise<void>
+  /**
+   * Optional: the transport calls `listener` when the collector asks this
+   * producer to log at another level (the shm control word). The logger made
+   * on the transport follows it.
+   */
+  onLevel?(listener: (level: number) => void): void
 }
 
 /** What a transport can tell about itself, for status. */

@@ -1,3 +1,4 @@
+export { type SetLevelOptions, setProducerLevel } from './control.js'
 export * from './errors.js'
 export * from './layout.js'
 export { type ShmOptions, type ShmPolicy, type ShmTransport, shm } from './producer.js'

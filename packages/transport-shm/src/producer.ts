@@ -40,9 +40,13 @@ export interface ShmTransport extends Transport {
   readonly dropped: number
   /** The level the collector asked for through the control word (0: none). */
   readonly controlLevel: number
+  /** Calls `listener` when the collector asks for another level (checked a few times a second, off the log path). */
+  onLevel(listener: (level: number) => void): void
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
+/** How often a producer looks at its control word; never on the log path. */
+const LEVEL_POLL_MS = 250
 
 export function shm(options: ShmOptions): ShmTransport {
   const paths = runtimePaths(options.app, options.env)
@@ -91,6 +95,17 @@ export function shm(options: ShmOptions): ShmTransport {
   // A new ring: tell a sleeping collector it exists.
   doorbell.ring()
 
+  const levelListeners: ((level: number) => void)[] = []
+  let levelTimer: NodeJS.Timeout | undefined
+  let lastLevel = 0
+  const watchLevel = () => {
+    const level = Atomics.load(h, CONTROL_INDEX)
+    if (level !== 0 && level !== lastLevel) {
+      lastLevel = level
+      for (const listener of levelListeners) listener(level)
+    }
+  }
+
   return {
     name: 'shm',
     ring,
@@ -99,6 +114,10 @@ export function shm(options: ShmOptions): ShmTransport {
     },
     get controlLevel() {
       return Atomics.load(h, CONTROL_INDEX)
+    },
+    onLevel(listener) {
+      levelListeners.push(listener)
+      levelTimer ??= setInterval(watchLevel, LEVEL_POLL_MS).unref()
     },
     write(frame) {
       const n = frame.length
@@ -126,6 +145,7 @@ export function shm(options: ShmOptions): ShmTransport {
     async close() {
       if (closed) return
       closed = true
+      if (levelTimer) clearInterval(levelTimer)
       Atomics.store(h, STATE_INDEX, STATE_CLOSED)
       doorbell.ring()
       doorbell.close()
