@@ -2,20 +2,14 @@
 // in src/errors.ts, and every code is used somewhere in src.
 
 import { readdirSync, readFileSync } from 'node:fs'
+import { tableCodes } from '@logkit/core/testing'
 import t from 'tap'
 import { cliErrorCodes } from '../src/errors.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
-function section(heading: string): string {
-  const start = readme.indexOf(`\n## ${heading}\n`)
-  if (start === -1) return ''
-  const end = readme.indexOf('\n## ', start + 1)
-  return readme.slice(start, end === -1 ? undefined : end)
-}
-
 t.test('every error code has exactly one row in the README Errors table, and every row a code', async (t) => {
-  const rows = [...section('Errors').matchAll(/^\|\s*`(LOGKIT_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1])
+  const rows = tableCodes(readme, 'Errors')
   t.same(
     rows.sort(),
     Object.keys(cliErrorCodes).sort(),

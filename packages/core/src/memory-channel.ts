@@ -10,6 +10,7 @@ import type { LogEntry } from './entry.js'
 import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, FrameDecoder } from './framing.js'
 import type { SourceContext } from './plugin.js'
 import { ProducerStream } from './producer-stream.js'
+import { DemandWait } from './runtime/demand.js'
 import type { Transport } from './transport.js'
 
 export type MemoryChannelPolicy = 'drop_newest' | 'drop_oldest'
@@ -120,7 +121,7 @@ export function createMemoryChannel(options: MemoryChannelOptions = {}): MemoryC
       })
       let stopped = false
       let scheduled: NodeJS.Immediate | undefined
-      let stopResume: (() => void) | undefined
+      const demand = new DemandWait(context.demand, () => schedule())
       // After intake stops, only the bytes written up to that moment are read.
       let readLimit = Number.POSITIVE_INFINITY
 
@@ -158,14 +159,7 @@ export function createMemoryChannel(options: MemoryChannelOptions = {}): MemoryC
         // there is demand; new frames are read only once they are all out.
         let budget = chunkBytes
         while (!stopped) {
-          if (context.demand.paused) {
-            stopResume ??= context.demand.onResume(() => {
-              stopResume?.()
-              stopResume = undefined
-              schedule()
-            })
-            return
-          }
+          if (demand.paused()) return
           if (next < pending.length) {
             subscriber.next(pending[next++] as LogEntry)
             continue
@@ -205,7 +199,7 @@ export function createMemoryChannel(options: MemoryChannelOptions = {}): MemoryC
         stopped = true
         wake = undefined
         if (scheduled) clearImmediate(scheduled)
-        stopResume?.()
+        demand.dispose()
         context.signal.removeEventListener('abort', onAbort)
       }
     })

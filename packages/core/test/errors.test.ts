@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { errorCodes, isLogkitError, LogkitError } from '../src/errors.js'
+import { tableCodes } from '../src/testing/docs-tables.js'
 
 const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
 
 t.test('every error code has exactly one row in docs/errors.md, and every row a code', (t) => {
   // Core's table comes first, before the plugin packages' sections.
   const coreSection = docs.slice(0, docs.indexOf('\n## '))
-  const documented = [...coreSection.matchAll(/^\|\s*`(LOGKIT_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1])
+  const documented = tableCodes(coreSection)
   t.same(
     documented.sort(),
     Object.keys(errorCodes).sort(),

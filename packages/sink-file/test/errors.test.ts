@@ -4,25 +4,16 @@
 
 import { readdirSync, readFileSync } from 'node:fs'
 import { isLogkitError } from '@logkit/core'
+import { tableCodes } from '@logkit/core/testing'
 import t from 'tap'
 import { fileSinkError } from '../src/errors.js'
 import { fileSinkDiagnostics, fileSinkErrorCodes } from '../src/index.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
-/** The body of a `## heading` section of the README. */
-function section(heading: string): string {
-  const start = readme.indexOf(`\n## ${heading}\n`)
-  if (start === -1) return ''
-  const end = readme.indexOf('\n## ', start + 1)
-  return readme.slice(start, end === -1 ? undefined : end)
-}
-
-const firstColumnCodes = (text: string) => [...text.matchAll(/^\|\s*`([a-zA-Z_]+)`\s*\|/gm)].map((m) => m[1])
-
 t.test('every error code has exactly one row in the README Errors table, and every row a code', async (t) => {
   t.same(
-    firstColumnCodes(section('Errors')).sort(),
+    tableCodes(readme, 'Errors').sort(),
     Object.keys(fileSinkErrorCodes).sort(),
     'the README table and src/errors.ts list the same codes',
   )
@@ -30,7 +21,7 @@ t.test('every error code has exactly one row in the README Errors table, and eve
 
 t.test('every diagnostic code has exactly one row in the README Diagnostics table', async (t) => {
   t.same(
-    firstColumnCodes(section('Diagnostics')).sort(),
+    tableCodes(readme, 'Diagnostics').sort(),
     Object.keys(fileSinkDiagnostics).sort(),
     'the README table and src/diagnostics.ts list the same codes',
   )

@@ -4,14 +4,15 @@
 
 import { readFileSync } from 'node:fs'
 import { isLogkitError, LogkitError } from '@logkit/core'
+import { markdownSection, tableCodes } from '@logkit/core/testing'
 import t from 'tap'
 import { errorCodes, fifoError } from '../src/errors.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-const errorsSection = readme.slice(readme.indexOf('\n## Errors'), readme.indexOf('\n## Diagnostics'))
+const errorsSection = markdownSection(readme, 'Errors')
 
 t.test('every code in src/errors.ts has exactly one row in the README, and every row a code', (t) => {
-  const documented = [...errorsSection.matchAll(/^\|\s*`(LOGKIT_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1])
+  const documented = tableCodes(readme, 'Errors')
   t.same(
     documented.slice().sort(),
     Object.keys(errorCodes).sort(),

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import {
   acquireSession,
   crc32,
+  DemandWait,
   type DiagnosticReporter,
   decodeFrame,
   defineSource,
@@ -88,7 +89,7 @@ export function createShmSource(
     let scheduled: NodeJS.Immediate | undefined
     let asleep = false
     let stopped = false
-    let stopResume: (() => void) | undefined
+    const demand = new DemandWait(ctx.demand, () => schedule())
 
     const release = (n: number) => {
       acked = n
@@ -231,14 +232,7 @@ export function createShmSource(
       // Bytes read per turn of the event loop, so timers and sockets get theirs.
       let budget = TURN_BYTES
       for (;;) {
-        if (ctx.demand.paused) {
-          stopResume ??= ctx.demand.onResume(() => {
-            stopResume?.()
-            stopResume = undefined
-            schedule()
-          })
-          return
-        }
+        if (demand.paused()) return
         if (next < pending.length) {
           subscriber.next(pending[next++] as LogEntry)
           emitted++
@@ -358,7 +352,7 @@ export function createShmSource(
       stopped = true
       if (scheduled) clearImmediate(scheduled)
       clearInterval(reaper)
-      stopResume?.()
+      demand.dispose()
       ctx.signal.removeEventListener('abort', onAbort)
       for (const state of rings.values()) state.ring.setAsleep(false)
       doorbell.close()

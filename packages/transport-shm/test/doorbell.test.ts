@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createLogger, runtimePaths } from '@logkit/core'
+import { tableCodes } from '@logkit/core/testing'
 import t from 'tap'
 import { shmErrorCodes } from '../src/errors.js'
 import { CONSUMER_ASLEEP_INDEX, CONTROL_INDEX, DROPPED_INDEX } from '../src/layout.js'
@@ -65,7 +66,7 @@ t.test('the dropped count in the ring header is the producer’s own count', (t)
 
 t.test('every error code has a row in the README, and every row a code', (t) => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-  const documented = [...readme.matchAll(/^\|\s*`(LOGKIT_ERR_[A-Z_]+)`\s*\|/gm)].map((m) => m[1])
+  const documented = tableCodes(readme, 'Errors')
   t.same(documented.sort(), Object.keys(shmErrorCodes).sort(), 'README and errors.ts agree')
   t.end()
 })

@@ -40,3 +40,31 @@ export class DemandController implements Demand {
     }
   }
 }
+
+/**
+ * For a source's read loop: `paused()` says whether demand is paused and, when
+ * it is, arranges one call of `resume` for when it comes back (however often
+ * it is asked meanwhile). `dispose()` cancels that on teardown.
+ */
+export class DemandWait {
+  #stop: (() => void) | undefined
+
+  constructor(
+    readonly demand: Demand,
+    readonly resume: () => void,
+  ) {}
+
+  paused(): boolean {
+    if (!this.demand.paused) return false
+    this.#stop ??= this.demand.onResume(() => {
+      this.dispose()
+      this.resume()
+    })
+    return true
+  }
+
+  dispose(): void {
+    this.#stop?.()
+    this.#stop = undefined
+  }
+}

@@ -1,4 +1,5 @@
 export * from './conformance.js'
+export * from './docs-tables.js'
 export * from './marbles.js'
 export * from './memory-sink.js'
 export * from './package-checks.js'
