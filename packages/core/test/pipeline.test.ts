@@ -4,8 +4,10 @@ import type { Diagnostic } from '../src/diagnostics.js'
 import { createEntry, type LogEntry } from '../src/entry.js'
 import { createLogger } from '../src/logger.js'
 import { createMemoryChannel } from '../src/memory-channel.js'
+import { coreOperators } from '../src/operators/core-operators.js'
 import { markHolding } from '../src/operators/holds.js'
 import type { SourceContext } from '../src/plugin.js'
+import { useOperator } from '../src/plugin.js'
 import { createPipeline } from '../src/runtime/pipeline.js'
 import { createMemorySink } from '../src/testing/memory-sink.js'
 
@@ -307,10 +309,15 @@ t.test(
         {
           id: 'hold',
           holds: true,
-          create: (ctx) => (input) => {
-            ctx.flushes.subscribe(() => flushSignal?.())
-            return holdAll(input)
-          },
+          // It promises to emit all it holds on each flush.
+          create: (ctx) =>
+            markHolding(
+              (input: Observable<LogEntry>) => {
+                ctx.flushes.subscribe(() => flushSignal?.())
+                return holdAll(input)
+              },
+              { emitsOnFlush: true },
+            ),
         },
       ],
       sinks: [sink],
@@ -451,3 +458,82 @@ t.test('drops become warning entries that flow to the sinks', async (t) => {
   t.equal(warning?.fields.get('component'), 'slow', 'naming the sink')
   t.equal(warning?.fields.get('count'), 14, 'with the exact count')
 })
+
+t.test('drop_oldest never acknowledges a batch that is still being written', async (t) => {
+  const sink = createMemorySink({ manual: true })
+  const source = arraySource(entries(6))
+  const pipeline = createPipeline({
+    sources: [source.component],
+    sinks: [{ sink, queue: { capacity: 2, policy: 'drop_oldest', maxBatch: 1 } }],
+    diagnosticEntries: false,
+  })
+  await pipeline.start()
+  await tick()
+  t.equal(sink.waiting, 1, 'entry 1 is being written, and hangs')
+  t.same(source.acks, [], 'nothing is acknowledged while entry 1 is unwritten, though 2–4 were dropped')
+  const closing = pipeline.close()
+  while (pipeline.state !== 'closed') {
+    sink.release()
+    await tick()
+  }
+  await closing
+  t.equal(source.acks.at(-1), 6, 'all decided in the end')
+})
+
+t.test(
+  'a holding operator that does not promise to emit on flush keeps its source unacknowledged until close',
+  async (t) => {
+    const sink = createMemorySink()
+    const source = arraySource(entries(3))
+    const held: LogEntry[] = []
+    const pipeline = createPipeline({
+      sources: [source.component],
+      operators: [
+        markHolding(
+          (input: Observable<LogEntry>) =>
+            new Observable<LogEntry[]>((subscriber) =>
+              input.subscribe({
+                next: (e) => held.push(e),
+                complete: () => {
+                  subscriber.next(held)
+                  subscriber.complete()
+                },
+              }),
+            ),
+        ),
+      ],
+      sinks: [sink],
+      diagnosticEntries: false,
+    })
+    await pipeline.start()
+    await pipeline.flush()
+    await tick()
+    t.same(source.acks, [], 'a flush does not acknowledge what such an operator may still hold')
+    await pipeline.close()
+    t.equal(sink.entries.length, 3, 'it emitted them at close')
+    t.equal(source.acks.at(-1), 3, 'and then they were acknowledged')
+  },
+)
+
+t.test(
+  'entries consumed in front of batch are acknowledged within a settle interval, with no later entry',
+  async (t) => {
+    const sink = createMemorySink()
+    const source = arraySource(entries(4))
+    const pipeline = createPipeline({
+      sources: [source.component],
+      operators: [
+        useOperator(coreOperators.filter, { level: 'error' }),
+        useOperator(coreOperators.batch, { size: 100, maxWaitMs: 60_000 }),
+      ],
+      sinks: [sink],
+      diagnosticEntries: false,
+    })
+    await pipeline.start()
+    const started = Date.now()
+    while (source.acks.at(-1) !== 4 && Date.now() - started < 10_000)
+      await new Promise((r) => setTimeout(r, 50))
+    t.equal(source.acks.at(-1), 4, 'all four (filtered out) are acknowledged without waiting for close')
+    await pipeline.close()
+  },
+)

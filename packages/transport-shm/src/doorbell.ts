@@ -24,24 +24,28 @@ export class DoorbellRinger {
 
   constructor(readonly path: string) {}
 
-  ring(): void {
+  /** Rings; false when no collector could be reached (none runs, or it just went away). */
+  ring(): boolean {
     if (this.#fd === undefined) {
       // No collector yet: try again at most every 100 ms, never per log call.
       const now = Date.now()
-      if (now - this.#lastTry < 100) return
+      if (now - this.#lastTry < 100) return false
       this.#lastTry = now
       try {
         // Non-blocking: ENXIO when nobody reads (no collector), ENOENT before the first one.
         this.#fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
       } catch {
-        return
+        return false
       }
     }
     try {
       writeSync(this.#fd, ONE_BYTE)
+      return true
     } catch (err) {
       // EAGAIN: the pipe is full of wake-ups already. EPIPE: that collector is gone; reopen next time.
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') this.close()
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return true
+      this.close()
+      return false
     }
   }
 

@@ -71,7 +71,8 @@ export function shm(options: ShmOptions): ShmTransport {
       Atomics.load(h, CONSUMER_ASLEEP_INDEX) === 1 &&
       Atomics.compareExchange(h, CONSUMER_ASLEEP_INDEX, 1, 0) === 1
     ) {
-      doorbell.ring()
+      // A ring that reached no one leaves the flag for the next write to try.
+      if (!doorbell.ring()) Atomics.store(h, CONSUMER_ASLEEP_INDEX, 1)
     }
   }
 

@@ -199,6 +199,10 @@ export function createShmSource(
         relRing.push(state)
       }
       if (garbage > 0) {
+        // Skipped bytes hold no entry: release them with what came before.
+        relEnd.push(emitted + pending.length)
+        relPos.push(p)
+        relRing.push(state)
         report({
           code: 'frame_corrupt',
           message: `${ring.path}: skipped ${garbage} bytes that were not valid frames`,
@@ -268,7 +272,11 @@ export function createShmSource(
     }
 
     const wake = () => {
-      if (!asleep) return schedule()
+      if (!asleep) {
+        // A doorbell while awake can be a new ring announcing itself.
+        scan()
+        return schedule()
+      }
       asleep = false
       for (const state of rings.values()) state.ring.setAsleep(false)
       scan()

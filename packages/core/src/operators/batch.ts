@@ -101,6 +101,8 @@ export function batch({
           upstream.unsubscribe()
         }
       }),
+    // Given the pipeline's flush notifier, everything held comes out on each flush.
+    { emitsOnFlush: flush !== undefined },
   )
 }
 

@@ -7,20 +7,34 @@
 export const HOLDS_ENTRIES: unique symbol = Symbol.for('logkit.holdsEntries')
 
 /**
- * Brand `fn` as an operator that holds entries, and return it.
+ * Brand `fn` as an operator that holds entries, and return it. With
+ * `emitsOnFlush`, it promises to emit everything it holds, synchronously,
+ * whenever the pipeline's `flushes` notifier emits (as `batch` does when given
+ * `flush`): the runtime may then count everything issued before a flush as
+ * out of the operators. Without it, held entries are acknowledged only in
+ * order, as later entries come out, and at close.
  *
  * @example
  * ```ts
- * const debounced = markHolding((source) => source.pipe(bufferTime(100)))
+ * const sampled = markHolding((source) => source.pipe(bufferTime(100)))
  * ```
  */
 // biome-ignore lint/complexity/noBannedTypes: any function may carry the brand
-export function markHolding<F extends Function>(fn: F): F {
-  Object.defineProperty(fn, HOLDS_ENTRIES, { value: true, enumerable: false })
+export function markHolding<F extends Function>(
+  fn: F,
+  { emitsOnFlush = false }: { emitsOnFlush?: boolean } = {},
+): F {
+  Object.defineProperty(fn, HOLDS_ENTRIES, { value: emitsOnFlush ? 'flush' : true, enumerable: false })
   return fn
 }
 
 /** True when `fn` was branded by markHolding. */
 export function isHolding(fn: unknown): boolean {
-  return typeof fn === 'function' && (fn as { [HOLDS_ENTRIES]?: unknown })[HOLDS_ENTRIES] === true
+  const brand = typeof fn === 'function' ? (fn as { [HOLDS_ENTRIES]?: unknown })[HOLDS_ENTRIES] : undefined
+  return brand === true || brand === 'flush'
+}
+
+/** True when `fn` was branded as emitting everything it holds on each flush. */
+export function emitsOnFlush(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as { [HOLDS_ENTRIES]?: unknown })[HOLDS_ENTRIES] === 'flush'
 }

@@ -14,7 +14,7 @@ import { Observable, type OperatorFunction, type SchedulerLike, Subject, type Su
 import type { Diagnostic, DiagnosticReporter, Stage } from '../diagnostics.js'
 import { createEntry, type LogEntry } from '../entry.js'
 import { LogkitError } from '../errors.js'
-import { isHolding } from '../operators/holds.js'
+import { emitsOnFlush, isHolding } from '../operators/holds.js'
 import type { OperatorContext, SinkContext, SourceContext } from '../plugin.js'
 import type { Sink } from '../sink.js'
 import { AckStream } from './ack.js'
@@ -102,6 +102,8 @@ export interface Pipeline {
 }
 
 const MAX_PENDING_DIAGNOSTIC_ENTRIES = 1000
+/** How often a chain with holding operators is flushed while entries wait for acknowledgement. */
+const SETTLE_INTERVAL_MS = 1000
 
 function isObservable(value: unknown): value is Observable<LogEntry> {
   return value instanceof Observable
@@ -148,6 +150,9 @@ class PipelineImpl implements Pipeline {
   readonly #sources: SourceState[]
   #sinks: SinkRunner[] = []
   #holding = false
+  /** True when every operator that holds entries emits them all on a flush. */
+  #holdersEmitOnFlush = true
+  #settleTimer: NodeJS.Timeout | undefined
   #in = 0
   #out = 0
   readonly #diagnosticCounts: Record<string, number> = {}
@@ -210,11 +215,21 @@ class PipelineImpl implements Pipeline {
           retry,
           demand: this.#demand,
           report,
-          onFinished: () => this.#scheduleAcks(),
+          // At once, not on a microtask: the next write may start before one runs.
+          onFinished: () => this.#settleAcks(),
         })
       }),
     )
     this.#chainDone = this.#subscribeChain()
+    if (this.#holding && this.#holdersEmitOnFlush) {
+      // Entries consumed in front of a holding operator (filtered out) are
+      // acknowledged only when a later entry of their source comes out. So that a
+      // source whose entries are all consumed is not held back, flush the
+      // operators once a second while anything waits for acknowledgement.
+      this.#settleTimer = setInterval(() => {
+        if (this.#sources.some((s) => s.stream.passed < s.stream.issued)) this.#flushOperators()
+      }, SETTLE_INTERVAL_MS).unref()
+    }
     this.state = 'running'
     this.#sourcesDone = Promise.all(this.#sources.map((source) => this.#subscribeSource(source))).then(
       () => {},
@@ -233,11 +248,7 @@ class PipelineImpl implements Pipeline {
       )
     }
     this.#emitDiagnostics()
-    // Operators that hold entries emit them now, synchronously; after that,
-    // everything issued so far has left the chain.
-    this.#flushes.next()
-    for (const source of this.#sources) source.stream.passed = source.stream.issued
-    this.#scheduleAcks()
+    this.#flushOperators()
     await Promise.all(this.#sinks.map((sink) => sink.flush()))
   }
 
@@ -254,6 +265,7 @@ class PipelineImpl implements Pipeline {
       return stats
     }
     this.state = 'closing'
+    if (this.#settleTimer) clearInterval(this.#settleTimer)
     this.#abort.abort()
     await this.#waitForSources()
     this.#emitDiagnostics()
@@ -386,23 +398,28 @@ class PipelineImpl implements Pipeline {
     const chain: OperatorFunction<LogEntry, any>[] = (this.#options.operators ?? []).map((input, i) => {
       const id = componentName(input, `${this.id}.operators[${i}]`)
       if (typeof input === 'function') {
-        if (isHolding(input)) this.#holding = true
+        this.#noteHolding(isHolding(input), input)
         return input
       }
       const operator = input.create(contexts(id))
-      if (input.holds === true || isHolding(operator)) this.#holding = true
+      this.#noteHolding(input.holds === true || isHolding(operator), operator)
       return operator
     })
     return new Promise((resolve) => {
+      let failures = 0
       const subscribe = () => {
         // biome-ignore lint/suspicious/noExplicitAny: the chain's output is whatever the last operator emits
         let out: Observable<any> = this.#input
         for (const operator of chain) out = out.pipe(operator)
         out.subscribe({
-          next: (item: LogEntry | readonly LogEntry[]) => this.#fanOut(item),
+          next: (item: LogEntry | readonly LogEntry[]) => {
+            failures = 0
+            this.#fanOut(item)
+          },
           error: (err: unknown) => {
             // An operator that throws would end the whole pipeline; report it and
-            // resubscribe, so only the entry in hand is lost.
+            // resubscribe, so only what the chain held is lost.
+            failures++
             this.#reporter(
               'operator',
               `${this.id}.operators`,
@@ -412,14 +429,37 @@ class PipelineImpl implements Pipeline {
               message: `an operator of pipeline ${this.id} failed and was restarted: ${errorText(err)}`,
               count: 1,
             })
-            if (!this.#inputDone) subscribe()
-            else resolve()
+            if (this.#inputDone) return resolve()
+            // At once for the first failures, so entries arriving meanwhile are not
+            // missed; an operator that fails on every subscription backs off.
+            if (failures <= 10) return subscribe()
+            setTimeout(
+              () => (this.#inputDone ? resolve() : subscribe()),
+              Math.min(1000, 2 ** (failures - 10)),
+            ).unref()
           },
           complete: () => resolve(),
         })
       }
       subscribe()
     })
+  }
+
+  #noteHolding(holds: boolean, operator: unknown): void {
+    if (!holds) return
+    this.#holding = true
+    if (!emitsOnFlush(operator)) this.#holdersEmitOnFlush = false
+  }
+
+  /**
+   * Flush the operators; when every holder emits all it holds on a flush,
+   * everything issued so far has now left the chain (emitted or consumed).
+   */
+  #flushOperators(): void {
+    this.#flushes.next()
+    if (!this.#holdersEmitOnFlush) return
+    for (const source of this.#sources) source.stream.passed = source.stream.issued
+    this.#scheduleAcks()
   }
 
   #fanOut(item: LogEntry | readonly LogEntry[]): void {

@@ -122,6 +122,8 @@ export class SinkRunner {
     return this.#written + this.#failed + this.#droppedFromQueue
   }
   #droppedFromQueue = 0
+  /** Dropped (drop_oldest) while a write was in flight: decided after it. */
+  #droppedBehindWrite: Item[] = []
 
   enqueue(item: Item): void {
     const n = Array.isArray(item) ? item.length : 1
@@ -212,7 +214,11 @@ export class SinkRunner {
     const n = Array.isArray(item) ? item.length : 1
     this.#droppedFromQueue += n
     this.#drop(n, 'queue_full_oldest')
-    this.#track(item, 'finished')
+    // The batch in flight is older than what is dropped here: marking these
+    // finished now would acknowledge it before it is written. They are
+    // decided once the write in flight is.
+    if (this.#inflight) this.#droppedBehindWrite.push(item)
+    else this.#track(item, 'finished')
     this.#settleWaiters()
   }
 
@@ -228,6 +234,7 @@ export class SinkRunner {
       if (ok) this.#written += batch.length
       else this.#failed += batch.length
       this.#track(batch, 'finished')
+      for (const item of this.#droppedBehindWrite.splice(0)) this.#track(item, 'finished')
       this.#inflight = false
       this.#settleWaiters()
       this.#pump()
