@@ -173,16 +173,26 @@ export class FrameDecoder {
 
   /** No more bytes will come: what is held is a frame cut short, counted and dropped. */
   end(): void {
-    this.stats.truncatedBytes += this.#pendingBytes
+    if (this.#pendingBytes === 0) return
+    // What is held may be a real frame cut short, or a false header whose
+    // length swallowed good frames behind it: look through it once more, now
+    // treating a frame that cannot complete as garbage.
+    const data = Buffer.concat(this.#pending, this.#pendingBytes)
     this.#pending = []
     this.#pendingBytes = 0
     this.#need = 0
+    this.#parse(data, true)
   }
 
-  #parse(data: Buffer): void {
+  #parse(data: Buffer, final = false): void {
     const stats = this.stats
     const size = data.length
     let i = 0
+    // In the final pass: where the first frame that could not complete began.
+    let incomplete = -1
+    let framesBefore = 0
+    let skippedBefore = 0
+    let tail = 0
     while (i < size) {
       if (data[i] !== FRAME_MAGIC_0 || !(i + 1 >= size || data[i + 1] === FRAME_MAGIC_1)) {
         let next = data.indexOf(FRAME_MAGIC_0, i + 1)
@@ -192,6 +202,10 @@ export class FrameDecoder {
         continue
       }
       if (size - i < FRAME_HEADER_SIZE) {
+        if (final) {
+          tail = size - i
+          break
+        }
         this.#keep(data, i, FRAME_HEADER_SIZE)
         return
       }
@@ -206,6 +220,17 @@ export class FrameDecoder {
       }
       const end = i + FRAME_HEADER_SIZE + length
       if (end > size) {
+        if (final) {
+          // Cannot complete: skip this header's first byte and look again.
+          if (incomplete < 0) {
+            incomplete = i
+            framesBefore = stats.frames
+            skippedBefore = stats.skippedBytes
+          }
+          stats.skippedBytes++
+          i++
+          continue
+        }
         this.#keep(data, i, FRAME_HEADER_SIZE + length)
         return
       }
@@ -227,6 +252,13 @@ export class FrameDecoder {
       i = end
       stats.frames++
       this.#onFrame(frame)
+    }
+    if (incomplete >= 0 && stats.frames === framesBefore) {
+      // Nothing good came after it: it was a frame cut short, not garbage.
+      stats.skippedBytes = skippedBefore
+      stats.truncatedBytes += size - incomplete
+    } else {
+      stats.truncatedBytes += tail
     }
   }
 

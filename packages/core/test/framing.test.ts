@@ -175,3 +175,21 @@ t.test('the table CRC-32 equals zlib’s for every length and offset', (t) => {
   t.equal(same, 158, 'all 158 ranges agree, on both sides of the native threshold')
   t.end()
 })
+
+t.test('at the end, frames held behind a false header announcing a long payload are still recovered', (t) => {
+  const encoder = new FrameEncoder()
+  const { decoder, entries } = collect()
+  const falseHeader = Buffer.from([0x4c, 0x4b, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0]) // 64 KiB announced
+  const good = [1, 2, 3].map((seq) => Buffer.from(encoder.entry(randomEntry(random(20 + seq), seq))))
+  decoder.push(Buffer.concat([falseHeader, ...good]))
+  t.equal(entries().length, 0, 'while more bytes may come, the decoder waits for the announced payload')
+  decoder.end()
+  t.same(
+    entries().map((e) => e.seq),
+    [1, 2, 3],
+    'at the end the three good frames are delivered',
+  )
+  t.equal(decoder.stats.skippedBytes, 12, 'the false header is counted as skipped')
+  t.equal(decoder.stats.truncatedBytes, 0, 'nothing is called truncated')
+  t.end()
+})
