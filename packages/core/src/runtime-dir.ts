@@ -11,7 +11,16 @@
 // another user; every file is opened without following symlinks and created
 // 0600.
 
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LogkitError } from './errors.js'
@@ -123,4 +132,14 @@ export function openPrivateFile(path: string, flags: number, mode = 0o600): numb
     unsafe(path, `is owned by uid ${st.uid}, not ${uid()}`)
   }
   return fd
+}
+
+/** The text of a private file, read without following a symlink and checked to be ours. */
+export function readPrivateFile(path: string): string {
+  const fd = openPrivateFile(path, constants.O_RDONLY)
+  try {
+    return readFileSync(fd, 'utf8')
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -13,6 +13,7 @@ import {
   openPrivateFile,
   type RuntimeEnv,
   type RuntimePaths,
+  readPrivateFile,
   runtimePaths,
 } from './runtime-dir.js'
 import { nowNs } from './time.js'
@@ -143,12 +144,7 @@ export function readSession(app: string, env: RuntimeEnv = process.env): Session
   const { sessionFile } = runtimePaths(app, env)
   let text: string
   try {
-    const fd = openPrivateFile(sessionFile, constants.O_RDONLY)
-    try {
-      text = readFileSync(fd, 'utf8')
-    } finally {
-      closeSync(fd)
-    }
+    text = readPrivateFile(sessionFile)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err

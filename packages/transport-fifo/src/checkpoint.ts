@@ -9,8 +9,8 @@
 //
 // Written atomically (temp file and rename), 0600, never through a symlink.
 
-import { closeSync, constants, readFileSync, unlinkSync } from 'node:fs'
-import { type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
+import { unlinkSync } from 'node:fs'
+import { type Hello, readPrivateFile, writeFileAtomic } from '@logkit/core'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
@@ -41,12 +41,7 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
 export function readCheckpoint(path: string): Checkpoint | undefined {
   let text: string
   try {
-    const fd = openPrivateFile(path, constants.O_RDONLY)
-    try {
-      text = readFileSync(fd, 'utf8')
-    } finally {
-      closeSync(fd)
-    }
+    text = readPrivateFile(path)
   } catch {
     return undefined
   }
