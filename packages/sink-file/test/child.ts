@@ -24,7 +24,8 @@ export interface Collector {
 }
 
 export function startCollector(path: string, run: number, options: object): Collector {
-  if (!existsSync(BUILT)) throw new Error('build first: npx tsc -b packages/sink-file (from the repository root)')
+  if (!existsSync(BUILT))
+    throw new Error('build first: npx tsc -b packages/sink-file (from the repository root)')
   const child = spawn(process.execPath, [CHILD, path, String(run), JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
