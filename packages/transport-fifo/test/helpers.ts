@@ -26,20 +26,7 @@ export function runtimeEnv(): { LOGKIT_RUNTIME_DIR: string } {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** Resolves once `check()` is truthy; rejects with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  check: () => T | undefined | false,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
+export { waitFor } from '@logkit/core/testing'
 
 export interface Reply {
   readonly [key: string]: unknown

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPipeline, type Diagnostic, type LogEntry } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import { createMemorySink, waitFor } from '@logkit/core/testing'
 import { createShmSource } from '../src/source.js'
 
 export const producerScript = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
@@ -86,11 +86,7 @@ export async function startCollector(
 
 /** Resolves when `check()` holds, polling; rejects after `ms`. */
 export async function until(check: () => boolean, ms = 60_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await waitFor(check, what, ms)
 }
 
 /** Entries of a sink grouped by pid, as seq lists. */
