@@ -67,22 +67,8 @@ export class ProtoWriter {
   /** Fractional ms since the epoch → fixed64 nanoseconds, with number arithmetic only. */
   msTimeField(tag: number, ms: number): void {
     this.ensure(9)
-    const whole = Math.floor(ms)
-    const sub = Math.floor((ms - whole) * 1e6)
-    // ns = whole × 10⁶ + sub, computed in two halves that stay below 2⁵³:
-    // whole = hi × 2²⁰ + lo, so ns = (hi × 10⁶) × 2²⁰ + (lo × 10⁶ + sub).
-    const lo = whole % 1048576
-    const a = ((whole - lo) / 1048576) * 1e6
-    const b = lo * 1e6 + sub
-    const aLow = a % 4096
-    const bLow = b % 4294967296
-    const lowSum = aLow * 1048576 + bLow
-    const low = lowSum % 4294967296
-    const high = (a - aLow) / 4096 + (b - bLow) / 4294967296 + (lowSum - low) / 4294967296
-    const buf = this.buf
-    buf[this.pos++] = tag
-    buf.writeUInt32LE(low, this.pos)
-    buf.writeUInt32LE(high, this.pos + 4)
+    this.buf[this.pos++] = tag
+    writeMsTime(this.buf, this.pos, ms)
     this.pos += 8
   }
 
@@ -181,8 +167,26 @@ export class ProtoWriter {
   }
 }
 
+/** Fractional ms since the epoch → fixed64 nanoseconds at `at`, with number arithmetic only. */
+export function writeMsTime(buf: Buffer, at: number, ms: number): void {
+  const whole = Math.floor(ms)
+  const sub = Math.floor((ms - whole) * 1e6)
+  // ns = whole × 10⁶ + sub, computed in two halves that stay below 2⁵³:
+  // whole = hi × 2²⁰ + lo, so ns = (hi × 10⁶) × 2²⁰ + (lo × 10⁶ + sub).
+  const lo = whole % 1048576
+  const a = ((whole - lo) / 1048576) * 1e6
+  const b = lo * 1e6 + sub
+  const aLow = a % 4096
+  const bLow = b % 4294967296
+  const lowSum = aLow * 1048576 + bLow
+  const low = lowSum % 4294967296
+  const high = (a - aLow) / 4096 + (b - bLow) / 4294967296 + (lowSum - low) / 4294967296
+  buf.writeUInt32LE(low, at)
+  buf.writeUInt32LE(high, at + 4)
+}
+
 /** Writes `value` as a varint at `at` (room assumed); returns the position after it. */
-function putVarint(buf: Buffer, at: number, value: number): number {
+export function putVarint(buf: Buffer, at: number, value: number): number {
   let pos = at
   let v = value
   while (v > 127) {

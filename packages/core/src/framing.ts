@@ -85,22 +85,28 @@ export class FrameEncoder {
   #finish(): Buffer {
     const w = this.#w
     const length = w.pos - FRAME_HEADER_SIZE
-    if (length > this.maxFrameSize) {
-      throw new LogkitError(
-        'LOGKIT_ERR_FRAME_TOO_LARGE',
-        `frame of ${length} bytes is over the ${this.maxFrameSize}-byte limit: log smaller entries or raise maxFrameSize on both sides`,
-        { details: { length, maxFrameSize: this.maxFrameSize } },
-      )
-    }
-    const buf = w.buf
-    buf[0] = FRAME_MAGIC_0
-    buf[1] = FRAME_MAGIC_1
-    buf[2] = FRAME_VERSION
-    buf[3] = 0
-    buf.writeUInt32LE(length, FRAME_LENGTH_OFFSET)
-    buf.writeUInt32LE(crc32(buf, FRAME_HEADER_SIZE, w.pos), FRAME_CRC_OFFSET)
-    return buf.subarray(0, w.pos)
+    if (length > this.maxFrameSize) throw frameTooLarge(length, this.maxFrameSize)
+    writeFrameHeader(w.buf, 0, length, crc32(w.buf, FRAME_HEADER_SIZE, w.pos))
+    return w.buf.subarray(0, w.pos)
   }
+}
+
+/** The 12-byte frame header at `at`, for a payload of `length` bytes with checksum `crc`. */
+export function writeFrameHeader(buf: Buffer, at: number, length: number, crc: number): void {
+  buf[at] = FRAME_MAGIC_0
+  buf[at + 1] = FRAME_MAGIC_1
+  buf[at + 2] = FRAME_VERSION
+  buf[at + 3] = 0
+  buf.writeUInt32LE(length, at + FRAME_LENGTH_OFFSET)
+  buf.writeUInt32LE(crc, at + FRAME_CRC_OFFSET)
+}
+
+export function frameTooLarge(length: number, maxFrameSize: number): LogkitError {
+  return new LogkitError(
+    'LOGKIT_ERR_FRAME_TOO_LARGE',
+    `frame of ${length} bytes is over the ${maxFrameSize}-byte limit: log smaller entries or raise maxFrameSize on both sides`,
+    { details: { length, maxFrameSize } },
+  )
 }
 
 /** What the decoder skipped, by reason. Every byte that is not part of a good frame is counted. */

@@ -4,6 +4,7 @@
 
 import { hostname as osHostname } from 'node:os'
 import { format } from 'node:util'
+import { EntryFrameWriter } from './entry-writer.js'
 import { PROTOCOL_VERSION } from './frame.js'
 import { FrameEncoder } from './framing.js'
 import { type LevelName, levelName, levelNames, levels, parseLevel } from './levels.js'
@@ -68,6 +69,7 @@ export interface Logger {
 /** What a logger and all its children share: one producer stream. */
 class Producer {
   readonly encoder: FrameEncoder
+  readonly entries: EntryFrameWriter
   seq = 0
   written = 0
   dropped = 0
@@ -83,7 +85,9 @@ class Producer {
     readonly hostname: string,
     maxFrameSize: number | undefined,
   ) {
-    this.encoder = maxFrameSize === undefined ? new FrameEncoder() : new FrameEncoder({ maxFrameSize })
+    const limits = maxFrameSize === undefined ? {} : { maxFrameSize }
+    this.encoder = new FrameEncoder(limits)
+    this.entries = new EntryFrameWriter(app, process.pid, hostname, limits)
   }
 
   hello(): void {
@@ -102,7 +106,15 @@ class Producer {
     )
   }
 
-  write(level: number, source: string, msg: string, fields: string): void {
+  /** One entry; its fields are `bindings` and then the members of `obj`, or else of the JSON text `json`. */
+  write(
+    level: number,
+    source: string,
+    msg: string,
+    bindings: Buffer,
+    obj: object | undefined,
+    json: string,
+  ): void {
     if (this.closed) {
       this.dropped++
       return
@@ -111,22 +123,10 @@ class Producer {
     const seq = ++this.seq
     let frame: Uint8Array
     try {
-      frame = this.encoder.entry(
-        {
-          time: nowMs(),
-          level,
-          msg,
-          app: this.app,
-          source,
-          pid: process.pid,
-          hostname: this.hostname,
-          seq,
-          fields,
-        },
-        this.unannounced,
-      )
+      frame = this.entries.entry(nowMs(), level, msg, source, seq, bindings, obj, json, this.unannounced)
     } catch {
-      // Too large to frame: counted as a drop and announced like any other.
+      // Too large to frame, or fields that cannot be serialized: counted as a
+      // drop and announced like any other.
       this.dropped++
       this.unannounced++
       return
@@ -160,6 +160,8 @@ function bindingsMembers(bindings: Readonly<Record<string, unknown>> | undefined
   return json.length > 2 ? json.slice(1, -1) : ''
 }
 
+const NO_BINDINGS = Buffer.alloc(0)
+
 function withSerializedErrors(obj: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   const err = obj['err']
   return err instanceof Error ? { ...obj, err: serializeError(err) } : obj
@@ -174,13 +176,16 @@ class LoggerImpl implements Logger {
   fatal: LogFn = noop
   #level = 30
   readonly #producer: Producer
-  readonly #bindings: string
+  /** The members of this logger's bindings, as text (for children) and as the bytes each entry copies. */
+  readonly #members: string
+  readonly #bindings: Buffer
   readonly source: string
 
-  constructor(producer: Producer, source: string, bindings: string, level: LevelName | number) {
+  constructor(producer: Producer, source: string, members: string, level: LevelName | number) {
     this.#producer = producer
     this.source = source
-    this.#bindings = bindings
+    this.#members = members
+    this.#bindings = members === '' ? NO_BINDINGS : Buffer.from(members)
     this.level = level as LevelName
   }
 
@@ -214,7 +219,7 @@ class LoggerImpl implements Logger {
     options: { source?: string; level?: LevelName | number } = {},
   ): Logger {
     const own = bindingsMembers(bindings)
-    const merged = this.#bindings === '' ? own : own === '' ? this.#bindings : `${this.#bindings},${own}`
+    const merged = this.#members === '' ? own : own === '' ? this.#members : `${this.#members},${own}`
     return new LoggerImpl(this.#producer, options.source ?? this.source, merged, options.level ?? this.#level)
   }
 
@@ -238,29 +243,20 @@ class LoggerImpl implements Logger {
 
   #log(level: number, a: unknown, b: unknown, rest: unknown[]): void {
     let msg: string
-    let own = ''
+    let obj: object | undefined
+    let json = ''
     if (typeof a === 'string') {
       msg = b === undefined ? a : format(a, b, ...rest)
     } else if (a instanceof Error) {
       msg = typeof b === 'string' ? (rest.length > 0 ? format(b, ...rest) : b) : a.message
-      own = safeStringify({ err: serializeError(a) })
+      json = safeStringify({ err: serializeError(a) })
     } else if (a !== null && typeof a === 'object') {
       msg = typeof b === 'string' ? (rest.length > 0 ? format(b, ...rest) : b) : ''
-      own = safeStringify(withSerializedErrors(a as Record<string, unknown>))
+      obj = a
     } else {
       msg = a === undefined ? '' : String(a)
     }
-    const members = own.length > 2 ? own.slice(1, -1) : ''
-    const bindings = this.#bindings
-    const fields =
-      members === ''
-        ? bindings === ''
-          ? ''
-          : `{${bindings}}`
-        : bindings === ''
-          ? own
-          : `{${bindings},${members}}`
-    this.#producer.write(level, this.source, msg, fields)
+    this.#producer.write(level, this.source, msg, this.#bindings, obj, json)
   }
 }
 

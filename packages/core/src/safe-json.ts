@@ -4,7 +4,8 @@
 
 import { serializeError } from './serialize-error.js'
 
-export function safeStringify(value: unknown): string {
+/** `within`: the object value was taken from, which counts as its ancestor. */
+export function safeStringify(value: unknown, within?: object): string {
   try {
     return JSON.stringify(value)
   } catch {
@@ -13,6 +14,7 @@ export function safeStringify(value: unknown): string {
       if (typeof v === 'bigint') return v.toString()
       if (v instanceof Error) v = serializeError(v)
       if (v === null || typeof v !== 'object') return v
+      if (v === within) return '[Circular]'
       // `this` is the object holding v: drop ancestors that are not on v's path.
       while (ancestors.length > 0 && ancestors[ancestors.length - 1] !== this) ancestors.pop()
       if (ancestors.includes(v)) return '[Circular]'

@@ -4,7 +4,7 @@
 
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseLevel, type RuntimeEnv, runtimePaths } from '@logkit/core'
+import { parseLevel, type RuntimeEnv, runtimePaths } from '@logkit/core/producer'
 import { CONTROL_INDEX, RING_SUFFIX } from './layout.js'
 import { Ring } from './ring.js'
 

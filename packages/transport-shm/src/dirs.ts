@@ -4,7 +4,7 @@
 
 import { existsSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { ensurePrivateDir, LogkitError, type RuntimePaths } from '@logkit/core'
+import { ensurePrivateDir, LogkitError, type RuntimePaths } from '@logkit/core/producer'
 
 export function ensureMemoryDir(paths: RuntimePaths): string {
   const userDir = dirname(paths.memoryDir)

@@ -7,7 +7,7 @@
 import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { join } from 'node:path'
-import { openPrivateFile } from '@logkit/core'
+import { openPrivateFile } from '@logkit/core/producer'
 import { DOORBELL_NAME } from './layout.js'
 import { native } from './native.js'
 

@@ -2,7 +2,7 @@
 // the package is installed. If it is missing, the error says what to install.
 
 import { createRequire } from 'node:module'
-import { LogkitError } from '@logkit/core'
+import { LogkitError } from '@logkit/core/producer'
 
 export interface ShmAddon {
   /** Maps `path` as shared memory: creates it (O_EXCL, 0600, `size` bytes) or opens it at its own size. */

@@ -4,7 +4,7 @@
 // process's crash and the collector's.
 
 import { join } from 'node:path'
-import { type RuntimeEnv, runtimePaths, type Transport } from '@logkit/core'
+import { type RuntimeEnv, runtimePaths, type Transport } from '@logkit/core/producer'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellRinger, doorbellPath } from './doorbell.js'
 import {

@@ -2,7 +2,7 @@
 // and the collector each hold a Ring over the same file; see layout.ts for the
 // slots and the invariants. No locks: each slot has one writer.
 
-import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, LogkitError } from '@logkit/core'
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, LogkitError } from '@logkit/core/producer'
 import {
   CAPACITY_INDEX,
   CONSUMER_ASLEEP_INDEX,

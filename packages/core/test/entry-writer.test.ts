@@ -1,0 +1,218 @@
+import t from 'tap'
+import { logkit } from '../generated/logkit.js'
+import { EntryFrameWriter } from '../src/entry-writer.js'
+import { FRAME_HEADER_SIZE, FrameEncoder } from '../src/framing.js'
+import { safeStringify } from '../src/safe-json.js'
+import { serializeError } from '../src/serialize-error.js'
+import { random, randomJson, randomString } from './helpers.js'
+
+/** What JSON.stringify makes of obj's members, with Errors serialized and BigInts as text. */
+function expectedMembers(obj: Record<string, unknown>): string {
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(obj)) {
+    const v = obj[key]
+    copy[key] = v instanceof Error ? serializeError(v) : typeof v === 'bigint' ? v.toString() : v
+  }
+  const json = safeStringify(copy)
+  return json.slice(1, -1)
+}
+
+function expectedFields(bindings: string, members: string): string {
+  const inner = bindings === '' ? members : members === '' ? bindings : `${bindings},${members}`
+  return inner === '' ? '' : `{${inner}}`
+}
+
+interface Call {
+  time: number
+  level: number
+  msg: string
+  source: string
+  seq: number
+  bindings: string
+  obj: Record<string, unknown>
+  dropped: number
+}
+
+function both(w: EntryFrameWriter, call: Call): { actual: Buffer; expected: Buffer } {
+  const actual = Buffer.from(
+    w.entry(
+      call.time,
+      call.level,
+      call.msg,
+      call.source,
+      call.seq,
+      Buffer.from(call.bindings),
+      call.obj,
+      '',
+      call.dropped,
+    ),
+  )
+  const expected = new FrameEncoder().entry(
+    {
+      time: call.time,
+      level: call.level,
+      msg: call.msg,
+      app: w.app,
+      source: call.source,
+      pid: w.pid,
+      hostname: w.hostname,
+      seq: call.seq,
+      fields: expectedFields(call.bindings, expectedMembers(call.obj)),
+    },
+    call.dropped,
+  )
+  return { actual, expected }
+}
+
+const awkward: Record<string, unknown> = {
+  plain: 'request completed',
+  quote: 'say "hi"\\ now',
+  control: 'tab\there\nnew\u0001line',
+  unicode: 'café ✓ 日本 🎉',
+  lone: 'half \ud800 a surrogate',
+  'key "quoted"': 1,
+  ключ: 'значение',
+  zero: 0,
+  negZero: -0,
+  negative: -42,
+  big: 999_999_999_999_999,
+  bigger: 1e15,
+  huge: 1e21,
+  tiny: 5e-7,
+  fraction: 3.25,
+  nan: Number.NaN,
+  inf: Number.POSITIVE_INFINITY,
+  yes: true,
+  no: false,
+  nothing: null,
+  missing: undefined,
+  fn: () => 1,
+  sym: Symbol('s'),
+  bigint: 12345678901234567890n,
+  date: new Date(0),
+  nested: { a: [1, 'two', { three: null }], b: {} },
+  list: [undefined, () => 1, Number.NaN],
+  err: new Error('boom'),
+  other: new TypeError('bad type'),
+  toJsonUndefined: { toJSON: () => undefined },
+}
+
+t.test('frames match FrameEncoder.entry with the fields JSON.stringify gives', (t) => {
+  const w = new EntryFrameWriter('shop', 4242, 'host-1')
+  const cases: Call[] = [
+    { time: 1.5, level: 30, msg: '', source: 's', seq: 1, bindings: '', obj: {}, dropped: 0 },
+    {
+      time: 1_763_000_000_123.456,
+      level: 30,
+      msg: 'm',
+      source: 's',
+      seq: 2,
+      bindings: '',
+      obj: awkward,
+      dropped: 0,
+    },
+    {
+      time: 1_763_000_000_123.456,
+      level: 50,
+      msg: 'with bindings',
+      source: 'child',
+      seq: 300,
+      bindings: '"reqId":"abc","n":1',
+      obj: awkward,
+      dropped: 7,
+    },
+    {
+      time: 2,
+      level: 35,
+      msg: 'custom level',
+      source: 's',
+      seq: 2 ** 40,
+      bindings: '"b":1',
+      obj: {},
+      dropped: 0,
+    },
+    {
+      time: 3,
+      level: 30,
+      msg: 'x'.repeat(300),
+      source: 's'.repeat(200),
+      seq: 5,
+      bindings: '',
+      obj: { a: undefined },
+      dropped: 1,
+    },
+  ]
+  for (const [i, call] of cases.entries()) {
+    const { actual, expected } = both(w, call)
+    t.same(actual.toString('hex'), expected.toString('hex'), `case ${i}`)
+  }
+  t.end()
+})
+
+t.test('random entries, fields and bindings: byte for byte the same, and protobufjs reads them', (t) => {
+  const rnd = random(7)
+  const w = new EntryFrameWriter('app', 1, 'h')
+  let mismatches = 0
+  for (let i = 0; i < 2000; i++) {
+    const obj: Record<string, unknown> = {}
+    for (let k = Math.floor(rnd() * 5); k > 0; k--) obj[randomString(rnd, 8) || 'k'] = randomJson(rnd)
+    if (rnd() < 0.02) obj['large'] = 'y'.repeat(40_000)
+    const call: Call = {
+      time: rnd() * 2e12,
+      level: [10, 20, 30, 40, 50, 60][Math.floor(rnd() * 6)] as number,
+      msg: rnd() < 0.5 ? 'same message' : randomString(rnd, 50),
+      source: rnd() < 0.5 ? 'main' : randomString(rnd, 6),
+      seq: i + 1,
+      bindings: rnd() < 0.3 ? `"bound":${JSON.stringify(randomString(rnd, 5))}` : '',
+      obj,
+      dropped: rnd() < 0.1 ? Math.floor(rnd() * 1e6) : 0,
+    }
+    const { actual, expected } = both(w, call)
+    if (!actual.equals(expected)) mismatches++
+    const decoded = logkit.v1.Frame.decode(actual.subarray(FRAME_HEADER_SIZE))
+    const entry = decoded.batch?.entries?.[0]
+    if (entry?.message !== call.msg || Number(entry.seq) !== call.seq) mismatches++
+  }
+  t.equal(mismatches, 0, 'every frame identical to the reference encoder')
+  t.end()
+})
+
+t.test('a value cycling back to the logged object is [Circular], not a throw', (t) => {
+  const w = new EntryFrameWriter('app', 1, 'h')
+  const loop: Record<string, unknown> = { n: 1 }
+  loop['self'] = { back: loop }
+  const frame = w.entry(1, 30, 'm', 's', 1, Buffer.alloc(0), loop, '', 0)
+  const entry = logkit.v1.Frame.decode(frame.subarray(FRAME_HEADER_SIZE)).batch?.entries?.[0]
+  t.same(JSON.parse(Buffer.from(entry?.fieldsJson ?? []).toString()), { n: 1, self: { back: '[Circular]' } })
+  t.end()
+})
+
+t.test('an object with toJSON gives its members; JSON text is copied as is', (t) => {
+  const w = new EntryFrameWriter('app', 1, 'h')
+  const fieldsOf = (frame: Buffer) =>
+    Buffer.from(
+      logkit.v1.Frame.decode(frame.subarray(FRAME_HEADER_SIZE)).batch?.entries?.[0]?.fieldsJson ?? [],
+    ).toString()
+  t.equal(
+    fieldsOf(w.entry(1, 30, 'm', 's', 1, Buffer.alloc(0), { toJSON: () => ({ a: 1 }) }, '', 0)),
+    '{"a":1}',
+  )
+  t.equal(fieldsOf(w.entry(1, 30, 'm', 's', 2, Buffer.alloc(0), { toJSON: () => 'text' }, '', 0)), '')
+  t.equal(
+    fieldsOf(w.entry(1, 30, 'm', 's', 3, Buffer.from('"b":2'), undefined, '{"é":"ü"}', 0)),
+    '{"b":2,"é":"ü"}',
+  )
+  t.equal(fieldsOf(w.entry(1, 30, 'm', 's', 4, Buffer.alloc(0), undefined, '{}', 0)), '')
+  t.end()
+})
+
+t.test('a frame over the limit throws LOGKIT_ERR_FRAME_TOO_LARGE and the next one is whole', (t) => {
+  const w = new EntryFrameWriter('app', 1, 'h', { maxFrameSize: 1000 })
+  t.throws(() => w.entry(1, 30, 'm', 's', 1, Buffer.alloc(0), { big: 'z'.repeat(2000) }, '', 0), {
+    code: 'LOGKIT_ERR_FRAME_TOO_LARGE',
+  })
+  const frame = w.entry(1, 30, 'm', 's', 2, Buffer.alloc(0), { small: 1 }, '', 0)
+  const entry = logkit.v1.Frame.decode(frame.subarray(FRAME_HEADER_SIZE)).batch?.entries?.[0]
+  t.equal(Buffer.from(entry?.fieldsJson ?? []).toString(), '{"small":1}')
+  t.end()
+})
