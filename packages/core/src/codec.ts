@@ -282,15 +282,21 @@ interface Utf8Sliceable {
   utf8Slice(start: number, end: number): string
 }
 
+/** The last string decoded for one field, and its bytes (a fixed buffer: keeping them allocates nothing). */
 interface InternSlot {
-  bytes: Buffer
+  readonly bytes: Buffer
+  length: number
   value: string
 }
 
+const INTERN_MAX = 64
+const internSlot = (): InternSlot => ({ bytes: Buffer.alloc(INTERN_MAX), length: 0, value: '' })
+
 const interned = {
-  app: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
-  source: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
-  hostname: { bytes: Buffer.alloc(0), value: '' } as InternSlot,
+  app: internSlot(),
+  source: internSlot(),
+  hostname: internSlot(),
+  msg: internSlot(),
 }
 
 /** Reads protobuf from a buffer range, bounds-checked. */
@@ -337,9 +343,9 @@ class ProtoReader {
   }
 
   /**
-   * A string that repeats from entry to entry (app, source, hostname): when its
-   * bytes equal the last ones seen in `slot`, the same string is returned
-   * without decoding or allocating.
+   * A string that tends to repeat from entry to entry (app, source, hostname,
+   * often msg): when its bytes equal the last ones seen in `slot`, the same
+   * string is returned without decoding or allocating.
    */
   interned(slot: InternSlot): string {
     const start = this.span()
@@ -347,14 +353,15 @@ class ProtoReader {
     const length = end - start
     const buf = this.buf
     const last = slot.bytes
-    if (length === last.length && length <= 64) {
+    if (length === slot.length) {
       let i = 0
       while (i < length && buf[start + i] === last[i]) i++
       if (i === length) return slot.value
     }
     const value = (buf as unknown as Utf8Sliceable).utf8Slice(start, end)
-    if (length <= 64) {
-      slot.bytes = Buffer.from(buf.subarray(start, end))
+    if (length <= INTERN_MAX) {
+      for (let i = 0; i < length; i++) last[i] = buf[start + i] as number
+      slot.length = length
       slot.value = value
     }
     return value
@@ -408,7 +415,7 @@ function readEntry(r: ProtoReader): LogEntry {
         severity = r.varint()
         break
       case 0x22:
-        msg = r.string()
+        msg = r.interned(interned.msg)
         break
       case 0x2a:
         app = r.interned(interned.app)

@@ -53,8 +53,9 @@ export class EntryFrameWriter {
   /**
    * The frame of one entry: `bindings` (the members `"a":1,"b":2` as UTF-8
    * bytes, or empty) and then either the members of `obj` or those of the
-   * JSON object text `json` make its fields. Returns a view valid until the
-   * next call. Throws LOGKIT_ERR_FRAME_TOO_LARGE.
+   * JSON object text `json` make its fields. The frame is `buf[start, pos)`,
+   * where start is what this returns; valid until the next call. Throws
+   * LOGKIT_ERR_FRAME_TOO_LARGE.
    */
   entry(
     time: number,
@@ -66,7 +67,7 @@ export class EntryFrameWriter {
     obj: object | undefined,
     json: string,
     dropped: number,
-  ): Buffer {
+  ): number {
     const msgBytes = this.#msgBytes(msg)
     const levelBytes = this.#levelBytes(level)
     const identity = this.#identityBytes(source)
@@ -105,7 +106,7 @@ export class EntryFrameWriter {
     q -= prefix
     let p = q
     buf[p] = 0x09
-    writeMsTime(buf, p + 1, time)
+    this.#time(buf, p + 1, time)
     p += TIME_SIZE
     p = copyBytes(buf, p, levelBytes)
     p = copyBytes(buf, p, msgBytes)
@@ -128,8 +129,31 @@ export class EntryFrameWriter {
     const crc = crc32(buf, q, end)
     q -= FRAME_HEADER_SIZE
     writeFrameHeader(buf, q, length, crc)
-    return buf.subarray(q, end)
+    return q
   }
+
+  /** The time as fixed64 ns; the whole millisecond's part is computed once per millisecond. */
+  #time(buf: Buffer, at: number, ms: number): void {
+    const whole = Math.floor(ms)
+    if (whole !== this.#wholeMs) {
+      writeMsTime(buf, at, whole)
+      this.#wholeMs = whole
+      this.#msLow = buf.readUInt32LE(at)
+      this.#msHigh = buf.readUInt32LE(at + 4)
+    }
+    let low = this.#msLow + Math.floor((ms - whole) * 1e6)
+    let high = this.#msHigh
+    if (low >= 4294967296) {
+      low -= 4294967296
+      high++
+    }
+    buf.writeUInt32LE(low, at)
+    buf.writeUInt32LE(high, at + 4)
+  }
+
+  #wholeMs = -1
+  #msLow = 0
+  #msHigh = 0
 
   #msgBytes(msg: string): Buffer {
     const cached = this.#msg

@@ -121,9 +121,9 @@ class Producer {
     }
     if (!this.helloSent) this.hello()
     const seq = ++this.seq
-    let frame: Uint8Array
+    let start: number
     try {
-      frame = this.entries.entry(nowMs(), level, msg, source, seq, bindings, obj, json, this.unannounced)
+      start = this.entries.entry(nowMs(), level, msg, source, seq, bindings, obj, json, this.unannounced)
     } catch {
       // Too large to frame, or fields that cannot be serialized: counted as a
       // drop and announced like any other.
@@ -131,7 +131,7 @@ class Producer {
       this.unannounced++
       return
     }
-    if (this.transport.write(frame)) {
+    if (this.transport.write(this.entries.buf, start, this.entries.pos)) {
       this.written++
       this.unannounced = 0
     } else {

@@ -67,7 +67,8 @@ export function createMemoryChannel(options: MemoryChannelOptions = {}): MemoryC
 
   const transport: Transport = {
     name: 'memory',
-    write(frame) {
+    write(bytes, start = 0, end = bytes.length) {
+      const frame = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)
       const n = frame.length
       if (closed || n > capacity) {
         droppedFrames++

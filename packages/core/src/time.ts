@@ -11,6 +11,13 @@ export function nowNs(): bigint {
 
 /** Nanoseconds → milliseconds since the epoch (what pino's `time` holds). */
 export function nsToMs(ns: bigint): number {
+  // A number holds ns since the epoch to within 256 ns, which decides the
+  // millisecond except right at its edges; only there is the exact (and
+  // costlier) BigInt division needed.
+  const approx = Number(ns)
+  const ms = Math.floor(approx / 1e6)
+  const within = approx - ms * 1e6
+  if (within >= 1024 && within <= 1e6 - 1024 && ns >= 0n) return ms
   return Number(ns / 1_000_000n)
 }
 

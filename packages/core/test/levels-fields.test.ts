@@ -43,6 +43,21 @@ t.test('time helpers keep nanoseconds and convert to pino milliseconds', (t) => 
   t.end()
 })
 
+t.test('nsToMs is the exact millisecond, also right at the edges of one', (t) => {
+  const exact = (ns: bigint) => Number(ns / 1_000_000n)
+  let wrong = 0
+  const edges = [0n, 1n, 999n, 1000n, 1023n, 1024n, 1025n, 998_976n, 998_977n, 999_999n]
+  for (let i = 0; i < 20_000; i++) {
+    const ms = BigInt(Math.floor(Math.random() * 4e12))
+    const off = i % 2 === 0 ? (edges[i % edges.length] as bigint) : BigInt(Math.floor(Math.random() * 1e6))
+    for (const ns of [ms * 1_000_000n + off, ms * 1_000_000n - off]) if (nsToMs(ns) !== exact(ns)) wrong++
+  }
+  t.equal(wrong, 0, 'no timestamp lands in the wrong millisecond')
+  t.equal(nsToMs(18_446_744_073_709_551_615n), exact(18_446_744_073_709_551_615n), 'the largest fixed64')
+  t.equal(nsToMs(-1_500_000n), -1, 'before the epoch, truncated like the BigInt division')
+  t.end()
+})
+
 t.test('Fields stay raw until asked, and parse once', (t) => {
   const f = Fields.fromJSON('{"a":{"b":[1,2]},"c":"x"}')
   t.equal(f.members, '"a":{"b":[1,2]},"c":"x"', 'members splice without parsing')

@@ -120,18 +120,20 @@ export function shm(options: ShmOptions): ShmTransport {
       levelListeners.push(listener)
       levelTimer ??= setInterval(watchLevel, LEVEL_POLL_MS).unref()
     },
-    write(frame) {
-      const n = frame.length
+    write(bytes, start = 0, end = bytes.length) {
+      const n = end - start
       if (closed || n > capacity) return drop()
       if (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
         if (policy === 'drop' || !waitForRoom(n)) return drop()
       }
       const at = tail & mask
       const first = capacity - at
-      if (n <= first) data.set(frame, at)
+      const frame =
+        bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+      if (n <= first) frame.copy(data, at, start, end)
       else {
-        data.set(frame.subarray(0, first), at)
-        data.set(frame.subarray(first), 0)
+        frame.copy(data, at, start, start + first)
+        frame.copy(data, 0, start + first, end)
       }
       tail = (tail + n) >>> 0
       // Publish only now: the collector never sees half a frame.

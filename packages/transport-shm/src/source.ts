@@ -369,17 +369,21 @@ export function createShmSource(
   })
 }
 
+interface FoundFrame {
+  buf: Buffer
+  at: number
+  size: number
+}
+
+/** frameAt's answer, reused from frame to frame: nothing is allocated per frame. */
+const found: FoundFrame = { buf: scratch.buf, at: 0, size: 0 }
+
 /**
  * The frame at position p: the buffer holding it whole (the ring's own data
- * when it does not wrap, else a copy in scratch) and where it starts there;
- * undefined when no valid frame starts at p.
+ * when it does not wrap, else a copy in scratch) and where it starts there,
+ * valid until the next call; undefined when no valid frame starts at p.
  */
-function frameAt(
-  ring: Ring,
-  p: number,
-  available: number,
-  maxFrameSize: number,
-): { buf: Buffer; at: number; size: number } | undefined {
+function frameAt(ring: Ring, p: number, available: number, maxFrameSize: number): FoundFrame | undefined {
   if (available < FRAME_HEADER_SIZE) return undefined
   if (
     ring.byteAt(p) !== FRAME_MAGIC_0 ||
@@ -392,10 +396,15 @@ function frameAt(
   const size = FRAME_HEADER_SIZE + length
   if (length > maxFrameSize || size > available) return undefined
   const at = p & ring.mask
-  const whole =
-    at + size <= ring.capacity
-      ? { buf: ring.data, at, size }
-      : { buf: ring.bytes(p, size, scratch), at: 0, size }
+  const whole = found
+  if (at + size <= ring.capacity) {
+    whole.buf = ring.data
+    whole.at = at
+  } else {
+    whole.buf = ring.bytes(p, size, scratch)
+    whole.at = 0
+  }
+  whole.size = size
   const end = whole.at + size
   return crc32(whole.buf, whole.at + FRAME_HEADER_SIZE, end) === whole.buf.readUInt32LE(whole.at + 8)
     ? whole
