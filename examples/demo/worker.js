@@ -5,10 +5,13 @@
 //
 //   node worker.js NAME shm|fifo [crash]
 
-import { createLogger } from '@logkit/core'
+import { createLogger } from '@logkit/core/producer'
 
 const [name = 'worker', via = 'shm', crash] = process.argv.slice(2)
-const { [via]: transportOf } = await import(`@logkit/transport-${via}`)
+// shm has a light producer entry point (no collector runtime to load).
+const { [via]: transportOf } = await import(
+  via === 'shm' ? '@logkit/transport-shm/producer' : `@logkit/transport-${via}`
+)
 const log = createLogger({
   app: 'demoapp',
   source: name,

@@ -9,6 +9,7 @@ import {
   createLogger,
   createMemoryChannel,
   decodeFrame,
+  EntryFrameWriter,
   FrameDecoder,
   FrameEncoder,
 } from '@logkit/core'
@@ -17,6 +18,7 @@ import { shm } from '@logkit/transport-shm'
 import Long from 'long'
 import pino from 'pino'
 import winston from 'winston'
+import { collectorDrain } from './collector.js'
 import { endToEnd } from './e2e.js'
 import { compare, report } from './measure.js'
 
@@ -44,6 +46,8 @@ const codec = {
     const size = sizes(quick)
     const entry = sampleEntry(1)
     const encoder = new FrameEncoder()
+    const writer = new EntryFrameWriter('bench', process.pid, 'bench-host')
+    const noBindings = Buffer.alloc(0)
     const asJson = {
       level: 30,
       time: Date.now(),
@@ -79,6 +83,13 @@ const codec = {
           name: 'logkit FrameEncoder.entry',
           round: (n) => {
             for (let i = 0; i < n; i++) sink += encoder.entry(entry).length
+          },
+        },
+        {
+          name: 'logkit EntryFrameWriter (the logger’s: object → frame)',
+          round: (n) => {
+            for (let i = 0; i < n; i++)
+              sink += writer.entry(Date.now(), 30, message, 'http', i + 1, noBindings, fields, '', 0)
           },
         },
         {
@@ -290,4 +301,10 @@ const e2e = {
   run: endToEnd,
 }
 
-export const scenarios = [codec, producer, shmProducer, e2e]
+const collector = {
+  name: 'collector',
+  title: 'the collector alone: draining filled rings into a counting sink, and into the file sink',
+  run: collectorDrain,
+}
+
+export const scenarios = [codec, producer, shmProducer, collector, e2e]

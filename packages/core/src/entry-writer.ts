@@ -292,8 +292,7 @@ export class EntryFrameWriter {
       const type = typeof v
       if (type === 'undefined' || type === 'function' || type === 'symbol') continue
       // Objects first, since a toJSON that gives undefined leaves the key out.
-      const json =
-        type === 'object' && v !== null ? safeStringify(v instanceof Error ? serializeError(v) : v, obj) : ''
+      const json = type === 'object' && v !== null ? memberJson(key, v as object, obj) : ''
       if (json === undefined) continue
       if (!first) this.#byte(0x2c)
       first = false
@@ -307,6 +306,13 @@ export class EntryFrameWriter {
       else this.#text(json, 0, json.length)
     }
   }
+}
+
+/** A member's object value as JSON.stringify writes it: toJSON called with its key, Errors serialized. */
+function memberJson(key: string, v: object, holder: object): string {
+  if (v instanceof Error) return safeStringify(serializeError(v), holder)
+  const toJSON = (v as { toJSON?: unknown }).toJSON
+  return safeStringify(typeof toJSON === 'function' ? toJSON.call(v, key) : v, holder)
 }
 
 function copyBytes(buf: Buffer, at: number, bytes: Buffer): number {

@@ -131,7 +131,13 @@ class Producer {
       this.unannounced++
       return
     }
-    if (this.transport.write(this.entries.buf, start, this.entries.pos)) {
+    const { buf, pos } = this.entries
+    const transport = this.transport
+    if (
+      transport.writeRange !== undefined
+        ? transport.writeRange(buf, start, pos)
+        : transport.write(buf.subarray(start, pos))
+    ) {
       this.written++
       this.unannounced = 0
     } else {

@@ -67,8 +67,7 @@ export function createMemoryChannel(options: MemoryChannelOptions = {}): MemoryC
 
   const transport: Transport = {
     name: 'memory',
-    write(bytes, start = 0, end = bytes.length) {
-      const frame = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)
+    write(frame) {
       const n = frame.length
       if (closed || n > capacity) {
         droppedFrames++

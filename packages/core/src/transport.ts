@@ -4,12 +4,17 @@ export interface Transport {
   /** The transport's name as it appears in hello frames and status ('memory', 'shm', 'fifo'). */
   readonly name: string
   /**
-   * Take one encoded frame: `bytes[start, end)` (default: all of it). The bytes
-   * are only valid during the call: copy what is kept. Returns false when the frame was dropped (full buffer); the logger
+   * Take one encoded frame. The bytes are only valid during the call: copy what
+   * is kept. Returns false when the frame was dropped (full buffer); the logger
    * then counts it and announces the count in its next frame. Never throws for
    * a full or absent collector, and never blocks the event loop without bound.
    */
-  write(bytes: Uint8Array, start?: number, end?: number): boolean
+  write(frame: Uint8Array): boolean
+  /**
+   * Optional: the same as write(bytes.subarray(start, end)), without making
+   * the view. The logger uses it when a transport has it.
+   */
+  writeRange?(bytes: Buffer, start: number, end: number): boolean
   /** Resolves when everything written so far has left the process (or is in shared memory). */
   flush(): Promise<void>
   /** Flush and release; writes after close return false. */

@@ -100,6 +100,7 @@ const awkward: Record<string, unknown> = {
   err: new Error('boom'),
   other: new TypeError('bad type'),
   toJsonUndefined: { toJSON: () => undefined },
+  toJsonKey: { toJSON: (key: string) => `key=${key}` },
 }
 
 t.test('frames match FrameEncoder.entry with the fields JSON.stringify gives', (t) => {

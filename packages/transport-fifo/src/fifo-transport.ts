@@ -153,9 +153,8 @@ class FifoTransportImpl implements FifoTransport {
     this.#connect()
   }
 
-  write(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+  write(frame: Uint8Array): boolean {
     if (this.#closing) return false
-    const frame = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end)
     const kind = frameKind(frame)
     if (kind === 'hello') {
       // Kept apart, never evicted: it opens every connection.

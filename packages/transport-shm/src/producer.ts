@@ -35,6 +35,7 @@ export interface ShmOptions {
 }
 
 export interface ShmTransport extends Transport {
+  writeRange(bytes: Buffer, start: number, end: number): boolean
   readonly ring: Ring
   /** Entries this transport dropped (full ring). */
   readonly dropped: number
@@ -120,7 +121,12 @@ export function shm(options: ShmOptions): ShmTransport {
       levelListeners.push(listener)
       levelTimer ??= setInterval(watchLevel, LEVEL_POLL_MS).unref()
     },
-    write(bytes, start = 0, end = bytes.length) {
+    write(frame) {
+      const bytes =
+        frame instanceof Buffer ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.length)
+      return this.writeRange(bytes, 0, bytes.length)
+    },
+    writeRange(bytes, start, end) {
       const n = end - start
       if (closed || n > capacity) return drop()
       if (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
@@ -128,12 +134,10 @@ export function shm(options: ShmOptions): ShmTransport {
       }
       const at = tail & mask
       const first = capacity - at
-      const frame =
-        bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-      if (n <= first) frame.copy(data, at, start, end)
+      if (n <= first) bytes.copy(data, at, start, end)
       else {
-        frame.copy(data, at, start, start + first)
-        frame.copy(data, 0, start + first, end)
+        bytes.copy(data, at, start, start + first)
+        bytes.copy(data, 0, start + first, end)
       }
       tail = (tail + n) >>> 0
       // Publish only now: the collector never sees half a frame.
