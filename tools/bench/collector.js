@@ -3,39 +3,27 @@
 // sink plus the file sink. Reports wall time and the collector's CPU per
 // entry, the figure that bounds the end-to-end scenario on few cores.
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLogger, createPipeline } from '@logkit/core'
 import { createFileSink } from '@logkit/sink-file'
 import { createShmSource, shm } from '@logkit/transport-shm'
+import { countingSink, freshEnv } from './e2e.js'
 import { median } from './measure.js'
 
 const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 
 async function drainOnce({ perRing, withFile }) {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-bench-drain-'))
-  const shmDir = mkdtempSync(join('/dev/shm', 'logkit-bench-'))
-  const env = { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shmDir }
+  const { base, env, shm: shmDir } = freshEnv()
   for (let i = 0; i < 4; i++) {
     const transport = shm({ app: 'bench', source: `p${i}`, capacity: 64 * 1024 * 1024, env })
     const log = createLogger({ app: 'bench', source: `p${i}`, transport })
     for (let k = 0; k < perRing; k++) log.info(fields, 'request completed')
     await log.close()
   }
-  let count = 0
+  const counter = countingSink()
   const queue = { capacity: 20_000, maxBatch: 2000 }
-  const sinks = [
-    {
-      id: 'count',
-      sink: {
-        write(batch) {
-          for (const e of batch) if (e.source !== 'logkit') count++
-        },
-      },
-      queue,
-    },
-  ]
+  const sinks = [{ id: 'count', sink: counter.sink, queue }]
   if (withFile) sinks.push({ id: 'file', sink: createFileSink({ path: join(base, 'out.log') }), queue })
   const pipeline = createPipeline({
     app: 'bench',
@@ -47,7 +35,7 @@ async function drainOnce({ perRing, withFile }) {
   const start = process.hrtime.bigint()
   const cpu = process.cpuUsage()
   await pipeline.start()
-  while (count < total) await new Promise((r) => setImmediate(r))
+  while (counter.count() < total) await new Promise((r) => setImmediate(r))
   if (withFile) await pipeline.flush()
   const used = process.cpuUsage(cpu)
   const wallNs = Number(process.hrtime.bigint() - start) / total

@@ -15,7 +15,7 @@ import { formatRate, median } from './measure.js'
 
 const producerScript = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
 
-function freshEnv() {
+export function freshEnv() {
   const base = mkdtempSync(join(tmpdir(), 'logkit-bench-'))
   const shm = mkdtempSync(join('/dev/shm', 'logkit-bench-'))
   return { base, env: { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shm }, shm }
@@ -33,7 +33,7 @@ function runProducer(env, args) {
   })
 }
 
-function countingSink() {
+export function countingSink() {
   let count = 0
   const sink = {
     write(batch) {

@@ -31,9 +31,8 @@ interface Cached {
   bytes: Buffer
 }
 
-export class EntryFrameWriter {
-  buf: Buffer
-  pos = 0
+/** A ProtoWriter (its growing buffer) that writes whole entry frames. */
+export class EntryFrameWriter extends ProtoWriter {
   readonly maxFrameSize: number
   readonly #side = new ProtoWriter(256)
   readonly #levels = new Map<number, Buffer>()
@@ -46,8 +45,8 @@ export class EntryFrameWriter {
     readonly hostname: string,
     { maxFrameSize = DEFAULT_MAX_FRAME_SIZE }: { maxFrameSize?: number } = {},
   ) {
+    super(16 * 1024)
     this.maxFrameSize = maxFrameSize
-    this.buf = Buffer.allocUnsafe(16 * 1024)
   }
 
   /**
@@ -96,7 +95,7 @@ export class EntryFrameWriter {
     // The entry ends here; the batch's dropped count follows it.
     const entryEnd = this.pos
     if (dropped > 0) {
-      this.#ensure(11)
+      this.ensure(11)
       this.buf[this.pos++] = 0x10
       this.pos = putVarint(this.buf, this.pos, dropped)
     }
@@ -188,28 +187,19 @@ export class EntryFrameWriter {
     return this.#identity.bytes
   }
 
-  #ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.pos + n) size *= 2
-    const next = Buffer.allocUnsafe(size)
-    this.buf.copy(next, 0, 0, this.pos)
-    this.buf = next
-  }
-
   #byte(b: number): void {
-    this.#ensure(1)
+    this.ensure(1)
     this.buf[this.pos++] = b
   }
 
   #copy(bytes: Buffer): void {
-    this.#ensure(bytes.length)
+    this.ensure(bytes.length)
     this.pos = copyBytes(this.buf, this.pos, bytes)
   }
 
   /** JSON text (already valid JSON) from `from` to `to`, as UTF-8. */
   #text(text: string, from: number, to: number): void {
-    this.#ensure((to - from) * 3)
+    this.ensure((to - from) * 3)
     const buf = this.buf
     let p = this.pos
     for (let i = from; i < to; i++) {
@@ -226,7 +216,7 @@ export class EntryFrameWriter {
   /** A JSON string literal of `s`, quotes included. */
   #string(s: string): void {
     const n = s.length
-    this.#ensure(n + 2)
+    this.ensure(n + 2)
     const buf = this.buf
     const start = this.pos
     let p = start
@@ -248,7 +238,7 @@ export class EntryFrameWriter {
 
   #number(v: number): void {
     if (Number.isInteger(v) && v > -1e15 && v < 1e15) {
-      this.#ensure(17)
+      this.ensure(17)
       const buf = this.buf
       let n = v
       if (n < 0) {
