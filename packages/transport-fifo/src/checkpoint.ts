@@ -7,10 +7,13 @@
 //
 //   web.1234.fifo.ack   {"version":1,"hello":{…,"startTime":"…"},"lastSeq":41873,"dropped":12}
 //
-// Written atomically (temp file and rename), 0600, never through a symlink.
+// 0600, never through a symlink. A collector keeps each checkpoint file open
+// and rewrites it in place, one positioned write per update (see
+// CheckpointFile): a temp file and a rename per acknowledgement cost the
+// collector a third of its time.
 
-import { unlinkSync } from 'node:fs'
-import { type Hello, readPrivateFile, writeFileAtomic } from '@logkit/core'
+import { closeSync, constants, fstatSync, unlinkSync, writeSync } from 'node:fs'
+import { type Hello, openPrivateFile, readPrivateFile, writeFileAtomic } from '@logkit/core'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
@@ -27,14 +30,48 @@ export function runOf(hello: Pick<Hello, 'pid' | 'startTime'>): string {
   return `${hello.pid}:${hello.startTime}`
 }
 
-export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
-  const text = JSON.stringify({
+function checkpointText(checkpoint: Checkpoint): string {
+  return JSON.stringify({
     version: VERSION,
     hello: { ...checkpoint.hello, startTime: String(checkpoint.hello.startTime) },
     lastSeq: checkpoint.lastSeq,
     dropped: checkpoint.dropped,
   })
-  writeFileAtomic(path, text)
+}
+
+/** Writes a checkpoint file in one go (temp file and rename). */
+export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
+  writeFileAtomic(path, checkpointText(checkpoint))
+}
+
+/**
+ * One pipe's checkpoint file, opened once and rewritten in place: each update
+ * is a single write at offset 0 of less than a page, which a crash of the
+ * collector never leaves half done. A shorter text than what the file holds
+ * is padded with spaces, which JSON.parse ignores.
+ */
+export class CheckpointFile {
+  #fd: number | undefined
+  #size = 0
+
+  constructor(readonly path: string) {}
+
+  write(checkpoint: Checkpoint): void {
+    if (this.#fd === undefined) {
+      this.#fd = openPrivateFile(this.path, constants.O_WRONLY | constants.O_CREAT)
+      this.#size = fstatSync(this.#fd).size
+    }
+    const text = Buffer.from(checkpointText(checkpoint))
+    const out = text.length >= this.#size ? text : Buffer.alloc(this.#size, 0x20)
+    if (out !== text) text.copy(out)
+    writeSync(this.#fd, out, 0, out.length, 0)
+    this.#size = out.length
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd)
+    this.#fd = undefined
+  }
 }
 
 /** The checkpoint at `path`, or undefined when there is none or it cannot be read as one. */

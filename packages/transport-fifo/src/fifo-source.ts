@@ -27,7 +27,7 @@ import {
   validateOptions,
 } from '@logkit/core'
 import { Observable, type Subscriber } from 'rxjs'
-import { readCheckpoint, removeFile, writeCheckpoint } from './checkpoint.js'
+import { type CheckpointFile, readCheckpoint, removeFile } from './checkpoint.js'
 import { fifoError } from './errors.js'
 import { type FifoSourceOptions, fifoSourceOptions } from './options.js'
 import { checkpointFileName, parsePipeName, pipeOfCheckpoint } from './pipe-name.js'
@@ -140,6 +140,8 @@ class Collector {
   #emitted = 0
   #acked = 0
   #checkpointFailed = false
+  /** Checkpoint files this source has open, closed when it releases the session. */
+  readonly #checkpointFiles = new Set<CheckpointFile>()
   readonly #onAbort = () => this.#shutdown(true)
 
   constructor(
@@ -414,6 +416,8 @@ class Collector {
     reader.reaped = true
     this.#readers.delete(reader.name)
     removeFile(reader.path)
+    reader.checkpointFile.close()
+    this.#checkpointFiles.delete(reader.checkpointFile)
     removeFile(reader.checkpointPath)
     const goodbye = reader.stream.goodbye
     this.#ctx.report({
@@ -492,7 +496,8 @@ class Collector {
     const hello = reader.hello
     if (reader.reaped || hello === undefined || reader.ackedSeq <= reader.checkpointSeq) return
     try {
-      writeCheckpoint(reader.checkpointPath, {
+      this.#checkpointFiles.add(reader.checkpointFile)
+      reader.checkpointFile.write({
         hello,
         lastSeq: reader.ackedSeq,
         dropped: reader.ackedDropped,
@@ -518,6 +523,8 @@ class Collector {
     if (this.#released) return
     this.#released = true
     clearTimeout(this.#releaseTimer)
+    for (const file of this.#checkpointFiles) file.close()
+    this.#checkpointFiles.clear()
     try {
       // Other transports may keep the session: producers must not wait for this one.
       this.#handle.session.setTransport('fifo', {})

@@ -22,7 +22,7 @@ import {
   openPrivateFile,
   ProducerStream,
 } from '@logkit/core'
-import { type Checkpoint, runOf } from './checkpoint.js'
+import { type Checkpoint, CheckpointFile, runOf } from './checkpoint.js'
 import { fifoError } from './errors.js'
 
 export interface PipeReaderContext {
@@ -48,6 +48,8 @@ export class PipeReader {
   readonly name: string
   readonly path: string
   readonly checkpointPath: string
+  /** Where the checkpoint of this pipe's producer run is kept, rewritten in place. */
+  readonly checkpointFile: CheckpointFile
   /** The sequence check of the current producer run (a new hello starts a new one). */
   stream: ProducerStream
   readonly #decoder: FrameDecoder
@@ -96,6 +98,7 @@ export class PipeReader {
     this.name = options.name
     this.path = options.path
     this.checkpointPath = options.checkpointPath
+    this.checkpointFile = new CheckpointFile(options.checkpointPath)
     this.#fileSource = options.source
     this.#filePid = options.pid
     this.#ctx = options.context

@@ -1,0 +1,50 @@
+import { mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { CheckpointFile, readCheckpoint, writeCheckpoint } from '../src/checkpoint.js'
+
+const hello = (hostname: string) => ({
+  app: 'app',
+  source: 'web',
+  pid: 4242,
+  hostname,
+  protocol: 1,
+  transport: 'fifo',
+  capabilities: [],
+  startTime: 123456789n,
+})
+
+t.test('a checkpoint file rewritten in place always reads as its last write', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+  const path = join(dir, 'web.4242.fifo.ack')
+  // A longer checkpoint left by an earlier collector.
+  writeCheckpoint(path, { hello: hello('a-very-long-host-name-'.repeat(5)), lastSeq: 99_999_999, dropped: 7 })
+  const file = new CheckpointFile(path)
+  file.write({ hello: hello('h'), lastSeq: 10, dropped: 0 })
+  t.same(readCheckpoint(path), { hello: hello('h'), lastSeq: 10, dropped: 0 }, 'shorter than what was there')
+  file.write({ hello: hello('hôte-é'), lastSeq: 1_000_000, dropped: 3 })
+  t.same(
+    readCheckpoint(path),
+    { hello: hello('hôte-é'), lastSeq: 1_000_000, dropped: 3 },
+    'longer, not ASCII',
+  )
+  file.write({ hello: hello('h'), lastSeq: 11, dropped: 3 })
+  t.same(readCheckpoint(path), { hello: hello('h'), lastSeq: 11, dropped: 3 }, 'shorter again')
+  file.close()
+  t.equal(statSync(path).mode & 0o777, 0o600, 'private to the user')
+  t.end()
+})
+
+t.test('a checkpoint file never follows a symlink', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+  const target = join(dir, 'target')
+  writeFileSync(target, 'keep')
+  const path = join(dir, 'web.1.fifo.ack')
+  symlinkSync(target, path)
+  const file = new CheckpointFile(path)
+  t.throws(() => file.write({ hello: hello('h'), lastSeq: 1, dropped: 0 }), {
+    code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE',
+  })
+  t.end()
+})
