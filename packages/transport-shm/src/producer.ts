@@ -59,9 +59,7 @@ export function shm(options: ShmOptions): ShmTransport {
   const policy = options.policy ?? 'block'
   const blockMs = options.blockMs ?? 100
   const h = ring.header
-  const data = ring.data
   const capacity = ring.capacity
-  const mask = ring.mask
   let tail = 0
   let dropped = 0
   let closed = false
@@ -132,13 +130,7 @@ export function shm(options: ShmOptions): ShmTransport {
       if (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
         if (policy === 'drop' || !waitForRoom(n)) return drop()
       }
-      const at = tail & mask
-      const first = capacity - at
-      if (n <= first) bytes.copy(data, at, start, end)
-      else {
-        bytes.copy(data, at, start, start + first)
-        bytes.copy(data, 0, start + first, end)
-      }
+      ring.put(tail, bytes, start, end)
       tail = (tail + n) >>> 0
       // Publish only now: the collector never sees half a frame.
       Atomics.store(h, TAIL_INDEX, tail | 0)

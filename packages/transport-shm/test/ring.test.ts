@@ -234,3 +234,45 @@ t.test('capacities that are not powers of two in range are refused', (t) => {
   t.throws(() => shm({ app: 'cap', capacity: 1024, env }), { code: 'LOGKIT_ERR_SHM_CAPACITY' })
   t.end()
 })
+
+t.test('put copies any byte range to any position, byte for byte, wrapping at the end', (t) => {
+  const env = isolatedEnv()
+  const paths = runtimePaths('put', env)
+  mkdirSync(paths.memoryDir, { recursive: true, mode: 0o700 })
+  const ring = Ring.create(join(paths.memoryDir, `put.${process.pid}.0.ring`), MIN_CAPACITY)
+  // Sources at every alignment: a buffer of its own, a pool slice at an odd
+  // offset (no word view possible), and ranges ending at the buffer's last byte.
+  const own = Buffer.alloc(4099)
+  const pooled = Buffer.allocUnsafe(301)
+  for (const b of [own, pooled]) for (let i = 0; i < b.length; i++) b[i] = (i * 131 + 7) & 255
+  let bad = 0
+  let cases = 0
+  let seed = 42
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  for (let i = 0; i < 4000; i++) {
+    const src = i % 3 === 0 ? pooled : own
+    const n = 1 + random(Math.min(src.length, 400))
+    const start = i % 7 === 0 ? src.length - n : random(src.length - n + 1)
+    // Positions near the end of the ring make the copy wrap.
+    const p = i % 5 === 0 ? MIN_CAPACITY - random(n + 1) : random(MIN_CAPACITY) + MIN_CAPACITY * random(3)
+    const before = Buffer.from(ring.data)
+    ring.put(p, src, start, start + n)
+    const after = ring.data
+    cases++
+    for (let k = 0; k < MIN_CAPACITY; k++) {
+      const rel = (k - (p & ring.mask) + MIN_CAPACITY) & ring.mask
+      const want = rel < n ? src[start + rel] : before[k]
+      if (after[k] !== want) {
+        bad++
+        break
+      }
+    }
+  }
+  t.equal(cases, 4000, 'every case ran')
+  t.equal(bad, 0, 'every copy wrote exactly its range, nothing around it')
+  t.ok(pooled.byteOffset % 4 !== 0 || own.byteOffset % 4 === 0, 'sources of both alignments were used')
+  t.end()
+})
