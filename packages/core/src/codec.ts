@@ -189,6 +189,15 @@ export function writeMsTime(buf: Buffer, at: number, ms: number): void {
 export function putVarint(buf: Buffer, at: number, value: number): number {
   let pos = at
   let v = value
+  if (v <= 0x7fffffff) {
+    // The common case in 32-bit integer arithmetic.
+    while (v > 127) {
+      buf[pos++] = (v & 127) | 128
+      v >>>= 7
+    }
+    buf[pos++] = v
+    return pos
+  }
   while (v > 127) {
     buf[pos++] = (v % 128) | 128
     v = Math.floor(v / 128)
@@ -198,6 +207,9 @@ export function putVarint(buf: Buffer, at: number, value: number): number {
 }
 
 export function varintSize(value: number): number {
+  if (value < 0x80) return 1
+  if (value < 0x4000) return 2
+  if (value < 0x200000) return 3
   let size = 1
   let v = value
   while (v > 127) {

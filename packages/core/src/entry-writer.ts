@@ -12,7 +12,13 @@
 
 import { ProtoWriter, putVarint, varintSize, writeMsTime } from './codec.js'
 import { crc32 } from './crc32.js'
-import { DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_SIZE, frameTooLarge, writeFrameHeader } from './framing.js'
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  FRAME_HEADER_SIZE,
+  frameTooLarge,
+  putUint32,
+  writeFrameHeader,
+} from './framing.js'
 import { levelToSeverity } from './levels.js'
 import { safeStringify } from './safe-json.js'
 import { serializeError } from './serialize-error.js'
@@ -146,8 +152,8 @@ export class EntryFrameWriter extends ProtoWriter {
       low -= 4294967296
       high++
     }
-    buf.writeUInt32LE(low, at)
-    buf.writeUInt32LE(high, at + 4)
+    putUint32(buf, at, low)
+    putUint32(buf, at + 4, high)
   }
 
   #wholeMs = -1
@@ -306,6 +312,11 @@ function memberJson(key: string, v: object, holder: object): string {
 }
 
 function copyBytes(buf: Buffer, at: number, bytes: Buffer): number {
+  // A native copy has a fixed cost that a byte loop beats only for a few bytes.
+  if (bytes.length > 16) {
+    buf.set(bytes, at)
+    return at + bytes.length
+  }
   let p = at
   for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number
   return p

@@ -4,6 +4,8 @@ import { logkit } from '../generated/logkit.js'
 import {
   decodeFrame,
   ProtoWriter,
+  putVarint,
+  varintSize,
   writeBatch,
   writeGoodbye,
   writeHeartbeat,
@@ -225,5 +227,34 @@ t.test('a producer’s millisecond time is written as the same nanoseconds a Big
     const want = BigInt(whole) * 1_000_000n + BigInt(Math.floor((ms - whole) * 1e6))
     t.equal(got, want, `${ms} ms`)
   }
+  t.end()
+})
+
+t.test('varints at every size boundary match protobufjs, and varintSize their length', (t) => {
+  const values = [1, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28]
+  values.push(
+    2 ** 31 - 1,
+    2 ** 31,
+    2 ** 32 - 1,
+    2 ** 32,
+    2 ** 35 - 1,
+    2 ** 35,
+    2 ** 42,
+    2 ** 49 + 3,
+    2 ** 53 - 1,
+  )
+  let bad = 0
+  for (const v of values) {
+    const buf = Buffer.alloc(16)
+    const end = putVarint(buf, 0, v)
+    const want = Buffer.from(pb.Goodbye.encode({ lastSeq: Long.fromNumber(v, true) }).finish()).subarray(1)
+    if (!buf.subarray(0, end).equals(want) || varintSize(v) !== end) {
+      bad++
+      t.fail(
+        `${v}: ${buf.subarray(0, end).toString('hex')} (size ${varintSize(v)}), protobufjs ${want.toString('hex')}`,
+      )
+    }
+  }
+  t.equal(bad, 0, `${values.length} values`)
   t.end()
 })

@@ -73,7 +73,7 @@ export class Ring {
           : new Int32Array(0)
     }
     // The word loop reads whole source words up to the one holding end - 1.
-    if (((end + 3) >>> 2) > src.length) {
+    if ((end + 3) >>> 2 > src.length) {
       bytes.copy(this.data, at, start, end)
       return
     }
