@@ -80,6 +80,8 @@ export interface FileSinkContext {
   readonly clock?: FileSinkClock | undefined
 }
 
+/** Characters of lines handed to the writer at a time (see #hand). */
+const CHUNK_CHARS = 32 * 1024
 const schemaHolder = { kind: 'sink', name: 'file', apiVersion: PLUGIN_API_VERSION, options: fileSinkOptions }
 
 /**
@@ -285,8 +287,18 @@ class FileSinkImpl implements FileSink {
     const max = this.#config.rotate?.size
     const history = this.#history
     const parts: Promise<void>[] = []
+    // The batch's lines are encoded in chunks of a few dozen KiB: one string
+    // per batch would be flattened into a single large-object allocation,
+    // which costs more than rendering its lines did.
     let text = ''
+    /** UTF-8 bytes of text, counted line by line when rotating by size. */
     let bytes = 0
+    const handOver = () => {
+      if (text.length === 0) return
+      parts.push(this.#append(Buffer.from(text)))
+      text = ''
+      bytes = 0
+    }
     for (const entry of batch) {
       const own = entry.line === undefined
       const line = own ? this.#render(entry) : (entry.line as string)
@@ -296,18 +308,16 @@ class FileSinkImpl implements FileSink {
         // oversized line still gets a file of its own).
         const limit = Math.max(max, this.#retryRotationAt)
         if (this.#out.size + bytes + n > limit && this.#out.size + bytes > 0) {
-          if (bytes > 0) parts.push(this.#append(text, bytes))
-          text = ''
-          bytes = 0
+          handOver()
           await this.#rotateNow()
         }
         bytes += n
       }
       text += line + '\n'
       history?.add(entry, own && this.#rendersJson ? line : undefined)
+      if (text.length >= CHUNK_CHARS) handOver()
     }
-    if (max === undefined) bytes = Buffer.byteLength(text)
-    if (bytes > 0) parts.push(this.#append(text, bytes))
+    handOver()
     let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
     if (this.#config.fsync === 'always') {
       const last = this.#out
@@ -320,9 +330,10 @@ class FileSinkImpl implements FileSink {
     }
   }
 
-  #append(text: string, bytes: number): Promise<void> {
+  #append(chunk: Buffer): Promise<void> {
+    const bytes = chunk.length
     this.#guard.wrote(bytes)
-    return this.#out.append(text, bytes).then(() => {
+    return this.#out.append(chunk).then(() => {
       this.#bytes += bytes
     })
   }

@@ -318,3 +318,30 @@ t.test(
     )
   },
 )
+
+t.test('a batch many chunks long is written whole and in order, rotating or not', async (t) => {
+  // ~400 KiB of lines in one batch, with multi-byte text, so it goes out in
+  // many chunks; rotation at 64 KiB falls inside chunks as well as between.
+  const batch = entries(3000).map((e, i) => ({ ...e, msg: `${e.msg} ${'é✓ø'.repeat(i % 40)}` }))
+  for (const rotate of [undefined, { size: 64 * 1024 }]) {
+    const path = join(t.testdir(), 'app.log')
+    const sink = createFileSink({ path, ...(rotate ? { rotate } : {}) })
+    await sink.write(batch)
+    await sink.close()
+    const files = [...rotatedFiles(path), path]
+    t.same(
+      messages(path),
+      batch.map((e) => e.msg),
+      `${rotate ? 'rotating' : 'one file'}: every line once, in order`,
+    )
+    const total = files.reduce((n, f) => n + statSync(f).size, 0)
+    t.equal(total, sink.stats.bytes, 'the bytes counted are the bytes on disk')
+    if (rotate) {
+      t.ok(files.length >= 6, `at least six files (got ${files.length})`)
+      t.ok(
+        files.every((f) => statSync(f).size <= rotate.size),
+        'every file within the size',
+      )
+    }
+  }
+})
