@@ -293,31 +293,43 @@ class FileSinkImpl implements FileSink {
     let text = ''
     /** UTF-8 bytes of text, counted line by line when rotating by size. */
     let bytes = 0
-    const handOver = () => {
+    let handed = 0
+    /** `endsBatch`: the batch's last chunk for this file (see Output.append). */
+    const handOver = (endsBatch: boolean) => {
       if (text.length === 0) return
-      parts.push(this.#append(Buffer.from(text)))
+      const chunk = Buffer.from(text)
+      handed += chunk.length
+      this.#guard.wrote(chunk.length)
+      const part = this.#out.append(chunk, endsBatch)
+      // Handled here too: one may fail while a rotation below is awaited.
+      part.catch(noop)
+      parts.push(part)
       text = ''
       bytes = 0
     }
     for (const entry of batch) {
       const own = entry.line === undefined
       const line = own ? this.#render(entry) : (entry.line as string)
+      let rotate = false
+      let n = 0
       if (max !== undefined) {
-        const n = Buffer.byteLength(line) + 1
+        n = Buffer.byteLength(line) + 1
         // Whole lines only: a line that does not fit starts the next file (an
         // oversized line still gets a file of its own).
         const limit = Math.max(max, this.#retryRotationAt)
-        if (this.#out.size + bytes + n > limit && this.#out.size + bytes > 0) {
-          handOver()
-          await this.#rotateNow()
-        }
-        bytes += n
+        rotate = this.#out.size + bytes + n > limit && this.#out.size + bytes > 0
       }
+      // A hand-over comes before the line is added, so the batch's last
+      // chunk for a file always has a line in it and always ends the batch.
+      if (rotate) {
+        handOver(true)
+        await this.#rotateNow()
+      } else if (text.length >= CHUNK_CHARS) handOver(false)
+      bytes += n
       text += line + '\n'
       history?.add(entry, own && this.#rendersJson ? line : undefined)
-      if (text.length >= CHUNK_CHARS) handOver()
     }
-    handOver()
+    handOver(true)
     let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
     if (this.#config.fsync === 'always') {
       const last = this.#out
@@ -326,16 +338,9 @@ class FileSinkImpl implements FileSink {
     return {
       done: done.then(() => {
         this.#entries += batch.length
+        this.#bytes += handed
       }),
     }
-  }
-
-  #append(chunk: Buffer): Promise<void> {
-    const bytes = chunk.length
-    this.#guard.wrote(bytes)
-    return this.#out.append(chunk).then(() => {
-      this.#bytes += bytes
-    })
   }
 
   async #sync(): Promise<void> {

@@ -40,3 +40,33 @@ t.test(
     t.equal(reopens, 1, 'the sink reopened the file once after the failure')
   },
 )
+
+t.test(
+  'a batch written in several chunks whose later chunk fails is cut back whole: nothing of it stays',
+  async (t) => {
+    const path = join(t.testdir(), 'app.log')
+    // 128 KiB limit: a ~20 KB batch, then a ~150 KB one (several chunks, the
+    // first of which fits), then a small one.
+    const plan = JSON.stringify([
+      [20, 1000],
+      [150, 1000],
+      [1, 10],
+    ])
+    const out = execFileSync(
+      'sh',
+      ['-c', `ulimit -f 256 && exec "${process.execPath}" "${CHILD}" "${path}" '${plan}'`],
+      { encoding: 'utf8' },
+    )
+    const { results } = JSON.parse(out) as { results: { ok: boolean; code?: string }[] }
+    t.same(
+      results.map((r) => (r.ok ? 'ok' : r.code)),
+      ['ok', 'LOGKIT_ERR_FILE_WRITE', 'ok'],
+      'the large batch rejects; the ones before and after succeed',
+    )
+    t.same(
+      linesOf(path).map((l) => JSON.parse(l).msg),
+      [...Array.from({ length: 20 }, (_, i) => `entry ${i + 1}`), 'entry 171'],
+      'the file holds the first batch and the last: not one line of the failed one, though its first chunk had been written',
+    )
+  },
+)
