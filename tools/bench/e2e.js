@@ -97,14 +97,16 @@ async function producersAlone({ producers, perProducer }) {
   }
   const start = process.hrtime.bigint()
   consume()
-  await Promise.all(
-    Array.from({ length: producers }, (_, i) => runProducer(env, ['shm', perProducer, `p${i}`])),
-  )
-  const elapsed = Number(process.hrtime.bigint() - start) / 1e6
-  running = false
-  rmSync(base, { recursive: true, force: true })
-  rmSync(shm, { recursive: true, force: true })
-  return elapsed
+  try {
+    await Promise.all(
+      Array.from({ length: producers }, (_, i) => runProducer(env, ['shm', perProducer, `p${i}`])),
+    )
+    return Number(process.hrtime.bigint() - start) / 1e6
+  } finally {
+    running = false
+    rmSync(base, { recursive: true, force: true })
+    rmSync(shm, { recursive: true, force: true })
+  }
 }
 
 async function fifoSourceFactory(env) {

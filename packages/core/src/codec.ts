@@ -207,7 +207,7 @@ export function putVarint(buf: Buffer, at: number, value: number): number {
 }
 
 export function varintSize(value: number): number {
-  if (value < 0x80) return 1
+  if (value <= 127) return 1
   if (value < 0x4000) return 2
   if (value < 0x200000) return 3
   let size = 1

@@ -24,6 +24,9 @@ import {
 } from './layout.js'
 import { native } from './native.js'
 
+const LITTLE_ENDIAN = endianness() === 'LE'
+const NO_WORDS = new Int32Array(0)
+
 export class Ring {
   readonly header: Int32Array
   /** The data area as a Buffer view of the shared memory. */
@@ -32,9 +35,9 @@ export class Ring {
   readonly #words: Int32Array
   readonly capacity: number
   readonly mask: number
-  /** put()'s word view of the buffer it last copied from. */
-  #source: Buffer | undefined
-  #sourceWords: Int32Array = new Int32Array(0)
+  /** put()'s word view of the memory it last copied from. */
+  #sourceBuffer: ArrayBufferLike | undefined
+  #sourceWords: Int32Array = NO_WORDS
 
   private constructor(
     readonly path: string,
@@ -64,16 +67,17 @@ export class Ring {
   }
 
   #copy(bytes: Buffer, start: number, end: number, at: number): void {
+    // Words are read from a view of the source's whole ArrayBuffer, so any
+    // Buffer over it (a pool slice at any offset, a grown buffer) is served.
+    const buffer = bytes.buffer
     let src = this.#sourceWords
-    if (bytes !== this.#source) {
-      this.#source = bytes
-      src = this.#sourceWords =
-        LITTLE_ENDIAN && bytes.byteOffset % 4 === 0
-          ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
-          : new Int32Array(0)
+    if (buffer !== this.#sourceBuffer) {
+      this.#sourceBuffer = buffer
+      src = this.#sourceWords = LITTLE_ENDIAN ? new Int32Array(buffer, 0, buffer.byteLength >>> 2) : NO_WORDS
     }
+    const offset = bytes.byteOffset
     // The word loop reads whole source words up to the one holding end - 1.
-    if ((end + 3) >>> 2 > src.length) {
+    if ((offset + end + 3) >>> 2 > src.length) {
       bytes.copy(this.data, at, start, end)
       return
     }
@@ -83,10 +87,10 @@ export class Ring {
     while ((d & 3) !== 0 && s < end) data[d++] = bytes[s++] as number
     const words = (end - s) >>> 2
     const dst = this.#words
-    let si = s >>> 2
+    let si = (offset + s) >>> 2
     let di = d >>> 2
     const last = di + words
-    const shift = (s & 3) << 3
+    const shift = ((offset + s) & 3) << 3
     if (shift === 0) {
       while (di < last) dst[di++] = src[si++] as number
     } else {
@@ -221,8 +225,6 @@ export class Ring {
     return scratch.buf.subarray(0, size)
   }
 }
-
-const LITTLE_ENDIAN = endianness() === 'LE'
 
 export const FRAME_OVERHEAD = FRAME_HEADER_SIZE
 
