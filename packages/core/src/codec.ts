@@ -312,9 +312,12 @@ const interned = {
 }
 
 /** Reads protobuf from a buffer range, bounds-checked. */
+let lastHigh = -1
+let lastHighBig = 0n
+
 class ProtoReader {
   constructor(
-    readonly buf: Buffer,
+    public buf: Buffer,
     public pos: number,
     public limit: number,
   ) {}
@@ -335,9 +338,22 @@ class ProtoReader {
 
   fixed64(): bigint {
     if (this.pos + 8 > this.limit) malformed('truncated fixed64')
-    const v = this.buf.readBigUInt64LE(this.pos)
+    const buf = this.buf
+    const p = this.pos
     this.pos += 8
-    return v
+    const low =
+      ((buf[p] as number) | ((buf[p + 1] as number) << 8) | ((buf[p + 2] as number) << 16)) +
+      (buf[p + 3] as number) * 0x1000000
+    const high =
+      ((buf[p + 4] as number) | ((buf[p + 5] as number) << 8) | ((buf[p + 6] as number) << 16)) +
+      (buf[p + 7] as number) * 0x1000000
+    // Times of one run share their high word for seconds: its BigInt is
+    // made once, and a time costs two BigInts instead of four.
+    if (high !== lastHigh) {
+      lastHigh = high
+      lastHighBig = BigInt(high) << 32n
+    }
+    return lastHighBig + BigInt(low)
   }
 
   /** Start and end of a length-delimited field's content. */
@@ -468,6 +484,9 @@ function readEntry(r: ProtoReader): LogEntry {
     hostname,
     seq,
     fields,
+    // Present from the start: the runtime's tagging is then a store, not a
+    // new shape and a property array per entry.
+    ack: undefined,
   }
   if (traceId) entry.traceId = traceId
   if (spanId) entry.spanId = spanId
@@ -491,15 +510,19 @@ function sub<T>(r: ProtoReader, read: (inner: ProtoReader) => T): T {
 }
 
 function readBatch(r: ProtoReader): BatchFrame {
-  const entries: LogEntry[] = []
+  // Most frames hold one entry: its array is made to size, not grown.
+  let entries: LogEntry[] | undefined
   let dropped = 0
   while (r.pos < r.limit) {
     const tag = r.varint()
-    if (tag === 0x0a) entries.push(sub(r, readEntry))
-    else if (tag === 0x10) dropped = r.varint()
+    if (tag === 0x0a) {
+      const entry = sub(r, readEntry)
+      if (entries === undefined) entries = [entry]
+      else entries.push(entry)
+    } else if (tag === 0x10) dropped = r.varint()
     else r.skip(tag & 7)
   }
-  return { type: 'batch', entries, dropped }
+  return { type: 'batch', entries: entries ?? [], dropped }
 }
 
 function readHello(r: ProtoReader): Frame {
@@ -552,14 +575,21 @@ function readGoodbye(r: ProtoReader): Frame {
   return { type: 'goodbye', lastSeq, dropped }
 }
 
+const frameReader = new ProtoReader(Buffer.alloc(0), 0, 0)
+const UNKNOWN_FRAME: Frame = Object.freeze({ type: 'unknown' })
+
 /**
  * Decode one Frame message from `buf[start, end)`. Strings are copied out, so
  * the buffer may be reused as soon as this returns. Unknown fields are skipped;
  * a structurally broken payload throws LOGKIT_ERR_FRAME_MALFORMED.
  */
 export function decodeFrame(buf: Buffer, start = 0, end = buf.length): Frame {
-  const r = new ProtoReader(buf, start, end)
-  let frame: Frame = { type: 'unknown' }
+  // One reader for every call (decoding never re-enters itself).
+  const r = frameReader
+  r.buf = buf
+  r.pos = start
+  r.limit = end
+  let frame: Frame = UNKNOWN_FRAME
   while (r.pos < r.limit) {
     const tag = r.varint()
     // oneof: the last body present wins, as protobuf specifies.

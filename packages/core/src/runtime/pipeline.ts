@@ -19,6 +19,7 @@ import type { OperatorContext, SinkContext, SourceContext } from '../plugin.js'
 import type { Sink } from '../sink.js'
 import { AckStream } from './ack.js'
 import { DemandController } from './demand.js'
+import { Intake } from './intake.js'
 import { type QueueOptions, type RetryOptions, SinkRunner, type SinkStats } from './sink-runner.js'
 
 export interface SourceComponent {
@@ -146,7 +147,7 @@ class PipelineImpl implements Pipeline {
   readonly #demand = new DemandController()
   readonly #abort = new AbortController()
   readonly #flushes = new Subject<void>()
-  readonly #input = new Subject<LogEntry>()
+  readonly #input = new Intake<LogEntry>()
   readonly #sources: SourceState[]
   #sinks: SinkRunner[] = []
   #holding = false
@@ -409,7 +410,7 @@ class PipelineImpl implements Pipeline {
       let failures = 0
       const subscribe = () => {
         // biome-ignore lint/suspicious/noExplicitAny: the chain's output is whatever the last operator emits
-        let out: Observable<any> = this.#input
+        let out: Observable<any> = this.#input.observable
         for (const operator of chain) out = out.pipe(operator)
         out.subscribe({
           next: (item: LogEntry | readonly LogEntry[]) => {
