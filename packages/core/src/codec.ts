@@ -206,6 +206,30 @@ export function putVarint(buf: Buffer, at: number, value: number): number {
   return pos
 }
 
+/** text[from, to) as UTF-8 at `at` (room for 3 bytes per unit is the caller's); returns the end. */
+export function putUtf8(buf: Buffer, at: number, text: string, from: number, to: number): number {
+  let p = at
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i)
+    // ASCII byte by byte; the rest (rare in logs) by the native encoder.
+    if (c > 127) return p + buf.write(text.slice(i, to), p)
+    buf[p++] = c
+  }
+  return p
+}
+
+/** `bytes` copied to `at`; returns the end. */
+export function putBytes(buf: Buffer, at: number, bytes: Buffer): number {
+  // A native copy has a fixed cost that a byte loop beats only for a few bytes.
+  if (bytes.length > 16) {
+    buf.set(bytes, at)
+    return at + bytes.length
+  }
+  let p = at
+  for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number
+  return p
+}
+
 export function varintSize(value: number): number {
   if (value <= 127) return 1
   if (value < 0x4000) return 2

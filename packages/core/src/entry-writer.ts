@@ -10,7 +10,7 @@
 // other fields, the length prefixes and the frame header are written right to
 // left in front of it. Nothing is moved or measured twice.
 
-import { ProtoWriter, putVarint, varintSize, writeMsTime } from './codec.js'
+import { ProtoWriter, putBytes, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
 import { crc32 } from './crc32.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -113,9 +113,9 @@ export class EntryFrameWriter extends ProtoWriter {
     buf[p] = 0x09
     this.#time(buf, p + 1, time)
     p += TIME_SIZE
-    p = copyBytes(buf, p, levelBytes)
-    p = copyBytes(buf, p, msgBytes)
-    p = copyBytes(buf, p, identity)
+    p = putBytes(buf, p, levelBytes)
+    p = putBytes(buf, p, msgBytes)
+    p = putBytes(buf, p, identity)
     buf[p++] = 0x48
     putVarint(buf, p, seq)
 
@@ -200,23 +200,13 @@ export class EntryFrameWriter extends ProtoWriter {
 
   #copy(bytes: Buffer): void {
     this.ensure(bytes.length)
-    this.pos = copyBytes(this.buf, this.pos, bytes)
+    this.pos = putBytes(this.buf, this.pos, bytes)
   }
 
   /** JSON text (already valid JSON) from `from` to `to`, as UTF-8. */
   #text(text: string, from: number, to: number): void {
     this.ensure((to - from) * 3)
-    const buf = this.buf
-    let p = this.pos
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i)
-      if (c > 127) {
-        this.pos = p + buf.write(text.slice(i, to), p)
-        return
-      }
-      buf[p++] = c
-    }
-    this.pos = p
+    this.pos = putUtf8(this.buf, this.pos, text, from, to)
   }
 
   /** A JSON string literal of `s`, quotes included. */
@@ -309,15 +299,4 @@ function memberJson(key: string, v: object, holder: object): string {
   if (v instanceof Error) return safeStringify(serializeError(v), holder)
   const toJSON = (v as { toJSON?: unknown }).toJSON
   return safeStringify(typeof toJSON === 'function' ? toJSON.call(v, key) : v, holder)
-}
-
-function copyBytes(buf: Buffer, at: number, bytes: Buffer): number {
-  // A native copy has a fixed cost that a byte loop beats only for a few bytes.
-  if (bytes.length > 16) {
-    buf.set(bytes, at)
-    return at + bytes.length
-  }
-  let p = at
-  for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number
-  return p
 }

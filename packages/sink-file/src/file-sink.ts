@@ -18,6 +18,7 @@ import {
   type DiagnosticReporter,
   formatJson,
   ignoreDiagnostics,
+  JsonLineWriter,
   type LogEntry,
   LogkitError,
   PLUGIN_API_VERSION,
@@ -80,8 +81,8 @@ export interface FileSinkContext {
   readonly clock?: FileSinkClock | undefined
 }
 
-/** Characters of lines handed to the writer at a time (see #hand). */
-const CHUNK_CHARS = 32 * 1024
+/** Bytes of lines handed to the writer at a time (see #hand). */
+const CHUNK_BYTES = 32 * 1024
 const schemaHolder = { kind: 'sink', name: 'file', apiVersion: PLUGIN_API_VERSION, options: fileSinkOptions }
 
 /**
@@ -122,6 +123,7 @@ class FileSinkImpl implements FileSink {
   readonly #naming: Naming
   readonly #render: (entry: LogEntry) => string
   readonly #rendersJson: boolean
+  readonly #lines = new JsonLineWriter(CHUNK_BYTES + 16 * 1024)
   readonly #history: History | undefined
   readonly #guard: SpaceGuard
   readonly #abort = new AbortController()
@@ -287,49 +289,44 @@ class FileSinkImpl implements FileSink {
     const max = this.#config.rotate?.size
     const history = this.#history
     const parts: Promise<void>[] = []
-    // The batch's lines are encoded in chunks of a few dozen KiB: one string
-    // per batch would be flattened into a single large-object allocation,
-    // which costs more than rendering its lines did.
-    let text = ''
-    /** UTF-8 bytes of text, counted line by line when rotating by size. */
-    let bytes = 0
+    // Lines are written as UTF-8 into the sink's line buffer (JSON lines
+    // rendered there directly, no string per line) and handed to the file in
+    // chunks of a few dozen KiB.
+    const lines = this.#lines
+    lines.pos = 0 // nothing is left from a batch that failed part-way
     let handed = 0
-    /** `endsBatch`: the batch's last chunk for this file (see Output.append). */
-    const handOver = (endsBatch: boolean) => {
-      if (text.length === 0) return
-      const chunk = Buffer.from(text)
+    /** Hands the bytes before `upTo` to the file; `endsBatch`: the batch's last for this file (see Output.append). */
+    const handOver = (upTo: number, endsBatch: boolean) => {
+      const chunk = lines.take(upTo)
       handed += chunk.length
       this.#guard.wrote(chunk.length)
       const part = this.#out.append(chunk, endsBatch)
       // Handled here too: one may fail while a rotation below is awaited.
       part.catch(noop)
       parts.push(part)
-      text = ''
-      bytes = 0
     }
     for (const entry of batch) {
+      if (lines.pos >= CHUNK_BYTES) handOver(lines.pos, false)
+      const start = lines.pos
       const own = entry.line === undefined
-      const line = own ? this.#render(entry) : (entry.line as string)
-      let rotate = false
-      let n = 0
+      if (own && this.#rendersJson) lines.json(entry)
+      else lines.line(own ? this.#render(entry) : (entry.line as string))
+      // History keeps a JSON line as its text (read back from the bytes), any other entry as itself.
+      history?.add(
+        entry,
+        own && this.#rendersJson ? lines.buf.toString('utf8', start, lines.pos - 1) : undefined,
+      )
       if (max !== undefined) {
-        n = Buffer.byteLength(line) + 1
         // Whole lines only: a line that does not fit starts the next file (an
         // oversized line still gets a file of its own).
         const limit = Math.max(max, this.#retryRotationAt)
-        rotate = this.#out.size + bytes + n > limit && this.#out.size + bytes > 0
+        if (this.#out.size + lines.pos > limit && this.#out.size + start > 0) {
+          handOver(start, true)
+          await this.#rotateNow()
+        }
       }
-      // A hand-over comes before the line is added, so the batch's last
-      // chunk for a file always has a line in it and always ends the batch.
-      if (rotate) {
-        handOver(true)
-        await this.#rotateNow()
-      } else if (text.length >= CHUNK_CHARS) handOver(false)
-      bytes += n
-      text += line + '\n'
-      history?.add(entry, own && this.#rendersJson ? line : undefined)
     }
-    handOver(true)
+    handOver(lines.pos, true)
     let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
     if (this.#config.fsync === 'always') {
       const last = this.#out

@@ -109,7 +109,7 @@ export class Output {
     this.#submitted += bytes.length
     const done = this.#until(this.#submitted, endsBatch)
     // Its type declarations know only strings; in buffer mode it takes Buffers.
-    this.#stream.write(bytes as unknown as string)
+    if (bytes.length > 0) this.#stream.write(bytes as unknown as string)
     return done
   }
 

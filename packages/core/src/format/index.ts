@@ -11,6 +11,7 @@ import { textFormatter } from './text.js'
 import type { TimeFormat } from './timestamp.js'
 
 export { formatJson } from './json.js'
+export { JsonLineWriter } from './json-bytes.js'
 export { logfmtFormatter, logfmtKey, logfmtValue } from './logfmt.js'
 export { colorsByDefault, type PrettyOptions, prettyFormatter } from './pretty.js'
 export { DEFAULT_TEMPLATE, TEMPLATE_PLACEHOLDERS, textFormatter } from './text.js'
