@@ -10,7 +10,7 @@
 // other fields, the length prefixes and the frame header are written right to
 // left in front of it. Nothing is moved or measured twice.
 
-import { ProtoWriter, putBytes, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
+import { ProtoWriter, putBytes, putInteger, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
 import { crc32 } from './crc32.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -233,23 +233,9 @@ export class EntryFrameWriter extends ProtoWriter {
   }
 
   #number(v: number): void {
-    if (Number.isInteger(v) && v > -1e15 && v < 1e15) {
+    if (Number.isSafeInteger(v)) {
       this.ensure(17)
-      const buf = this.buf
-      let n = v
-      if (n < 0) {
-        buf[this.pos++] = 0x2d
-        n = -n
-      }
-      let digits = 1
-      for (let t = 10; t <= n; t *= 10) digits++
-      let p = this.pos + digits
-      this.pos = p
-      do {
-        const d = n % 10
-        buf[--p] = 0x30 + d
-        n = (n - d) / 10
-      } while (n > 0)
+      this.pos = putInteger(this.buf, this.pos, v)
       return
     }
     const text = Number.isFinite(v) ? String(v) : 'null'

@@ -5,7 +5,7 @@
 // line would otherwise be built of (a dozen concatenations, then a flatten,
 // then an encode) are most of what such a sink allocates.
 
-import { putBytes, putUtf8 } from '../codec.js'
+import { putBytes, putInteger, putUtf8 } from '../codec.js'
 import type { LogEntry } from '../entry.js'
 import { nsToMs } from '../time.js'
 
@@ -147,40 +147,9 @@ export class JsonLineWriter {
     this.pos = putUtf8(this.buf, this.pos, text, from, to)
   }
 
-  /** A number as String(n) writes it: digits for safe integers, else String(). */
+  /** A number as String(n) writes it. */
   #number(v: number): void {
-    if (!Number.isSafeInteger(v) || (v === 0 && 1 / v < 0)) {
-      this.#text(String(v), 0)
-      return
-    }
-    let n = v
-    if (n < 0) {
-      this.buf[this.pos++] = 0x2d
-      n = -n
-    }
-    // Digits in 32-bit arithmetic: a double's % is a call into C, and a
-    // millisecond time has 13 digits.
-    if (n < 1e9) this.#digits(n, 0)
-    else {
-      const high = Math.floor(n / 1e9)
-      this.#digits(high, 0)
-      this.#digits(n - high * 1e9, 9)
-    }
-  }
-
-  /** n (below 10⁹) in decimal, padded with zeros to `width`. */
-  #digits(n: number, width: number): void {
-    let v = n | 0
-    let count = 1
-    for (let t = 10; t <= v; t *= 10) count++
-    if (count < width) count = width
-    const buf = this.buf
-    let p = this.pos + count
-    this.pos = p
-    for (let i = 0; i < count; i++) {
-      const q = (v / 10) | 0
-      buf[--p] = 0x30 + (v - q * 10)
-      v = q
-    }
+    if (Number.isSafeInteger(v)) this.pos = putInteger(this.buf, this.pos, v)
+    else this.#text(String(v), 0)
   }
 }
