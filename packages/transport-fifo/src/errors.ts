@@ -2,7 +2,7 @@
 // core's table. Tests assert on `err.code`, never on message text; the README
 // has one row per code and test/errors.test.ts keeps the two in step.
 
-import { LogkitError } from '@logkit/core'
+import { LogkitError } from '@logkit/core/producer'
 
 export const errorCodes = {
   LOGKIT_ERR_FIFO_MKFIFO_FAILED: 'The producer could not create its named pipe with mkfifo.',

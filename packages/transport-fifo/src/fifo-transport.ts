@@ -15,19 +15,18 @@
 import { closeSync, constants, fstatSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { join } from 'node:path'
+import { PLUGIN_API_VERSION, validateOptions } from '@logkit/core/options'
 import {
   FrameEncoder,
   type LogkitError,
   nowNs,
   openPrivateFile,
-  PLUGIN_API_VERSION,
   type RuntimeEnv,
   readSession,
   runtimePaths,
   type Transport,
   type TransportStats,
-  validateOptions,
-} from '@logkit/core'
+} from '@logkit/core/producer'
 import { fifoError } from './errors.js'
 import { frameKind, peekBatch } from './frame-peek.js'
 import { type FrameLocation, FrameQueue, type QueueMark } from './frame-queue.js'

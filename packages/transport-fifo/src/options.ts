@@ -3,7 +3,8 @@
 // pure (no I/O); defaults live here and in the README's tables.
 
 import type { Readable } from 'node:stream'
-import { type RuntimeEnv, z } from '@logkit/core'
+import { z } from '@logkit/core/options'
+import type { RuntimeEnv } from '@logkit/core/producer'
 
 const env = z
   .custom<RuntimeEnv>((v) => v !== null && typeof v === 'object', 'an object of environment variables')

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isPluginDefinition, PLUGIN_API_VERSION } from '@logkit/core'
-import { packageChecks } from '@logkit/core/testing'
+import { packageChecks, packagesLoadedBy } from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
 
@@ -35,5 +35,11 @@ t.test('the CLI finds `fifo` and `stdin` in definitions, and fifo as the default
     t.equal(definition.apiVersion, PLUGIN_API_VERSION, `${name} is built for this core`)
   }
   t.equal(typeof api.fifo, 'function', 'the producer factory is exported')
+  t.end()
+})
+
+t.test('the producer entry point loads neither rxjs nor the core main entry point', (t) => {
+  const loaded = packagesLoadedBy(`${root}/dist/producer.js`)
+  t.same([...loaded].sort(), ['@logkit/core/options', '@logkit/core/producer', 'zod'])
   t.end()
 })

@@ -3,7 +3,8 @@
 // package.json does not declare would work here and fail for a user.
 
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import type { Test } from 'tap'
 
 function files(root: string, dir: string): string[] {
@@ -33,6 +34,33 @@ export function importedPackages(path: string): string[] {
     .map((name) =>
       name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : (name.split('/')[0] as string),
     )
+}
+
+/**
+ * The bare specifiers (`zod`, `@logkit/core/producer`, …) a built module
+ * loads when imported, following its relative imports and the files of
+ * @logkit packages it imports (their own imports included). Static imports
+ * only: what a process pays for at start-up.
+ */
+export function packagesLoadedBy(file: string): Set<string> {
+  const seen = new Set<string>()
+  const found = new Set<string>()
+  const visit = (path: string) => {
+    if (seen.has(path)) return
+    seen.add(path)
+    const text = readFileSync(path, 'utf8')
+    for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)) {
+      const spec = (m[1] ?? m[2]) as string
+      if (spec.startsWith('node:')) continue
+      if (spec.startsWith('.')) visit(join(dirname(path), spec))
+      else {
+        found.add(spec)
+        if (spec.startsWith('@logkit/')) visit(createRequire(path).resolve(spec))
+      }
+    }
+  }
+  visit(file)
+  return found
 }
 
 /** `file: package` for every import under `dir` of a package not in `declared`. */
