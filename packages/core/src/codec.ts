@@ -632,7 +632,8 @@ function readGoodbye(r: ProtoReader): Frame {
   return { type: 'goodbye', lastSeq, dropped }
 }
 
-const frameReader = new ProtoReader(Buffer.alloc(0), 0, 0)
+const NO_BYTES = Buffer.alloc(0)
+const frameReader = new ProtoReader(NO_BYTES, 0, 0)
 const UNKNOWN_FRAME: Frame = Object.freeze({ type: 'unknown' })
 
 /**
@@ -647,14 +648,19 @@ export function decodeFrame(buf: Buffer, start = 0, end = buf.length): Frame {
   r.pos = start
   r.limit = end
   let frame: Frame = UNKNOWN_FRAME
-  while (r.pos < r.limit) {
-    const tag = r.varint()
-    // oneof: the last body present wins, as protobuf specifies.
-    if (tag === 0x0a) frame = sub(r, readBatch)
-    else if (tag === 0x12) frame = sub(r, readHello)
-    else if (tag === 0x1a) frame = sub(r, readHeartbeat)
-    else if (tag === 0x22) frame = sub(r, readGoodbye)
-    else r.skip(tag & 7)
+  try {
+    while (r.pos < r.limit) {
+      const tag = r.varint()
+      // oneof: the last body present wins, as protobuf specifies.
+      if (tag === 0x0a) frame = sub(r, readBatch)
+      else if (tag === 0x12) frame = sub(r, readHello)
+      else if (tag === 0x1a) frame = sub(r, readHeartbeat)
+      else if (tag === 0x22) frame = sub(r, readGoodbye)
+      else r.skip(tag & 7)
+    }
+  } finally {
+    // The reader does not keep the caller's buffer (a ring, a pipe chunk) alive.
+    r.buf = NO_BYTES
   }
   return frame
 }

@@ -12,28 +12,34 @@ t.test('the writer gives the bytes of formatJson(entry) + newline, for 3,000 ran
   /** What the writer should hold since the last take. */
   let want = Buffer.alloc(0)
   let bad = 0
-  let takes = 0
+  /** What was taken, and a copy of it as it was then. */
+  const taken: [Buffer, Buffer][] = []
   for (let i = 0; i < 3000; i++) {
     const entry = randomEntry(rnd, i)
-    const start = w.pos
+    const before = w.pending
     w.json(entry)
     const line = Buffer.from(`${formatJson(entry)}\n`)
-    if (!w.buf.subarray(start, w.pos).equals(line) && bad++ < 3) {
-      t.fail(`entry ${i}: ${w.buf.subarray(start, w.pos).toString()} ≠ ${line.toString()}`)
-    }
+    const written = w.buf.subarray(w.pos - (w.pending - before), w.pos)
+    if (!written.equals(line) && bad++ < 3) t.fail(`entry ${i}: ${written.toString()} ≠ ${line.toString()}`)
     want = Buffer.concat([want, line])
     if (i % 97 === 96) {
       // Hand over part of what is written, as the file sink does at a rotation.
-      const upTo = Math.floor(w.pos / 2)
-      const taken = w.take(upTo)
-      takes++
-      if (!taken.equals(want.subarray(0, upTo))) bad++
-      want = want.subarray(upTo)
-      if (!w.buf.subarray(0, w.pos).equals(want)) bad++
+      const half = Math.floor(w.pending / 2)
+      const out = w.take(w.base + half)
+      if (!out.equals(want.subarray(0, half))) bad++
+      taken.push([out, Buffer.from(out)])
+      want = want.subarray(half)
+      if (!w.buf.subarray(w.base, w.pos).equals(want)) bad++
     }
   }
-  t.equal(takes, 30, 'part of what was written was taken 30 times')
+  t.equal(taken.length, 30, 'part of what was written was taken 30 times')
   t.equal(bad, 0, 'every line byte for byte, and every take exactly its bytes')
+  t.ok(
+    taken.every(([out, copy]) => out.equals(copy)),
+    'nothing written later changed what was taken before',
+  )
+  w.discard()
+  t.equal(w.pending, 0, 'discard forgets what is pending')
   t.end()
 })
 

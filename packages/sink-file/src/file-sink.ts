@@ -81,8 +81,6 @@ export interface FileSinkContext {
   readonly clock?: FileSinkClock | undefined
 }
 
-/** Bytes of lines handed to the writer at a time (see #hand). */
-const CHUNK_BYTES = 32 * 1024
 const schemaHolder = { kind: 'sink', name: 'file', apiVersion: PLUGIN_API_VERSION, options: fileSinkOptions }
 
 /**
@@ -123,7 +121,8 @@ class FileSinkImpl implements FileSink {
   readonly #naming: Naming
   readonly #render: (entry: LogEntry) => string
   readonly #rendersJson: boolean
-  readonly #lines = new JsonLineWriter(CHUNK_BYTES + 16 * 1024)
+  /** Where batches are rendered (see #hand). */
+  readonly #lines = new JsonLineWriter(256 * 1024)
   readonly #history: History | undefined
   readonly #guard: SpaceGuard
   readonly #abort = new AbortController()
@@ -289,44 +288,39 @@ class FileSinkImpl implements FileSink {
     const max = this.#config.rotate?.size
     const history = this.#history
     const parts: Promise<void>[] = []
-    // Lines are written as UTF-8 into the sink's line buffer (JSON lines
-    // rendered there directly, no string per line) and handed to the file in
-    // chunks of a few dozen KiB.
+    // The batch is rendered as UTF-8 into the sink's line buffer (JSON lines
+    // straight, no string per line) and handed to the file whole, or in two
+    // parts around a rotation: each part ends the batch for its file, which
+    // is where a failed write cuts that file back to.
     const lines = this.#lines
-    lines.pos = 0 // nothing is left from a batch that failed part-way
+    lines.discard() // what a batch that failed while rendering left
     let handed = 0
-    /** Hands the bytes before `upTo` to the file; `endsBatch`: the batch's last for this file (see Output.append). */
-    const handOver = (upTo: number, endsBatch: boolean) => {
-      const chunk = lines.take(upTo)
-      handed += chunk.length
-      this.#guard.wrote(chunk.length)
-      const part = this.#out.append(chunk, endsBatch)
-      // Handled here too: one may fail while a rotation below is awaited.
+    const handOver = (upTo: number) => {
+      const bytes = lines.take(upTo)
+      if (bytes.length === 0) return
+      handed += bytes.length
+      this.#guard.wrote(bytes.length)
+      const part = this.#out.append(bytes)
+      // Handled here too: it may fail while a rotation below is awaited.
       part.catch(noop)
       parts.push(part)
     }
     for (const entry of batch) {
-      if (lines.pos >= CHUNK_BYTES) handOver(lines.pos, false)
-      const start = lines.pos
-      const own = entry.line === undefined
-      if (own && this.#rendersJson) lines.json(entry)
-      else lines.line(own ? this.#render(entry) : (entry.line as string))
-      // History keeps a JSON line as its text (read back from the bytes), any other entry as itself.
-      history?.add(
-        entry,
-        own && this.#rendersJson ? lines.buf.toString('utf8', start, lines.pos - 1) : undefined,
-      )
+      const before = lines.pending
+      if (entry.line === undefined && this.#rendersJson) lines.json(entry)
+      else lines.line(entry.line ?? this.#render(entry))
+      history?.add(entry, undefined)
       if (max !== undefined) {
         // Whole lines only: a line that does not fit starts the next file (an
         // oversized line still gets a file of its own).
         const limit = Math.max(max, this.#retryRotationAt)
-        if (this.#out.size + lines.pos > limit && this.#out.size + start > 0) {
-          handOver(start, true)
+        if (this.#out.size + lines.pending > limit && this.#out.size + before > 0) {
+          handOver(lines.pos - (lines.pending - before))
           await this.#rotateNow()
         }
       }
     }
-    handOver(lines.pos, true)
+    handOver(lines.pos)
     let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
     if (this.#config.fsync === 'always') {
       const last = this.#out

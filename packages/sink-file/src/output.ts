@@ -1,21 +1,20 @@
 // One open log file: an fd we opened ourselves (see safe-open.ts) handed to a
 // sonic-boom in async mode, which keeps its own buffer and writes what
 // collected in it with one write(2) at a time. This class counts bytes in and
-// out so that a chunk's promise resolves exactly when sonic-boom has handed
+// out so that a batch's promise resolves exactly when sonic-boom has handed
 // its last byte to the OS.
 //
-//   append(bytes) ──▶ sonic-boom buffer ──fs.write──▶ 'write'(n) ──▶ chunks whose
+//   append(bytes) ──▶ sonic-boom buffer ──fs.write──▶ 'write'(n) ──▶ batches whose
 //                                                                  end ≤ written resolve
 //
-// Lines arrive as UTF-8 chunks (sonic-boom's buffer mode): a string would be
-// encoded once for the write and again after it (sonic-boom measures what
-// was written by re-encoding the string), which costs more than rendering.
-// A batch may be several chunks; its last one is marked.
+// A batch arrives as one UTF-8 buffer (sonic-boom's buffer mode): a string
+// would be encoded once for the write and again after it (sonic-boom measures
+// what was written by re-encoding the string), which costs more than
+// rendering.
 //
-// A failed write rejects every chunk not yet written in full and cuts the
-// file back to the end of the last whole batch (not merely the last chunk),
-// so the file never holds a partial line and a retried batch is never written
-// twice.
+// A failed write rejects every batch not yet written in full and cuts the file
+// back to the end of the last whole batch, so the file never holds a partial
+// line and a retried batch is never written twice.
 
 import { fstat, fstatSync, fsync, ftruncateSync } from 'node:fs'
 import sonicBoom from 'sonic-boom'
@@ -31,8 +30,6 @@ const MAX_WRITE = 1024 * 1024
 
 interface Waiter {
   readonly target: number
-  /** The end of a whole batch: once written, the file may be cut back to it. */
-  readonly commits: boolean
   readonly resolve: () => void
   readonly reject: (err: Error) => void
 }
@@ -100,22 +97,21 @@ export class Output {
   }
 
   /**
-   * Hands `bytes` (whole lines, UTF-8) to the writer; resolves when the OS has
-   * them. A batch may come in several chunks: `endsBatch` marks its last, the
-   * only point a failed write cuts the file back to.
+   * Hands a batch's `bytes` (whole lines, UTF-8) to the writer; resolves when
+   * the OS has them. The end of each is where a failed write cuts the file back to.
    */
-  append(bytes: Buffer, endsBatch: boolean): Promise<void> {
+  append(bytes: Buffer): Promise<void> {
     if (this.#error !== undefined) return Promise.reject(this.#error)
     this.#submitted += bytes.length
-    const done = this.#until(this.#submitted, endsBatch)
+    const done = this.#until(this.#submitted)
     // Its type declarations know only strings; in buffer mode it takes Buffers.
-    if (bytes.length > 0) this.#stream.write(bytes as unknown as string)
+    this.#stream.write(bytes as unknown as string)
     return done
   }
 
   /** Resolves when everything appended so far has been handed to the OS. */
   drained(): Promise<void> {
-    return this.#until(this.#submitted, false)
+    return this.#until(this.#submitted)
   }
 
   /** Drained, then fsync'd; an output being closed is fsync'd by its close. */
@@ -153,10 +149,10 @@ export class Output {
     return this.#closing
   }
 
-  #until(target: number, commits: boolean): Promise<void> {
+  #until(target: number): Promise<void> {
     if (this.#written >= target) return Promise.resolve()
     if (this.#error !== undefined) return Promise.reject(this.#error)
-    return new Promise((resolve, reject) => this.#waiters.push({ target, commits, resolve, reject }))
+    return new Promise((resolve, reject) => this.#waiters.push({ target, resolve, reject }))
   }
 
   #onWrite(n: number): void {
@@ -164,7 +160,7 @@ export class Output {
     let i = 0
     while (i < this.#waiters.length && (this.#waiters[i] as Waiter).target <= this.#written) {
       const w = this.#waiters[i++] as Waiter
-      if (w.commits) this.#committed = w.target
+      this.#committed = w.target
       w.resolve()
     }
     if (i > 0) this.#waiters.splice(0, i)

@@ -42,11 +42,11 @@ t.test(
 )
 
 t.test(
-  'a batch written in several chunks whose later chunk fails is cut back whole: nothing of it stays',
+  'a large batch whose write fails after its first part is on disk is cut back whole: nothing of it stays',
   async (t) => {
     const path = join(t.testdir(), 'app.log')
-    // 128 KiB limit: a ~20 KB batch, then a ~150 KB one (several chunks, the
-    // first of which fits), then a small one.
+    // 128 KiB limit: a ~20 KB batch, then a ~150 KB one (its first ~100 KB
+    // fit: the write is short, the next one fails), then a small one.
     const plan = JSON.stringify([
       [20, 1000],
       [150, 1000],
@@ -66,7 +66,7 @@ t.test(
     t.same(
       linesOf(path).map((l) => JSON.parse(l).msg),
       [...Array.from({ length: 20 }, (_, i) => `entry ${i + 1}`), 'entry 171'],
-      'the file holds the first batch and the last: not one line of the failed one, though its first chunk had been written',
+      'the file holds the first batch and the last: not one line of the failed one, though part of it had been written',
     )
   },
 )

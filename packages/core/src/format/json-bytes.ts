@@ -1,9 +1,12 @@
 // The pino-compatible JSON line of format/json.ts, written as UTF-8 straight
 // into a buffer: the bytes of formatJson(entry) + '\n' (tested), without
 // making a string per line. A sink that writes many lines (the file sink)
-// renders into one of these and hands its chunks to the writer; the strings a
-// line would otherwise be built of (a dozen concatenations, then a flatten,
-// then an encode) are most of what such a sink allocates.
+// renders a batch into one of these and hands the bytes to its writer; the
+// strings a line would otherwise be built of (a dozen concatenations, then a
+// flatten, then an encode) are most of what such a sink allocates.
+//
+// What take() hands out is never written again: later lines go after it in
+// the same buffer, and a new buffer is made only when that one runs short.
 
 import { putBytes, putInteger, putUtf8 } from '../codec.js'
 import type { LogEntry } from '../entry.js'
@@ -36,8 +39,9 @@ class QuotedBytes {
 }
 
 export class JsonLineWriter {
-  /** Bytes written since the last take() are buf[0, pos). */
+  /** The bytes written since the last take() are buf[base, pos). */
   buf: Buffer
+  base = 0
   pos = 0
   readonly #size: number
   readonly #hostnames = new QuotedBytes()
@@ -50,23 +54,29 @@ export class JsonLineWriter {
     this.buf = Buffer.allocUnsafe(size)
   }
 
+  /** Bytes written since the last take(). */
+  get pending(): number {
+    return this.pos - this.base
+  }
+
+  /** Forgets what was written since the last take(). */
+  discard(): void {
+    this.pos = this.base
+  }
+
   /** Writes the entry's JSON line and its newline. */
   json(entry: LogEntry): void {
     const fields = entry.fields.json
     const msg = this.#messages.of(entry.msg)
-    // Room for the line at its longest: keys and four numbers of up to 24
-    // characters; 3 bytes per UTF-16 unit of JSON text, 6 per unit of a string
-    // still to be quoted (an escape such as \u0001).
+    // Room for the line at its longest: keys and four numbers of up to 25
+    // characters (others get room of their own); 3 bytes per UTF-16 unit of
+    // JSON text, 6 per unit of a string still to be quoted (an escape such
+    // as \u0001).
     this.#ensure(
       256 +
         msg.length +
         3 * fields.length +
-        6 *
-          (entry.hostname.length +
-            entry.app.length +
-            entry.source.length +
-            (entry.traceId?.length ?? 0) +
-            (entry.spanId?.length ?? 0)),
+        6 * (entry.hostname.length + entry.app.length + entry.source.length),
     )
     this.#bytes(LEVEL)
     this.#number(entry.level)
@@ -90,14 +100,8 @@ export class JsonLineWriter {
       this.#bytes(SEQ)
       this.#number(entry.seq)
     }
-    if (entry.traceId) {
-      this.#bytes(TRACE_ID)
-      this.#text(JSON.stringify(entry.traceId), 0)
-    }
-    if (entry.spanId) {
-      this.#bytes(SPAN_ID)
-      this.#text(JSON.stringify(entry.spanId), 0)
-    }
+    if (entry.traceId) this.#member(TRACE_ID, JSON.stringify(entry.traceId))
+    if (entry.spanId) this.#member(SPAN_ID, JSON.stringify(entry.spanId))
     // The members of the fields' raw JSON text, spliced in as Fields.members does.
     const n = fields.length
     if (n > 2 && fields.charCodeAt(0) === 0x7b && fields.charCodeAt(n - 1) === 0x7d) {
@@ -118,24 +122,32 @@ export class JsonLineWriter {
   }
 
   /**
-   * The bytes before `upTo` (which is at most pos), as a buffer of their own
-   * to hand to a writer; what follows upTo stays, at the start of a new buffer.
+   * The bytes from base to `upTo` (at most pos), to hand to a writer, which
+   * may hold them as long as it likes; what follows upTo stays pending.
    */
   take(upTo: number = this.pos): Buffer {
-    const out = this.buf.subarray(0, upTo)
-    const rest = this.pos - upTo
-    const next = Buffer.allocUnsafe(Math.max(this.#size, rest * 2))
-    this.buf.copy(next, 0, upTo, this.pos)
-    this.buf = next
-    this.pos = rest
+    const out = this.buf.subarray(this.base, upTo)
+    this.base = upTo
     return out
   }
 
+  /** Room for n more bytes: the pending bytes move to a new buffer when this one runs short. */
   #ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(next, 0, 0, this.pos)
+    const pending = this.pos - this.base
+    // Sized for what is pending and a batch like the last, at the least.
+    const next = Buffer.allocUnsafe(Math.max(this.#size, 2 * (pending + n)))
+    this.buf.copy(next, 0, this.base, this.pos)
     this.buf = next
+    this.base = 0
+    this.pos = pending
+  }
+
+  /** `,"key":` and a value's JSON text, with room of its own. */
+  #member(key: Buffer, json: string): void {
+    this.#ensure(key.length + 3 * json.length)
+    this.#bytes(key)
+    this.#text(json, 0)
   }
 
   #bytes(bytes: Buffer): void {
@@ -150,6 +162,12 @@ export class JsonLineWriter {
   /** A number as String(n) writes it. */
   #number(v: number): void {
     if (Number.isSafeInteger(v)) this.pos = putInteger(this.buf, this.pos, v)
-    else this.#text(String(v), 0)
+    else {
+      // Up to 25 characters for a number; more only for what is not one (a
+      // level a JS caller set to a string): room of its own.
+      const text = String(v)
+      this.#ensure(3 * text.length)
+      this.#text(text, 0)
+    }
   }
 }
