@@ -70,6 +70,17 @@ t.test(
     }, 'the control socket in the session')
     const tail = startNode([cliBin, 'tail', '--app', 'testapp', '--json', '-n', '10000'], env)
     t.teardown(() => tail.process.kill('SIGKILL'))
+    const tailed = () =>
+      tail
+        .stdout()
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as Line)
+    // Once tail shows one entry, it follows: what comes after reaches it live
+    // (compose keeps a history of only 1,000 for a tail that connects late).
+    const ready = await startNode([producerScript, 'shm', 'ready', '1'], env).exit
+    t.equal(ready.code, 0, 'a first producer logs one entry')
+    await waitFor(() => indexesOf(tailed(), 'ready').length === 1, 'tail following')
 
     const N = 400
     const producers = [
@@ -86,12 +97,6 @@ t.test(
       () => ['alpha', 'beta', 'gamma'].every((s) => indexesOf(readLines(out), s).length >= N),
       'every entry in the file',
     )
-    const tailed = () =>
-      tail
-        .stdout()
-        .split('\n')
-        .slice(0, -1)
-        .map((l) => JSON.parse(l) as Line)
     await waitFor(
       () => ['alpha', 'beta', 'gamma'].every((s) => indexesOf(tailed(), s).length >= N),
       'every entry in tail',
