@@ -19,26 +19,21 @@ const id = z
 
 export const componentSchema = z.looseObject({ use, id: id.optional() })
 
+const entryCount = z
+  .number({ error: 'expected a number of entries' })
+  .int({ error: 'expected a whole number of entries' })
+  .positive({ error: 'expected at least 1 entry' })
+
 export const queueSchema = z
   .strictObject({
-    capacity: z
-      .number({ error: 'expected a number of entries' })
-      .int({ error: 'expected a whole number of entries' })
-      .positive({ error: 'expected at least 1 entry' })
-      .optional()
-      .describe('Entries the queue holds (default 10000).'),
+    capacity: entryCount.optional().describe('Entries the queue holds (default 10000).'),
     policy: z
       .enum(['block', 'drop_newest', 'drop_oldest'], {
         error: "expected 'block', 'drop_newest' or 'drop_oldest'",
       })
       .optional()
       .describe('What a full queue does (default block).'),
-    maxBatch: z
-      .number({ error: 'expected a number of entries' })
-      .int({ error: 'expected a whole number of entries' })
-      .positive({ error: 'expected at least 1 entry' })
-      .optional()
-      .describe('Most entries handed to one write (default 1000).'),
+    maxBatch: entryCount.optional().describe('Most entries handed to one write (default 1000).'),
   })
   .describe("The sink's bounded queue.")
 

@@ -309,7 +309,7 @@ class FileSinkImpl implements FileSink {
       const before = lines.pending
       if (entry.line === undefined && this.#rendersJson) lines.json(entry)
       else lines.line(entry.line ?? this.#render(entry))
-      history?.add(entry, undefined)
+      history?.add(entry)
       if (max !== undefined) {
         // Whole lines only: a line that does not fit starts the next file (an
         // oversized line still gets a file of its own).

@@ -43,9 +43,9 @@ export class History {
     for (const line of lines.slice(-this.#size)) this.#push(line)
   }
 
-  /** One entry written; `line` is its JSON line when the sink rendered one anyway. */
-  add(entry: LogEntry, line: string | undefined): void {
-    this.#push(line ?? entry)
+  /** One entry written (rendered as a JSON line only when the file is written). */
+  add(entry: LogEntry): void {
+    this.#push(entry)
     this.#dirty = true
   }
 

@@ -228,7 +228,10 @@ export function createShmSource(
       }
       return undefined
     }
-    const hasData = () => [...rings.values()].some((s) => !s.reaped && s.read !== s.ring.tail)
+    const hasData = () => {
+      for (const s of rings.values()) if (!s.reaped && s.read !== s.ring.tail) return true
+      return false
+    }
 
     const drain = () => {
       scheduled = undefined

@@ -247,7 +247,7 @@ t.test('put copies any byte range to any position, byte for byte, wrapping at th
   const pooled = Buffer.alloc(305).subarray(1)
   for (const b of [own, pooled]) for (let i = 0; i < b.length; i++) b[i] = (i * 131 + 7) & 255
   let bad = 0
-  let cases = 0
+  let wrapped = 0
   let seed = 42
   const random = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff
@@ -262,7 +262,7 @@ t.test('put copies any byte range to any position, byte for byte, wrapping at th
     const before = Buffer.from(ring.data)
     ring.put(p, src, start, start + n)
     const after = ring.data
-    cases++
+    if ((p & ring.mask) + n > MIN_CAPACITY) wrapped++
     for (let k = 0; k < MIN_CAPACITY; k++) {
       const rel = (k - (p & ring.mask) + MIN_CAPACITY) & ring.mask
       const want = rel < n ? src[start + rel] : before[k]
@@ -272,7 +272,7 @@ t.test('put copies any byte range to any position, byte for byte, wrapping at th
       }
     }
   }
-  t.equal(cases, 4000, 'every case ran')
+  t.ok(wrapped > 100, `copies that wrap around the end were among them (${wrapped})`)
   t.equal(bad, 0, 'every copy wrote exactly its range, nothing around it')
   t.equal(pooled.byteOffset % 4, 1, 'a source at an offset that is not a multiple of 4 was used')
   t.end()

@@ -25,11 +25,17 @@ function files(root: string, dir: string): string[] {
   )
 }
 
+/** The specifiers of a file's static imports and re-exports, as written. */
+function importSpecifiers(path: string): string[] {
+  const text = readFileSync(path, 'utf8')
+  return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)].map(
+    (m) => (m[1] ?? m[2]) as string,
+  )
+}
+
 /** The package names a file imports (bare specifiers, without node: built-ins). */
 export function importedPackages(path: string): string[] {
-  const text = readFileSync(path, 'utf8')
-  return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)]
-    .map((m) => (m[1] ?? m[2]) as string)
+  return importSpecifiers(path)
     .filter((name) => !name.startsWith('.') && !name.startsWith('/') && !name.startsWith('node:'))
     .map((name) =>
       name.startsWith('@') ? name.split('/').slice(0, 2).join('/') : (name.split('/')[0] as string),
@@ -48,9 +54,7 @@ export function packagesLoadedBy(file: string): Set<string> {
   const visit = (path: string) => {
     if (seen.has(path)) return
     seen.add(path)
-    const text = readFileSync(path, 'utf8')
-    for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)) {
-      const spec = (m[1] ?? m[2]) as string
+    for (const spec of importSpecifiers(path)) {
       if (spec.startsWith('node:')) continue
       if (spec.startsWith('.')) visit(join(dirname(path), spec))
       else {
