@@ -11,11 +11,13 @@ import {
   type Pipeline,
   type PipelineStats,
   type SinkComponent,
+  type SourceComponent,
+  shareSource,
   useOperator,
   useSink,
   useSource,
 } from '@logkit/core'
-import type { ManifestPlan, PipelinePlan } from './manifest.js'
+import type { ComponentPlan, ManifestPlan, PipelinePlan } from './manifest.js'
 
 export interface BuildOptions {
   readonly onDiagnostic?: (diagnostic: Diagnostic) => void
@@ -24,6 +26,33 @@ export interface BuildOptions {
   readonly extraSinks?: readonly SinkComponent[]
   /** Operators put before the manifest's own (the control server's producer counts). */
   readonly headOperators?: readonly OperatorInput[]
+  /** Sources shared between pipelines (see shareAppSources), by their plan. */
+  readonly sharedSources?: ReadonlyMap<ComponentPlan, SourceComponent>
+}
+
+/**
+ * One reader per app-wide source (`perApp`: shm, fifo): when several pipelines
+ * name one, they get one instance between them (the manifest has checked that
+ * they give it the same options). Keep the map for the whole compose run, so a
+ * restarted pipeline joins the same reader.
+ */
+export function shareAppSources(plan: ManifestPlan): Map<ComponentPlan, SourceComponent> {
+  const groups = new Map<AnySourceDefinition, ComponentPlan[]>()
+  for (const pipeline of plan.pipelines) {
+    for (const source of pipeline.sources) {
+      const definition = source.definition as AnySourceDefinition
+      if (definition.perApp !== true) continue
+      groups.set(definition, [...(groups.get(definition) ?? []), source])
+    }
+  }
+  const shared = new Map<ComponentPlan, SourceComponent>()
+  for (const [definition, sources] of groups) {
+    if (sources.length < 2) continue
+    const first = sources[0] as ComponentPlan
+    const instances = shareSource(useSource(definition, first.options, first.id), sources.length)
+    for (const [i, source] of sources.entries()) shared.set(source, instances[i] as SourceComponent)
+  }
+  return shared
 }
 
 export function buildPipeline(
@@ -34,7 +63,9 @@ export function buildPipeline(
   return createPipeline({
     id: pipeline.name,
     app: plan.app,
-    sources: pipeline.sources.map((c) => useSource(c.definition as AnySourceDefinition, c.options, c.id)),
+    sources: pipeline.sources.map(
+      (c) => options.sharedSources?.get(c) ?? useSource(c.definition as AnySourceDefinition, c.options, c.id),
+    ),
     operators: [
       ...(options.headOperators ?? []),
       ...pipeline.operators.map((c) => useOperator(c.definition as AnyOperatorDefinition, c.options, c.id)),

@@ -16,6 +16,7 @@ import {
   type PipelineStats,
   type SessionHandle,
   type SinkComponent,
+  type SourceComponent,
 } from '@logkit/core'
 import {
   addDiagnostic,
@@ -23,12 +24,19 @@ import {
   buildPipeline,
   emptyTotals,
   type PipelineTotals,
+  shareAppSources,
   summaryLine,
   totalsLine,
 } from './build.js'
 import { ControlServer, controlSocketPath } from './control.js'
 import { exitCodes } from './errors.js'
-import { formatProblem, loadManifest, type ManifestPlan, type PipelinePlan } from './manifest.js'
+import {
+  type ComponentPlan,
+  formatProblem,
+  loadManifest,
+  type ManifestPlan,
+  type PipelinePlan,
+} from './manifest.js'
 import type { Env } from './yaml-tree.js'
 
 export interface ComposeOptions {
@@ -68,6 +76,7 @@ export class PipelineRunner {
   readonly #options: ComposeOptions
   readonly #report: (line: string) => void
   readonly #sinkIds: Set<string>
+  readonly #shared: ReadonlyMap<ComponentPlan, SourceComponent>
   #stopping = false
   #attempt = 0
   #timer: NodeJS.Timeout | undefined
@@ -81,7 +90,9 @@ export class PipelineRunner {
     plan: PipelinePlan,
     options: ComposeOptions,
     report: (line: string) => void,
+    shared: ReadonlyMap<ComponentPlan, SourceComponent> = new Map(),
   ) {
+    this.#shared = shared
     this.#manifest = manifest
     this.plan = plan
     this.#options = options
@@ -103,6 +114,7 @@ export class PipelineRunner {
         onDiagnostic: (d) => this.#diagnostic(d),
         extraSinks: this.#options.extraSinks?.(this.plan.name) ?? [],
         headOperators: this.#options.headOperators?.(this.plan.name) ?? [],
+        sharedSources: this.#shared,
       })
       this.pipeline = pipeline
       this.totals.runs++
@@ -219,8 +231,10 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
   say(
     `logkit: app ${plan.app}, ${plan.pipelines.length} pipeline${plan.pipelines.length === 1 ? '' : 's'} from ${file}`,
   )
+  // Pipelines that name an app-wide source (shm, fifo) share its one reader.
+  const shared = shareAppSources(plan)
   const runners = plan.pipelines.map(
-    (p) => new PipelineRunner(plan, p, runOptions, (line) => say(`logkit: ${line}`)),
+    (p) => new PipelineRunner(plan, p, runOptions, (line) => say(`logkit: ${line}`), shared),
   )
   for (const runner of runners) say(`  ${summaryLine(runner.plan)}`)
   await Promise.all(runners.map((r) => r.start()))

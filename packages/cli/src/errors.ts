@@ -21,6 +21,10 @@ export const cliErrorCodes = {
   LOGKIT_ERR_MANIFEST_PIPELINE_EMPTY:
     'The manifest has no pipelines, or a pipeline has no sources or no sinks.',
   LOGKIT_ERR_MANIFEST_ID_DUPLICATE: 'Two components of one pipeline have the same id.',
+  LOGKIT_ERR_MANIFEST_SOURCE_TWICE:
+    'A pipeline names an app-wide source (shm, fifo) twice; one reads every producer already.',
+  LOGKIT_ERR_MANIFEST_SOURCE_OPTIONS:
+    'Pipelines share one reader of an app-wide source (shm, fifo), but give it different options.',
   LOGKIT_ERR_MANIFEST_PLUGIN_UNKNOWN:
     'A `use:` name is not a known component (often a misspelling: see "did you mean").',
   LOGKIT_ERR_MANIFEST_PLUGIN_MISSING:

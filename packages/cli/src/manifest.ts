@@ -154,6 +154,7 @@ export async function checkManifest(
   // when other parts are wrong, so that one run shows every problem.
   const resolver = new PluginResolver(dirname(resolve(file)))
   const pipelines: PipelinePlan[] = []
+  const perApp = new PerAppSources(tree, add)
   const app = typeof root['app'] === 'string' ? root['app'] : ''
   if (pipelinesValue !== null && typeof pipelinesValue === 'object' && !Array.isArray(pipelinesValue)) {
     for (const [name, pipelineValue] of Object.entries(pipelinesValue as Record<string, unknown>)) {
@@ -177,6 +178,7 @@ export async function checkManifest(
           const path = ['pipelines', name, list, i]
           const component = await checkComponent(kind, items[i], path, resolver, tree, add)
           if (component === undefined) continue
+          if (kind === 'source') perApp.check(component, name, path)
           const count = (ids.get(component.id) ?? 0) + 1
           ids.set(component.id, count)
           const explicit = (items[i] as Record<string, unknown>)['id'] !== undefined
@@ -197,6 +199,55 @@ export async function checkManifest(
   }
   if (problems.length > 0) return done(file, problems)
   return { file, problems, plan: { file, app, pipelines } }
+}
+
+/**
+ * Sources that read the whole app (shm, fifo: `perApp`) have one reader per
+ * collector, which pipelines share: each pipeline may name one once, and every
+ * pipeline that names it gives the same options.
+ */
+class PerAppSources {
+  readonly #first = new Map<PluginDefinition, { pipeline: string; path: Path; options: string }>()
+
+  constructor(
+    readonly tree: YamlTree,
+    readonly add: Add,
+  ) {}
+
+  check(component: Omit<ComponentPlan, 'id'>, pipeline: string, path: Path): void {
+    const definition = component.definition
+    if (definition.kind !== 'source' || definition.perApp !== true) return
+    const options = canonicalJson(component.options)
+    const first = this.#first.get(definition)
+    if (first === undefined) {
+      this.#first.set(definition, { pipeline, path, options })
+      return
+    }
+    const at = this.tree.position([...path, 'use'])
+    const firstAt = this.tree.position([...first.path, 'use'])
+    if (first.pipeline === pipeline) {
+      this.add(
+        'LOGKIT_ERR_MANIFEST_SOURCE_TWICE',
+        `pipeline ${pipeline} reads "${component.use}" twice (also at line ${firstAt.line}): it reads every producer of the app already; remove this one`,
+        at,
+      )
+    } else if (first.options !== options) {
+      this.add(
+        'LOGKIT_ERR_MANIFEST_SOURCE_OPTIONS',
+        `"${component.use}" has one reader per app, shared by every pipeline that names it, but its options here differ from pipeline ${first.pipeline}'s (line ${firstAt.line}): give it the same options in both`,
+        at,
+      )
+    }
+  }
+}
+
+/** JSON with object keys sorted, to compare options as written. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  )
 }
 
 function done(file: string, problems: ManifestProblem[]): LoadResult {

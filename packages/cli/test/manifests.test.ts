@@ -85,6 +85,13 @@ export const brokenCases: readonly Case[] = [
   },
   { file: 'bad-env-ref.yaml', at: '8:15', code: 'LOGKIT_ERR_MANIFEST_TYPE' },
   { file: 'duplicate-id.yaml', at: '11:13', code: 'LOGKIT_ERR_MANIFEST_ID_DUPLICATE', keyword: '"out"' },
+  { file: 'source-twice.yaml', at: '7:14', code: 'LOGKIT_ERR_MANIFEST_SOURCE_TWICE', keyword: 'line 6' },
+  {
+    file: 'source-options-differ.yaml',
+    at: '11:14',
+    code: 'LOGKIT_ERR_MANIFEST_SOURCE_OPTIONS',
+    keyword: "pipeline all's (line 6)",
+  },
   { file: 'bad-queue.yaml', at: '11:19', code: 'LOGKIT_ERR_MANIFEST_TYPE', keyword: 'policy' },
   { file: 'operator-path-missing.yaml', at: '8:14', code: 'LOGKIT_ERR_MANIFEST_PLUGIN_MISSING' },
   { file: 'operator-path-invalid.yaml', at: '8:14', code: 'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID' },

@@ -78,6 +78,13 @@ interface DefinitionBase<S extends Schema> {
 
 export interface SourceDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
   readonly kind: 'source'
+  /**
+   * True when the source reads what belongs to the whole app (its shm rings,
+   * its fifo pipes), which one reader per collector may read: pipelines that
+   * name it share one instance (see shareSource), and the manifest must give it
+   * the same options in each.
+   */
+  readonly perApp?: boolean
   readonly create: (options: z.output<S>, context: SourceContext) => Observable<LogEntry>
 }
 

@@ -10,6 +10,7 @@ export const fifoSource = defineSource({
   name: 'fifo',
   apiVersion: PLUGIN_API_VERSION,
   options: fifoSourceOptions,
+  perApp: true,
   description: "Entries from every producer's named pipe in the app's session directory.",
   create: (options, context) => createFifoSource(options, context),
 })
@@ -18,6 +19,7 @@ export const stdinSource = defineSource({
   name: 'stdin',
   apiVersion: PLUGIN_API_VERSION,
   options: stdinSourceOptions,
+  perApp: true,
   description: 'Lines of standard input: NDJSON (pino) lines with their fields, other lines as messages.',
   create: (options, context) => createStdinSource(options, context),
 })

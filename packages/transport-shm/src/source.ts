@@ -427,6 +427,7 @@ export const shmSource = defineSource({
   name: 'shm',
   apiVersion: PLUGIN_API_VERSION,
   description: 'Reads the shared-memory rings of the app’s producers.',
+  perApp: true,
   options: shmSourceOptions,
   create: (opts, ctx) => createShmSource(ctx.app, opts, ctx),
 })

@@ -549,6 +549,20 @@ class PipelineImpl implements Pipeline {
   }
 }
 
+/** Keys a JSON line has besides its fields (format/json.ts). */
+const LINE_KEYS = new Set([
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'app',
+  'name',
+  'seq',
+  'trace_id',
+  'span_id',
+  'msg',
+])
+
 /** The warning entry a diagnostic becomes. */
 export function diagnosticEntry(diagnostic: Diagnostic, app: string): LogEntry {
   const fields: Record<string, unknown> = {
@@ -557,7 +571,15 @@ export function diagnosticEntry(diagnostic: Diagnostic, app: string): LogEntry {
     component: diagnostic.component,
   }
   if (diagnostic.count !== undefined) fields['count'] = diagnostic.count
-  if (diagnostic.details !== undefined) Object.assign(fields, diagnostic.details)
+  if (diagnostic.details !== undefined) {
+    // A detail never repeats a key of the line (strict JSON parsers reject
+    // duplicates): the pid a diagnostic is about is the producer's, not logkit's.
+    for (const [key, value] of Object.entries(diagnostic.details)) {
+      const name =
+        key === 'pid' ? 'producer_pid' : LINE_KEYS.has(key) || key in fields ? `detail_${key}` : key
+      fields[name] = value
+    }
+  }
   return createEntry({
     level: diagnostic.level ?? 40,
     msg: diagnostic.message,
