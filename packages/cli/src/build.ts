@@ -139,14 +139,16 @@ export function addStats(totals: PipelineTotals, stats: PipelineStats): void {
   }
 }
 
-/** A `dropped` diagnostic, counted against its component. */
+const LOSS_CODES = new Set(['dropped', 'operator_failed'])
+
+/** A diagnostic that counts lost entries (`dropped`, `operator_failed`), counted against its component. */
 export function addDiagnostic(
   totals: PipelineTotals,
   diagnostic: Diagnostic,
   sinkIds: ReadonlySet<string>,
 ): void {
-  // Sinks' own drops are in their stats already.
-  if (diagnostic.code !== 'dropped' || sinkIds.has(diagnostic.component)) return
+  // Sinks' own drops are in their stats already; a failed operator chain loses what it held.
+  if (!LOSS_CODES.has(diagnostic.code) || sinkIds.has(diagnostic.component)) return
   add(totals.dropped, diagnostic.component, diagnostic.count ?? 1)
 }
 

@@ -537,3 +537,57 @@ t.test(
     await pipeline.close()
   },
 )
+
+t.test('an operator that throws behind a holding batch reports what the chain held as lost', async (t) => {
+  const diagnostics: Diagnostic[] = []
+  const sink = createMemorySink()
+  const { state, component } = pushSource()
+  const pipeline = createPipeline({
+    sources: [component],
+    operators: [
+      useOperator(coreOperators.batch, { size: 1000, maxWaitMs: 60_000 }),
+      map((batch: readonly LogEntry[]) => {
+        if (batch.some((e) => e.seq === 7)) throw new Error('bad batch')
+        return batch
+      }),
+    ],
+    sinks: [sink],
+    onDiagnostic: (d) => diagnostics.push(d),
+    diagnosticEntries: false,
+  })
+  await pipeline.start()
+  state.push(entries(10))
+  await pipeline.flush()
+  const failed = diagnostics.find((d) => d.code === 'operator_failed')
+  t.equal(failed?.count, 10, 'the ten entries the batch held are counted as lost')
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(state.acked, 10, 'and released to the source, so it does not keep them forever')
+  state.push(entries(3, 11))
+  await pipeline.flush()
+  t.same(
+    sink.entries.map((e) => e.seq),
+    [11, 12, 13],
+    'the restarted chain goes on with the next entries',
+  )
+  await pipeline.close()
+})
+
+/** A source that emits what is pushed into it and records its acknowledgements. */
+function pushSource() {
+  const state = { acked: 0, push: (_list: LogEntry[]) => {} }
+  const component = {
+    id: 'push',
+    create(ctx: SourceContext) {
+      ctx.onAck((n) => {
+        state.acked = n
+      })
+      return new Observable<LogEntry>((subscriber) => {
+        state.push = (list) => {
+          for (const e of list) subscriber.next(e)
+        }
+        ctx.signal.addEventListener('abort', () => subscriber.complete(), { once: true })
+      })
+    },
+  }
+  return { state, component }
+}

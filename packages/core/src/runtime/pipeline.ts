@@ -419,16 +419,18 @@ class PipelineImpl implements Pipeline {
           },
           error: (err: unknown) => {
             // An operator that throws would end the whole pipeline; report it and
-            // resubscribe, so only what the chain held is lost.
+            // resubscribe, so only what the chain held is lost: the entry in hand,
+            // and whatever holding operators (batch) had kept, counted here.
             failures++
+            const lost = this.#lostInChain()
             this.#reporter(
               'operator',
               `${this.id}.operators`,
             )({
               code: 'operator_failed',
               level: 50,
-              message: `an operator of pipeline ${this.id} failed and was restarted: ${errorText(err)}`,
-              count: 1,
+              message: `an operator of pipeline ${this.id} failed and was restarted: ${errorText(err)}; ${this.#holding ? `up to ${lost} entries it held were` : 'the entry in hand was'} lost`,
+              count: lost,
             })
             if (this.#inputDone) return resolve()
             // At once for the first failures, so entries arriving meanwhile are not
@@ -444,6 +446,24 @@ class PipelineImpl implements Pipeline {
       }
       subscribe()
     })
+  }
+
+  /**
+   * Entries lost with a failed chain: the one in hand, or, when operators hold
+   * entries, every entry that had entered the chain and not left it (an upper
+   * bound: entries a filter consumed in front of a holder are among them). They
+   * are released to their sources as done, so a durable source does not keep
+   * them forever.
+   */
+  #lostInChain(): number {
+    if (!this.#holding) return 1
+    let lost = 0
+    for (const source of this.#sources) {
+      lost += source.stream.issued - source.stream.passed
+      source.stream.passed = source.stream.issued
+    }
+    this.#scheduleAcks()
+    return Math.max(lost, 1)
   }
 
   #noteHolding(holds: boolean, operator: unknown): void {
