@@ -26,7 +26,7 @@ import {
   summaryLine,
   totalsLine,
 } from './build.js'
-import { ControlServer, controlSocketPath } from './control.js'
+import { ControlServer, type ControlServerOptions, controlSocketPath } from './control.js'
 import { exitCodes } from './errors.js'
 import { formatProblem, loadManifest, type ManifestPlan, type PipelinePlan } from './manifest.js'
 import type { Env } from './yaml-tree.js'
@@ -47,6 +47,8 @@ export interface ComposeOptions {
   readonly headOperators?: (pipeline: string) => readonly OperatorInput[]
   /** Serve the control socket (tail, status, flush, level); default true. */
   readonly control?: boolean
+  /** The control server's bounds (follower buffers, request lines, producer table, grep). */
+  readonly controlLimits?: ControlServerOptions
   readonly minBackoffMs?: number
   readonly maxBackoffMs?: number
 }
@@ -207,7 +209,7 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
     say(`logkit: ${errorText(err)}${isLogkitError(err) ? ` [${err.code}]` : ''}`)
     return exitCodes.failure
   }
-  const control = options.control === false ? undefined : new ControlServer()
+  const control = options.control === false ? undefined : new ControlServer(options.controlLimits)
   const runOptions: ComposeOptions =
     control === undefined
       ? options
