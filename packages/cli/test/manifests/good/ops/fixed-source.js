@@ -1,6 +1,6 @@
 // A test source: emits one entry per message (source "fixed"), and one entry
 // (msg "hello") for each pid of 1..pids (source "p<pid>"), then stays open
-// without emitting more, so that its pipeline keeps running.
+// without emitting more until the pipeline closes, so that it keeps running.
 import { createEntry, defineSource, PLUGIN_API_VERSION, z } from '@logkit/core'
 import { Observable } from 'rxjs'
 
