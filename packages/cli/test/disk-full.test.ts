@@ -4,10 +4,10 @@
 // root (mount); skipped, with the reason, where mounting fails.
 
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { cliBin, isolatedEnv, producerScript, runCli, startNode, waitFor } from './helpers.js'
+import { cliBin, controlSocketOf, isolatedEnv, producerScript, runCli, startNode, until } from './helpers.js'
 
 function mountSmallTmpfs(dir: string): string | undefined {
   mkdirSync(dir, { recursive: true })
@@ -59,14 +59,6 @@ async function status(env: Record<string, string>) {
   return JSON.parse(r.stdout) as { pipelines: { sinks: SinkStatus[]; diagnostics: Record<string, number> }[] }
 }
 
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 for (const policy of ['block', 'drop_newest'] as const) {
   t.test(`a full disk (policy ${policy}): flush exits 1 and says what is not durable`, async (t) => {
     const { work, ...env } = isolatedEnv()
@@ -82,15 +74,7 @@ for (const policy of ['block', 'drop_newest'] as const) {
       await compose.exit
       execFileSync('umount', [disk])
     })
-    await waitFor(() => {
-      try {
-        return readFileSync(join(env.LOGKIT_RUNTIME_DIR, 'diskapp', 'session.json'), 'utf8').includes(
-          '"control"',
-        )
-      } catch {
-        return false
-      }
-    }, 'the control socket in the session')
+    await controlSocketOf(env.LOGKIT_RUNTIME_DIR, 'diskapp')
 
     // ~5,000 lines of ~150 bytes: three times what the disk holds.
     const producer = await startNode([producerScript, 'shm', 'bulk', '5000'], {

@@ -3,11 +3,20 @@
 // under SIGSTOP, real shm producers. Asserts on the follower's buffer as the
 // collector's status reports it, and on what tail prints once it resumes.
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
-import { cliBin, isolatedEnv, producerScript, runCli, startNode, waitFor } from './helpers.js'
+import {
+  cliBin,
+  controlSocketOf,
+  isolatedEnv,
+  producerScript,
+  runCli,
+  startNode,
+  until,
+  waitFor,
+} from './helpers.js'
 
 interface FollowerStatus {
   bufferedBytes: number
@@ -37,15 +46,6 @@ function manifest(dir: string, out: string): string {
   return file
 }
 
-/** waitFor for an asynchronous check (waitFor takes a promise for a truthy value). */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 async function status(env: Record<string, string>): Promise<{
   followers?: FollowerStatus[]
   producers?: { source: string; entries: number }[]
@@ -60,15 +60,7 @@ t.test(
     const { work, ...env } = isolatedEnv()
     const compose = startNode([cliBin, 'compose', manifest(work, join(work, 'out.log'))], env)
     t.teardown(() => compose.process.kill('SIGKILL'))
-    await waitFor(() => {
-      try {
-        return readFileSync(join(env.LOGKIT_RUNTIME_DIR, 'testapp', 'session.json'), 'utf8').includes(
-          '"control"',
-        )
-      } catch {
-        return false
-      }
-    }, 'the control socket in the session')
+    await controlSocketOf(env.LOGKIT_RUNTIME_DIR, 'testapp')
 
     const tail = startNode([cliBin, 'tail', '--app', 'testapp', '--source', 'bulk', '-n', '0'], env)
     t.teardown(() => {
@@ -132,18 +124,7 @@ t.test('a request line longer than 64 KiB is refused and the connection closed',
   const { work, ...env } = isolatedEnv()
   const compose = startNode([cliBin, 'compose', manifest(work, join(work, 'out.log'))], env)
   t.teardown(() => compose.process.kill('SIGKILL'))
-  let socketPath = ''
-  await waitFor(() => {
-    try {
-      const session = JSON.parse(
-        readFileSync(join(env.LOGKIT_RUNTIME_DIR, 'testapp', 'session.json'), 'utf8'),
-      )
-      socketPath = session.transports?.control?.socket ?? ''
-      return socketPath !== ''
-    } catch {
-      return false
-    }
-  }, 'the control socket in the session')
+  const socketPath = await controlSocketOf(env.LOGKIT_RUNTIME_DIR, 'testapp')
   const socket = createConnection(socketPath)
   let received = ''
   socket.setEncoding('utf8').on('data', (d: string) => (received += d))

@@ -68,6 +68,19 @@ function switchableSink(retryable?: boolean) {
 
 const retry = { retries: 1, minDelayMs: 1, maxDelayMs: 4 }
 
+/** A pipeline of `demandSource(entries(n))` into `sink`, with its diagnostics. */
+function start(sink: Sink, n: number, queue: { capacity: number; policy: 'block' | 'drop_newest' }) {
+  const source = demandSource(entries(n))
+  const diagnostics: Diagnostic[] = []
+  const pipeline = createPipeline({
+    sources: [source.component],
+    sinks: [{ id: 'disk', sink, queue: { ...queue, maxBatch: 2 }, retry }],
+    onDiagnostic: (d) => diagnostics.push(d),
+    diagnosticEntries: false,
+  })
+  return { source, diagnostics, pipeline }
+}
+
 t.test(
   'block: a batch whose retries are spent is held, not acknowledged; demand pauses; written once the sink recovers',
   async (t) => {
@@ -124,14 +137,7 @@ t.test(
 
 t.test('block: at close, a batch still failing is counted failed and left unacknowledged', async (t) => {
   const { sink, state } = switchableSink()
-  const source = demandSource(entries(6))
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    sources: [source.component],
-    sinks: [{ id: 'disk', sink, queue: { capacity: 10, maxBatch: 2, policy: 'block' }, retry }],
-    onDiagnostic: (d) => diagnostics.push(d),
-    diagnosticEntries: false,
-  })
+  const { source, diagnostics, pipeline } = start(sink, 6, { capacity: 10, policy: 'block' })
   await pipeline.start()
   await waitFor(() => diagnostics.some((d) => d.code === 'sink_holding'), 'the sink holding its batch')
   const stats = await pipeline.close()
@@ -148,14 +154,7 @@ t.test('block: at close, a batch still failing is counted failed and left unackn
 
 t.test('drop_newest: a batch whose retries are spent is dropped, counted and acknowledged', async (t) => {
   const { sink } = switchableSink()
-  const source = demandSource(entries(4))
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    sources: [source.component],
-    sinks: [{ id: 'disk', sink, queue: { capacity: 10, maxBatch: 2, policy: 'drop_newest' }, retry }],
-    onDiagnostic: (d) => diagnostics.push(d),
-    diagnosticEntries: false,
-  })
+  const { source, diagnostics, pipeline } = start(sink, 4, { capacity: 10, policy: 'drop_newest' })
   await pipeline.start()
   await waitFor(() => pipeline.stats().sinks[0]?.failed === 4, 'both batches failed')
   t.equal(pipeline.stats().sinks[0]?.held, 0, 'nothing is held')
@@ -175,14 +174,7 @@ t.test('drop_newest: a batch whose retries are spent is dropped, counted and ack
 
 t.test('an error with retryable: false fails its batch at once, even under block', async (t) => {
   const { sink, state } = switchableSink(false)
-  const source = demandSource(entries(2))
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    sources: [source.component],
-    sinks: [{ id: 'disk', sink, queue: { capacity: 10, maxBatch: 2, policy: 'block' }, retry }],
-    onDiagnostic: (d) => diagnostics.push(d),
-    diagnosticEntries: false,
-  })
+  const { diagnostics, pipeline } = start(sink, 2, { capacity: 10, policy: 'block' })
   await pipeline.start()
   await waitFor(() => pipeline.stats().sinks[0]?.failed === 2, 'the batch failed')
   t.equal(
