@@ -7,7 +7,7 @@ import { isLogkitError, levelNames } from '@logkit/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { summaryLine } from './build.js'
 import { compose } from './compose.js'
-import { request, statusLines } from './control.js'
+import { type FlushReply, flushLines, missedLine, request, statusLines } from './control.js'
 import { emit } from './emit.js'
 import { exitCodes } from './errors.js'
 import { formatProblem, loadManifest } from './manifest.js'
@@ -180,7 +180,10 @@ export async function run(
     .addOption(appOption())
     .addOption(new Option('--level <level>', 'only entries at this level or above').choices(levelNames))
     .option('--source <name>', 'only entries of this source (module)')
-    .option('--grep <regexp>', 'only entries whose message matches')
+    .option(
+      '--grep <regexp>',
+      'only entries whose message matches (a regular expression of at most 256 characters, run in linear time: no backreferences or lookaround)',
+    )
     .option(
       '-n, --lines <count>',
       'how many recent entries to print first',
@@ -225,7 +228,16 @@ export async function run(
               ...(opts.source === undefined ? {} : { source: opts.source }),
               ...(opts.grep === undefined ? {} : { grep: opts.grep }),
             },
-            (reply) => io.stdout.write(`${String(reply['line'])}\n`),
+            (reply) => {
+              if (typeof reply['missed'] === 'number') {
+                // NDJSON stays parseable: with --json, the note goes to stderr.
+                const note = `${missedLine(reply['missed'])}\n`
+                if (opts.json === true) io.stderr.write(`logkit tail: ${note}`)
+                else io.stdout.write(note)
+                return
+              }
+              io.stdout.write(`${String(reply['line'])}\n`)
+            },
             abort.signal,
           )
         } finally {
@@ -255,11 +267,25 @@ export async function run(
 
   program
     .command('flush')
-    .description('Return once everything the collector has accepted is written and durable in every sink.')
+    .description(
+      'Return once everything the collector has accepted is written and durable in every sink; exit 1 and say what was lost (since the last flush) or is still held when it is not.',
+    )
     .addOption(appOption())
     .addHelpText('after', examples(['logkit flush --app demoapp && cp logs/demoapp.log backup/']))
     .action(async (opts: { app: string }) => {
-      await request(opts.app, io.env, { op: 'flush' }, () => io.stdout.write('flushed\n'))
+      await request(opts.app, io.env, { op: 'flush' }, (reply) => {
+        const flush = reply as unknown as FlushReply
+        // A collector that predates the flush report says only ok.
+        if (flush.durable !== false) {
+          io.stdout.write('flushed\n')
+          return
+        }
+        for (const line of flushLines(flush)) io.stdout.write(`${line}\n`)
+        io.stderr.write(
+          "logkit: flush could not make everything durable: see above, and the collector's log for why [LOGKIT_ERR_CLI_FLUSH_INCOMPLETE]\n",
+        )
+        code = exitCodes.failure
+      })
     })
 
   program

@@ -28,7 +28,7 @@ import {
   summaryLine,
   totalsLine,
 } from './build.js'
-import { ControlServer, controlSocketPath } from './control.js'
+import { ControlServer, type ControlServerOptions, controlSocketPath } from './control.js'
 import { exitCodes } from './errors.js'
 import {
   type ComponentPlan,
@@ -55,6 +55,8 @@ export interface ComposeOptions {
   readonly headOperators?: (pipeline: string) => readonly OperatorInput[]
   /** Serve the control socket (tail, status, flush, level); default true. */
   readonly control?: boolean
+  /** The control server's bounds (follower buffers, request lines, producer table, grep). */
+  readonly controlLimits?: ControlServerOptions
   readonly minBackoffMs?: number
   readonly maxBackoffMs?: number
 }
@@ -219,7 +221,7 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
     say(`logkit: ${errorText(err)}${isLogkitError(err) ? ` [${err.code}]` : ''}`)
     return exitCodes.failure
   }
-  const control = options.control === false ? undefined : new ControlServer()
+  const control = options.control === false ? undefined : new ControlServer(options.controlLimits)
   const runOptions: ComposeOptions =
     control === undefined
       ? options

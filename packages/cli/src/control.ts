@@ -9,12 +9,26 @@
 // The collector keeps the last `historySize` entries (after the operators) for
 // tail, and counts producers as entries come in (before the operators), so
 // that seq gaps are real gaps and not filtered entries.
+//
+// Every buffer here has a bound and a policy (see ControlServerOptions):
+//   request line   maxRequestBytes (64 KiB); longer: refused, connection closed
+//   tail follower  the socket's write buffer up to followerMaxBytes (1 MiB);
+//                  full: entries for that follower are dropped and counted, and
+//                  told as `{"missed":N}` once it drained; full for
+//                  followerStallMs (60 s): disconnected with a reason
+//   producer table maxProducers (1,024) rows; rows idle producerIdleMs (10 min)
+//                  are pruned, and a full table evicts the least recently seen
+//                  (counted as producersEvicted in status)
+//   tail --grep    maxGrepLength (256) characters, compiled by V8's linear-time
+//                  regexp engine: no backtracking, so no pattern can stall the
+//                  collector; backreferences and lookaround are refused
 
 import { chmodSync, unlinkSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
+import { setFlagsFromString } from 'node:v8'
 import {
   createFormatter,
   type LogEntry,
@@ -27,7 +41,7 @@ import {
 } from '@logkit/core'
 import { tap } from 'rxjs'
 import type { RunningCompose } from './compose.js'
-import { cliError } from './errors.js'
+import { type CliErrorCode, cliError, cliErrorCodes } from './errors.js'
 import { PluginResolver } from './plugins.js'
 
 type SetProducerLevel = (app: string, options: { level: string; source?: string }) => number
@@ -35,6 +49,7 @@ type SetProducerLevel = (app: string, options: { level: string; source?: string 
 export interface TailFilter {
   readonly level?: string
   readonly source?: string
+  /** A regular expression the message must match (linear-time engine; see grepMatcher). */
   readonly grep?: string
 }
 
@@ -50,6 +65,24 @@ export type Request =
     } & TailFilter)
   | { readonly op: 'level'; readonly level: string; readonly source?: string }
 
+/** The bounds of the control server (see the header). */
+export interface ControlServerOptions {
+  /** Entries kept for `tail`'s history (default 1,000). */
+  readonly historySize?: number
+  /** Bytes a tail follower's socket may buffer before its entries are dropped (default 1 MiB). */
+  readonly followerMaxBytes?: number
+  /** A follower whose buffer stays full this long is disconnected (default 60 s). */
+  readonly followerStallMs?: number
+  /** Longest request line (default 64 KiB). */
+  readonly maxRequestBytes?: number
+  /** Rows of the producer table behind `status` (default 1,024). */
+  readonly maxProducers?: number
+  /** A producer not seen for this long leaves the table (default 10 min). */
+  readonly producerIdleMs?: number
+  /** Longest `tail --grep` pattern (default 256 characters). */
+  readonly maxGrepLength?: number
+}
+
 interface ProducerStats {
   readonly pid: number
   readonly source: string
@@ -60,33 +93,181 @@ interface ProducerStats {
   gaps: number
 }
 
-interface Follower {
-  readonly socket: Socket
-  readonly accepts: (entry: LogEntry) => boolean
-  readonly format: (entry: LogEntry) => string
+/** A control request refused with a code of the CLI's table. */
+class ControlRefusal extends Error {
+  constructor(
+    readonly code: CliErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
 }
 
-function matcher(filter: TailFilter): (entry: LogEntry) => boolean {
+// V8's linear-time regexp engine (the `l` flag) runs a pattern in time linear
+// in the text, whatever the pattern: the guard against catastrophic
+// backtracking. It is off unless enabled; enabling it changes nothing for
+// patterns compiled without the flag.
+/** V8's flag for the linear-time engine (not in the ECMAScript standard). */
+const LINEAR_FLAG = 'l'
+let linearRegExp = false
+try {
+  setFlagsFromString('--enable-experimental-regexp-engine')
+  linearRegExp = new RegExp('a', LINEAR_FLAG).test('a')
+} catch {
+  linearRegExp = false
+}
+
+const REGEXP_SYNTAX = /[\\^$.*+?()[\]{}|]/
+
+/**
+ * The message test of `tail --grep`: a regular expression compiled for V8's
+ * linear-time engine, so no pattern can stall the collector. Patterns that
+ * engine cannot run (backreferences, lookaround) and patterns longer than
+ * `maxLength` are refused (LOGKIT_ERR_CLI_GREP_INVALID). On a Node without
+ * that engine, only a literal (a pattern without regexp syntax) is accepted,
+ * matched as a substring.
+ */
+export function grepMatcher(pattern: string, maxLength = 256): (text: string) => boolean {
+  if (pattern.length > maxLength) {
+    throw new ControlRefusal(
+      'LOGKIT_ERR_CLI_GREP_INVALID',
+      `--grep pattern is ${pattern.length} characters, longer than ${maxLength}: shorten it`,
+    )
+  }
+  if (!REGEXP_SYNTAX.test(pattern)) return (text) => text.includes(pattern)
+  if (!linearRegExp) {
+    throw new ControlRefusal(
+      'LOGKIT_ERR_CLI_GREP_INVALID',
+      `--grep ${JSON.stringify(pattern)}: this collector's Node has no linear-time regexp engine, so it takes only a literal text (no regexp syntax)`,
+    )
+  }
+  let re: RegExp
+  try {
+    re = new RegExp(pattern, LINEAR_FLAG)
+  } catch (err) {
+    throw new ControlRefusal(
+      'LOGKIT_ERR_CLI_GREP_INVALID',
+      `--grep ${JSON.stringify(pattern)} is refused (${err instanceof Error ? err.message : String(err)}): backreferences and lookaround cannot run in linear time; use a pattern without them`,
+    )
+  }
+  return (text) => re.test(text)
+}
+
+function matcher(filter: TailFilter, maxGrepLength: number): (entry: LogEntry) => boolean {
   const min = filter.level === undefined ? 0 : parseLevel(filter.level)
-  const grep = filter.grep === undefined ? undefined : new RegExp(filter.grep)
+  const grep = filter.grep === undefined ? undefined : grepMatcher(String(filter.grep), maxGrepLength)
   return (entry) =>
     entry.level >= min &&
     (filter.source === undefined || entry.source === filter.source) &&
-    (grep === undefined || grep.test(entry.msg))
+    (grep === undefined || grep(entry.msg))
 }
+
+const reply = (body: Record<string, unknown>) => `${JSON.stringify(body)}\n`
+
+/**
+ * One `tail` client that follows. Its queue is the socket's own write buffer,
+ * bounded by `maxBytes`: a line that would take it past the bound (unless the
+ * buffer is empty, so that one line always goes) is dropped and counted.
+ * Once every line written has been handed to the kernel, the client is told
+ * how many it missed and gets lines again. Full for `stallMs`: disconnected.
+ */
+class Follower {
+  /** Entries dropped since the buffer was last full; told on resume. */
+  #missed = 0
+  missedTotal = 0
+  /** Most bytes the socket buffered after a write. */
+  peakBytes = 0
+  #unflushed = 0
+  #full = false
+  #stallTimer: NodeJS.Timeout | undefined
+
+  constructor(
+    readonly socket: Socket,
+    readonly accepts: (entry: LogEntry) => boolean,
+    readonly format: (entry: LogEntry) => string,
+    readonly maxBytes: number,
+    readonly stallMs: number,
+    readonly onStalled: (follower: Follower) => void,
+  ) {}
+
+  get full(): boolean {
+    return this.#full
+  }
+
+  offer(entry: LogEntry): void {
+    if (!this.accepts(entry)) return
+    if (this.#full) {
+      this.#missed++
+      this.missedTotal++
+      return
+    }
+    const line = reply({ line: this.format(entry) })
+    const buffered = this.socket.writableLength
+    if (buffered > 0 && buffered + Buffer.byteLength(line) > this.maxBytes) {
+      this.#full = true
+      this.#missed++
+      this.missedTotal++
+      this.#stallTimer = setTimeout(() => this.onStalled(this), this.stallMs).unref()
+      return
+    }
+    this.#write(line)
+  }
+
+  /** Ends the connection; whatever is buffered stays bounded and is let go after a grace period. */
+  stop(): void {
+    clearTimeout(this.#stallTimer)
+  }
+
+  #write(line: string): void {
+    this.#unflushed++
+    this.socket.write(line, () => this.#flushed())
+    const buffered = this.socket.writableLength
+    if (buffered > this.peakBytes) this.peakBytes = buffered
+  }
+
+  #flushed(): void {
+    this.#unflushed--
+    if (!this.#full || this.#unflushed > 0 || this.socket.destroyed) return
+    // Everything written is with the kernel: say what was missed, then go on.
+    clearTimeout(this.#stallTimer)
+    this.#full = false
+    const missed = this.#missed
+    this.#missed = 0
+    this.#write(reply({ missed }))
+  }
+}
+
+const STALLED_GRACE_MS = 5000
 
 /** What compose adds to each pipeline for the control server, and the server itself. */
 export class ControlServer {
   readonly #history: LogEntry[] = []
   readonly #historySize: number
+  readonly #followerMaxBytes: number
+  readonly #followerStallMs: number
+  readonly #maxRequestBytes: number
+  readonly #maxProducers: number
+  readonly #producerIdleMs: number
+  readonly #maxGrepLength: number
   readonly #followers = new Set<Follower>()
   readonly #producers = new Map<string, ProducerStats>()
+  #producersEvicted = 0
+  #followersDisconnected = 0
+  /** failed + dropped per pipeline/sink at the last flush reply: what a flush reports is what came after. */
+  readonly #lostAtFlush = new Map<string, { pipeline: unknown; lost: number }>()
   #server: Server | undefined
   #running: RunningCompose | undefined
   socketPath: string | undefined
 
-  constructor({ historySize = 1000 }: { historySize?: number } = {}) {
-    this.#historySize = historySize
+  constructor(options: ControlServerOptions = {}) {
+    this.#historySize = options.historySize ?? 1000
+    // At least one socket high-water mark, so that a full buffer always ends in a flush.
+    this.#followerMaxBytes = Math.max(16 * 1024, options.followerMaxBytes ?? 1024 * 1024)
+    this.#followerStallMs = options.followerStallMs ?? 60_000
+    this.#maxRequestBytes = options.maxRequestBytes ?? 64 * 1024
+    this.#maxProducers = Math.max(1, options.maxProducers ?? 1024)
+    this.#producerIdleMs = options.producerIdleMs ?? 10 * 60_000
+    this.#maxGrepLength = options.maxGrepLength ?? 256
   }
 
   /** A sink that keeps the history and feeds tail followers; never blocks the pipeline. */
@@ -106,6 +287,7 @@ export class ControlServer {
     const now = Date.now()
     let p = this.#producers.get(key)
     if (p === undefined) {
+      if (this.#producers.size >= this.#maxProducers) this.#makeRoom(now)
       p = {
         pid: entry.pid,
         source: entry.source,
@@ -123,11 +305,34 @@ export class ControlServer {
     if (entry.seq > p.lastSeq) p.lastSeq = entry.seq
   }
 
+  /** Prunes idle producers; if the table is still full, evicts the least recently seen. */
+  #makeRoom(now: number): void {
+    this.#prune(now)
+    if (this.#producers.size < this.#maxProducers) return
+    let oldestKey: string | undefined
+    let oldestMs = Number.POSITIVE_INFINITY
+    for (const [key, p] of this.#producers) {
+      if (p.lastMs < oldestMs) {
+        oldestMs = p.lastMs
+        oldestKey = key
+      }
+    }
+    if (oldestKey !== undefined) {
+      this.#producers.delete(oldestKey)
+      this.#producersEvicted++
+    }
+  }
+
+  #prune(now: number): void {
+    for (const [key, p] of this.#producers) {
+      if (now - p.lastMs > this.#producerIdleMs) this.#producers.delete(key)
+    }
+  }
+
   #written(batch: readonly LogEntry[]): void {
     for (const entry of batch) {
       this.#history.push(entry)
-      for (const f of this.#followers)
-        if (f.accepts(entry)) f.socket.write(`${JSON.stringify({ line: f.format(entry) })}\n`)
+      for (const f of this.#followers) f.offer(entry)
     }
     if (this.#history.length > this.#historySize)
       this.#history.splice(0, this.#history.length - this.#historySize)
@@ -151,7 +356,10 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    for (const f of this.#followers) f.socket.end()
+    for (const f of this.#followers) {
+      f.stop()
+      f.socket.end()
+    }
     this.#followers.clear()
     const server = this.#server
     if (server === undefined) return
@@ -163,38 +371,61 @@ export class ControlServer {
     }
   }
 
+  /** Reads one request line of at most maxRequestBytes, then handles it; later input is discarded. */
   #serve(socket: Socket): void {
     socket.on('error', () => {})
-    const lines = createInterface({ input: socket })
-    lines.once('line', (line) => {
-      lines.close()
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      const nl = chunk.indexOf(0x0a)
+      const end = nl === -1 ? chunk.length : nl
+      if (size + end > this.#maxRequestBytes) {
+        socket.off('data', onData)
+        socket.on('data', () => {})
+        this.#refuse(
+          socket,
+          new ControlRefusal(
+            'LOGKIT_ERR_CLI_REQUEST_TOO_LONG',
+            `the request line is longer than ${this.#maxRequestBytes} bytes: a control request is one short JSON line`,
+          ),
+        )
+        return
+      }
+      chunks.push(chunk.subarray(0, end))
+      size += end
+      if (nl === -1) return
+      socket.off('data', onData)
+      socket.on('data', () => {})
+      const line = Buffer.concat(chunks).toString('utf8')
       let request: Request
       try {
         request = JSON.parse(line) as Request
       } catch {
-        socket.end(`${JSON.stringify({ ok: false, error: 'the request is not JSON' })}\n`)
+        this.#refuse(socket, new ControlRefusal('LOGKIT_ERR_CLI_CONTROL', 'the request is not JSON'))
         return
       }
-      void this.#handle(request, socket).catch((err: unknown) => {
-        socket.end(
-          `${JSON.stringify({ ok: false, error: err instanceof Error ? err.message : String(err) })}\n`,
-        )
-      })
-    })
+      void this.#handle(request, socket).catch((err: unknown) => this.#refuse(socket, err))
+    }
+    socket.on('data', onData)
+  }
+
+  #refuse(socket: Socket, err: unknown): void {
+    const code = err instanceof ControlRefusal ? err.code : 'LOGKIT_ERR_CLI_CONTROL'
+    socket.end(reply({ ok: false, code, error: err instanceof Error ? err.message : String(err) }))
   }
 
   async #handle(request: Request, socket: Socket): Promise<void> {
     const running = this.#running
     if (running === undefined) throw new Error('compose is not running yet')
     if (request.op === 'status') {
-      socket.end(`${JSON.stringify({ ok: true, status: this.status() })}\n`)
+      socket.end(reply({ ok: true, status: this.status() }))
       return
     }
     if (request.op === 'flush') {
       await Promise.all(
         running.runners.map((r) => (r.pipeline?.state === 'running' ? r.pipeline.flush() : undefined)),
       )
-      socket.end(`${JSON.stringify({ ok: true })}\n`)
+      socket.end(reply({ ok: true, ...this.#flushReport(running) }))
       return
     }
     if (request.op === 'level') {
@@ -217,32 +448,94 @@ export class ControlServer {
         level: request.level,
         ...(request.source === undefined ? {} : { source: request.source }),
       })
-      socket.end(`${JSON.stringify({ ok: true, producers })}\n`)
+      socket.end(reply({ ok: true, producers }))
       return
     }
     if (request.op === 'tail') {
-      const accepts = matcher(request)
+      const accepts = matcher(request, this.#maxGrepLength)
       const formatter = createFormatter({
         format: request.format ?? 'pretty',
         colors: request.colors === true,
       })
       const format = (entry: LogEntry) => formatter(entry).replace(/\n$/, '')
-      const history = this.#history.filter(accepts).slice(-(request.history ?? this.#historySize))
-      for (const entry of history) socket.write(`${JSON.stringify({ line: format(entry) })}\n`)
+      // -n 0: none (a slice from -0 would be all of it).
+      const wanted = Math.max(0, Math.min(this.#historySize, Number(request.history ?? this.#historySize)))
+      const history = wanted === 0 ? [] : this.#history.filter(accepts).slice(-wanted)
+      for (const entry of history) socket.write(reply({ line: format(entry) }))
       if (request.follow === false) {
         socket.end()
         return
       }
-      const follower: Follower = { socket, accepts, format }
+      const follower = new Follower(
+        socket,
+        accepts,
+        format,
+        this.#followerMaxBytes,
+        this.#followerStallMs,
+        (f) => this.#disconnect(f),
+      )
       this.#followers.add(follower)
-      socket.on('close', () => this.#followers.delete(follower))
+      socket.on('close', () => {
+        follower.stop()
+        this.#followers.delete(follower)
+      })
       return
     }
     throw new Error(`unknown request ${JSON.stringify((request as { op?: unknown }).op)}`)
   }
 
+  /** A follower that stayed full for followerStallMs: told why (after what it has buffered), then let go. */
+  #disconnect(follower: Follower): void {
+    this.#followers.delete(follower)
+    this.#followersDisconnected++
+    const { socket } = follower
+    socket.end(
+      reply({
+        ok: false,
+        code: 'LOGKIT_ERR_CLI_TAIL_STALLED',
+        error: `tail read nothing for ${this.#followerStallMs} ms with ${follower.maxBytes} bytes waiting (${follower.missedTotal} entries missed): the collector disconnected it; start tail again`,
+      }),
+    )
+    // A client that never reads again would keep the buffer: let it go.
+    setTimeout(() => socket.destroy(), STALLED_GRACE_MS).unref()
+  }
+
+  /**
+   * What a flush could not make durable, per sink: entries lost (failed
+   * writes and queue drops) since the last flush reply, and entries held
+   * (a failing sink under `block` retries them).
+   */
+  #flushReport(running: RunningCompose): {
+    durable: boolean
+    sinks: { pipeline: string; sink: string; failed: number; dropped: number; lost: number; held: number }[]
+  } {
+    const sinks = []
+    for (const r of running.runners) {
+      const pipeline = r.pipeline
+      for (const s of pipeline?.stats().sinks ?? []) {
+        if (s.id.startsWith('logkit.')) continue
+        const key = `${r.plan.name}\u0000${s.id}`
+        const before = this.#lostAtFlush.get(key)
+        const total = s.failed + s.dropped
+        const since = before !== undefined && before.pipeline === pipeline ? before.lost : 0
+        this.#lostAtFlush.set(key, { pipeline, lost: total })
+        const held = (s as { held?: number }).held ?? 0
+        sinks.push({
+          pipeline: r.plan.name,
+          sink: s.id,
+          failed: s.failed,
+          dropped: s.dropped,
+          lost: total - since,
+          held,
+        })
+      }
+    }
+    return { durable: sinks.every((s) => s.lost === 0 && s.held === 0), sinks }
+  }
+
   status(): unknown {
     const running = this.#running
+    this.#prune(Date.now())
     return {
       pid: process.pid,
       app: running?.plan.app,
@@ -267,6 +560,15 @@ export class ControlServer {
         seqGaps: p.gaps,
         lastSeenMs: p.lastMs,
       })),
+      producersEvicted: this.#producersEvicted,
+      followers: [...this.#followers].map((f) => ({
+        bufferedBytes: f.socket.writableLength,
+        peakBufferedBytes: f.peakBytes,
+        maxBytes: f.maxBytes,
+        full: f.full,
+        missed: f.missedTotal,
+      })),
+      followersDisconnected: this.#followersDisconnected,
     }
   }
 }
@@ -316,13 +618,55 @@ export async function request(
   try {
     for await (const line of lines) {
       const reply = JSON.parse(line) as Record<string, unknown>
-      if (reply['ok'] === false) throw cliError('LOGKIT_ERR_CLI_CONTROL', String(reply['error']))
+      if (reply['ok'] === false) throw cliError(replyCode(reply['code']), String(reply['error']))
       onReply(reply)
     }
   } catch (err) {
     if (signal?.aborted === true) return
     throw err
   }
+}
+
+/** The code of a refused request, when it is one of the CLI's. */
+function replyCode(code: unknown): CliErrorCode {
+  return typeof code === 'string' && Object.hasOwn(cliErrorCodes, code)
+    ? (code as CliErrorCode)
+    : 'LOGKIT_ERR_CLI_CONTROL'
+}
+
+/** The line tail prints where it missed entries. */
+export function missedLine(missed: number): string {
+  return `… ${missed} entries missed (tail could not keep up)`
+}
+
+export interface FlushReply {
+  readonly durable: boolean
+  readonly sinks: readonly {
+    pipeline: string
+    sink: string
+    failed: number
+    dropped: number
+    lost: number
+    held: number
+  }[]
+}
+
+/** Human lines for a flush that could not make everything durable. */
+export function flushLines(flush: FlushReply): string[] {
+  const out: string[] = []
+  for (const s of flush.sinks) {
+    if (s.lost > 0) {
+      out.push(
+        `${s.pipeline}/${s.sink}: ${s.lost} entries lost since the last flush (${s.failed} failed to write and ${s.dropped} dropped by the queue in total)`,
+      )
+    }
+    if (s.held > 0) {
+      out.push(
+        `${s.pipeline}/${s.sink}: ${s.held} entries not written yet: the sink fails and they are held for retry`,
+      )
+    }
+  }
+  return out
 }
 
 /** Human lines for `logkit status`. */

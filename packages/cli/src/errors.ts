@@ -36,6 +36,14 @@ export const cliErrorCodes = {
   LOGKIT_ERR_CLI_PIPELINE_FAILED: 'A pipeline failed to start or failed while running.',
   LOGKIT_ERR_CLI_NO_COLLECTOR: 'No running `logkit compose` serves the control socket of that app.',
   LOGKIT_ERR_CLI_CONTROL: 'A control request (tail, status, flush, level) failed.',
+  LOGKIT_ERR_CLI_REQUEST_TOO_LONG:
+    'A control request line was longer than the collector accepts (64 KiB); the connection was closed.',
+  LOGKIT_ERR_CLI_GREP_INVALID:
+    '`tail --grep` was refused: too long, or a pattern the linear-time engine cannot run (backreferences, lookaround).',
+  LOGKIT_ERR_CLI_TAIL_STALLED:
+    'A `tail` that read nothing while its buffer stayed full for 60 s was disconnected by the collector.',
+  LOGKIT_ERR_CLI_FLUSH_INCOMPLETE:
+    '`flush` could not make everything durable: entries were lost since the last flush, or are held by a failing sink.',
   LOGKIT_ERR_CLI_EMIT: '`logkit emit` could not open its transport or deliver its entries.',
 } as const
 

@@ -1,6 +1,7 @@
 // The control socket in-process: compose serves it, the tail, status, flush
 // and level commands ask it (same process, real unix socket).
 
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
@@ -86,4 +87,85 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
     [0, 'level debug: 0 producer(s) told\n'],
     'level: exit 0, and no shm producer in this app to tell (the mechanism is tested in transport-shm)',
   )
+})
+
+t.test('control bounds: a capped producer table, and --grep guarded against slow patterns', async (t) => {
+  const { work, ...dirs } = isolatedEnv()
+  const env = { ...process.env, ...dirs }
+  const file = join(work, 'bounds.yaml')
+  const slow = `${'a'.repeat(40)}b`
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      'app: boundsapp',
+      'pipelines:',
+      '  main:',
+      '    sources:',
+      `      - use: ${join(manifests, 'good', 'ops', 'fixed-source.js')}`,
+      `        messages: [${JSON.stringify(slow)}, "timeout at db", "refused by peer"]`,
+      '        pids: 50',
+      '    sinks:',
+      '      - use: file',
+      `        path: ${join(work, 'out.log')}`,
+      '',
+    ].join('\n'),
+  )
+  const abort = new AbortController()
+  const results: Record<string, { code: number; stdout: string; stderr: string }> = {}
+  const done = compose(file, {
+    env,
+    out: quiet(),
+    signal: abort.signal,
+    controlLimits: { maxProducers: 10 },
+    onRunning: () => {
+      void (async () => {
+        try {
+          const tail = (grep: string) =>
+            runInProcess(['tail', '--app', 'boundsapp', '--no-follow', '--json', '--grep', grep], env)
+          results['status'] = await runInProcess(['status', '--app', 'boundsapp', '--json'], env)
+          // Exponential under a backtracking engine: 2^40 steps on this message.
+          results['slow'] = await tail('^(a+)+$')
+          results['alternation'] = await tail('timeout|refused')
+          results['backref'] = await tail('(a)\\1')
+          results['long'] = await tail('x'.repeat(300))
+        } finally {
+          abort.abort()
+        }
+      })()
+    },
+  })
+  t.equal(await done, 0, 'compose exits 0')
+  const status = JSON.parse(results['status']?.stdout ?? '{}') as {
+    producers?: unknown[]
+    producersEvicted?: number
+  }
+  t.same(
+    [status.producers?.length, status.producersEvicted],
+    [10, 41],
+    'the table keeps 10 producers (the cap) and counts the 41 evicted (50 pids and the fixed source)',
+  )
+  const msgs = (r: { stdout: string } | undefined) =>
+    (r?.stdout ?? '')
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg)
+  t.same(
+    [results['slow']?.code, msgs(results['slow'])],
+    [0, []],
+    'a catastrophic pattern runs in linear time and matches nothing here',
+  )
+  t.same(
+    msgs(results['alternation']),
+    ['timeout at db', 'refused by peer'],
+    'ordinary regular expressions still work',
+  )
+  for (const name of ['backref', 'long']) {
+    t.same(
+      [results[name]?.code, /\[(LOGKIT_ERR_[A-Z_]+)\]/.exec(results[name]?.stderr ?? '')?.[1]],
+      [1, 'LOGKIT_ERR_CLI_GREP_INVALID'],
+      `--grep ${name}: refused with its code`,
+    )
+  }
 })

@@ -3,11 +3,12 @@
 // waiting for things (generous timeouts only: never a timing threshold).
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { waitFor } from '@logkit/core/testing'
 import { run } from '../src/cli.js'
 
 export const cliBin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
@@ -99,4 +100,27 @@ export async function runInProcess(
   stderr.setEncoding('utf8').on('data', (d: string) => (err += d))
   const code = await run(args, { stdout, stderr, env })
   return { code, stdout: out, stderr: err }
+}
+
+/** waitFor for an asynchronous check (waitFor would take the promise itself as truthy). */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** Resolves with the path of the control socket once `app`'s compose serves it (from its session file). */
+export async function controlSocketOf(runtimeDir: string, app: string): Promise<string> {
+  return waitFor(() => {
+    try {
+      const session = JSON.parse(readFileSync(join(runtimeDir, app, 'session.json'), 'utf8')) as {
+        transports?: { control?: { socket?: string } }
+      }
+      return session.transports?.control?.socket
+    } catch {
+      return undefined
+    }
+  }, 'the control socket in the session')
 }

@@ -173,7 +173,7 @@ export class Output {
     const code = (cause as NodeJS.ErrnoException).code
     this.#error = fileSinkError(
       'LOGKIT_ERR_FILE_WRITE',
-      `writing log file ${this.path} failed (${code ?? cause.message}): free disk space or fix the file system; the batch will be retried`,
+      `writing log file ${this.path} failed (${code ?? cause.message}): none of this batch stays in the file; free disk space or fix the file system`,
       { cause, details: { path: this.path, errno: code } },
     )
     // Cut a partly written batch off, so that its retry does not follow half of it.

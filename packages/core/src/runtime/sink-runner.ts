@@ -1,7 +1,20 @@
 // One sink's harness: its own bounded queue and overflow policy, one write in
-// flight at a time, retries with backoff and jitter, failure isolation (a sink
-// that throws loses its batch, counted and reported, and the pipeline goes on),
-// and the acknowledgement bookkeeping of what it has finished.
+// flight at a time, retries with backoff and jitter, what happens to a batch
+// whose retries are spent, and the acknowledgement bookkeeping of what it has
+// finished.
+//
+// A batch whose retries are spent:
+//   block         held: retried with capped backoff until it is written, never
+//                 acknowledged meanwhile. The queue fills, demand pauses, and
+//                 producers feel it in their rings: nothing is lost inside the
+//                 collector. At close it gets one last attempt; if that
+//                 fails, it and everything queued behind it are counted failed
+//                 and left unacknowledged, so a source that keeps its data (shm)
+//                 delivers them to the next collector.
+//   drop_newest,  dropped: counted as failed, reported, acknowledged; the sink
+//   drop_oldest   goes on with the next batch (the policy chose losing over
+//                 slowing the pipeline).
+// An error with `retryable: false` fails its batch at once, under any policy.
 
 import type { DiagnosticReporter } from '../diagnostics.js'
 import type { LogEntry } from '../entry.js'
@@ -35,6 +48,8 @@ export interface RetryOptions {
 
 export interface SinkStats {
   readonly id: string
+  /** Entries of the batch held for retry (policy block), 0 when none is. */
+  readonly held: number
   /** Entries accepted into the queue. */
   readonly accepted: number
   readonly written: number
@@ -74,6 +89,13 @@ export class SinkRunner {
   #written = 0
   #dropped = 0
   #failed = 0
+  /** Size of the batch held for retry; 0 when none is. */
+  #held = 0
+  #closing = false
+  /** Wakes a held batch's backoff wait (close does, so that it need not wait it out). */
+  #wake: (() => void) | undefined
+  /** Once a batch was left unacknowledged at close, nothing after it may be marked finished. */
+  #unacked = false
   /** Drops not yet reported, by reason; reported at most once a second. */
   #unreported = new Map<string, number>()
   #reportTimer: NodeJS.Timeout | undefined
@@ -111,6 +133,7 @@ export class SinkRunner {
       written: this.#written,
       dropped: this.#dropped,
       failed: this.#failed,
+      held: this.#held,
       queued: this.#queued,
       policy: this.#policy,
       capacity: this.#capacity,
@@ -158,16 +181,22 @@ export class SinkRunner {
     return new Promise((resolve) => this.#idleWaiters.push(resolve))
   }
 
-  /** Resolves when everything accepted before the call is decided, then flushes the sink. */
+  /**
+   * Resolves when everything accepted before the call is decided, or a batch
+   * is held for retry (then `stats.held` says it is not written), then
+   * flushes the sink.
+   */
   async flush(): Promise<void> {
     const target = this.#accepted
-    if (this.#decided < target) {
+    if (this.#decided < target && this.#held === 0) {
       await new Promise<void>((resolve) => this.#finishedWaiters.push({ target, resolve }))
     }
     await this.#guard('flush', () => this.#sink.flush?.())
   }
 
   async close(): Promise<void> {
+    this.#closing = true
+    this.#wake?.()
     await this.idle()
     await this.#guard('flush', () => this.#sink.flush?.())
     await this.#guard('close', () => this.#sink.close?.())
@@ -230,9 +259,12 @@ export class SinkRunner {
     }
     this.#inflight = true
     const batch = this.#take()
-    void this.#write(batch).then((ok) => {
-      if (ok) this.#written += batch.length
+    void this.#write(batch).then((outcome) => {
+      if (outcome === 'written') this.#written += batch.length
       else this.#failed += batch.length
+      // Left unacknowledged: marking it (or anything after it) finished would
+      // let the source release it.
+      if (outcome === 'unacked') this.#unacked = true
       this.#track(batch, 'finished')
       for (const item of this.#droppedBehindWrite.splice(0)) this.#track(item, 'finished')
       this.#inflight = false
@@ -241,27 +273,89 @@ export class SinkRunner {
     })
   }
 
-  async #write(batch: readonly LogEntry[]): Promise<boolean> {
+  async #write(batch: readonly LogEntry[]): Promise<'written' | 'failed' | 'unacked'> {
+    if (this.#unacked) {
+      // Closing after a batch was given up: what is behind it is not tried
+      // (a success would acknowledge the one given up).
+      this.#reportFailure(batch, 0, undefined)
+      return 'unacked'
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#sink.write(batch)
-        return true
+        if (this.#held > 0) this.#recovered(attempt + 1)
+        return 'written'
       } catch (err) {
-        if (attempt >= this.#retries) {
-          this.#report({
-            code: 'sink_failed',
-            stage: 'sink',
-            component: this.id,
-            level: 50,
-            message: `sink ${this.id} failed to write ${batch.length} entries after ${attempt + 1} attempts: ${errorText(err)}`,
-            count: batch.length,
-          })
-          return false
+        const permanent = (err as { retryable?: unknown } | null)?.retryable === false
+        if (attempt >= this.#retries || permanent) {
+          const hold = this.#policy === 'block' && !permanent
+          // Closing: a held batch had its last attempt (close woke its wait).
+          if (!hold || this.#closing) {
+            this.#held = 0
+            this.#reportFailure(batch, attempt + 1, err)
+            return hold ? 'unacked' : 'failed'
+          }
+          if (this.#held === 0) this.#hold(batch, attempt + 1, err)
         }
-        const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** attempt)
-        await new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)))
+        const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(attempt, 30))
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, base / 2 + Math.random() * (base / 2))
+          this.#wake = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        this.#wake = undefined
       }
     }
+  }
+
+  /** Retries are spent under block: the batch stays, and flush waiters are told it is not written. */
+  #hold(batch: readonly LogEntry[], attempts: number, err: unknown): void {
+    this.#held = batch.length
+    this.#report({
+      code: 'sink_holding',
+      stage: 'sink',
+      component: this.id,
+      level: 50,
+      message: `sink ${this.id} failed to write ${batch.length} entries after ${attempts} attempts (${errorText(err)}): holding them and retrying every ${this.#maxDelay} ms at most; its queue fills and the sources slow down (policy block) until the sink recovers. Fix the cause (disk full?)`,
+      count: batch.length,
+      details: { attempts, policy: this.#policy },
+    })
+    this.#settleWaiters()
+  }
+
+  #recovered(attempts: number): void {
+    this.#report({
+      code: 'sink_recovered',
+      stage: 'sink',
+      component: this.id,
+      level: 30,
+      message: `sink ${this.id} wrote the ${this.#held} entries it held, at attempt ${attempts}: writing again`,
+      count: this.#held,
+      details: { attempts },
+    })
+    this.#held = 0
+  }
+
+  #reportFailure(batch: readonly LogEntry[], attempts: number, err: unknown): void {
+    const what =
+      this.#policy === 'block'
+        ? 'not written at shutdown and not acknowledged: a source that keeps its data (shm) delivers them again to the next collector, other sources lose them'
+        : `dropped (policy ${this.#policy}), counted as failed; with policy block they would be held and retried`
+    const why =
+      attempts === 0
+        ? 'an earlier batch was given up at shutdown'
+        : `after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorText(err)}`
+    this.#report({
+      code: 'sink_failed',
+      stage: 'sink',
+      component: this.id,
+      level: 50,
+      message: `sink ${this.id} failed to write ${batch.length} entries (${why}): ${what}`,
+      count: batch.length,
+      details: { attempts, policy: this.#policy },
+    })
   }
 
   async #guard(what: string, fn: () => unknown): Promise<void> {
@@ -289,6 +383,7 @@ export class SinkRunner {
   }
 
   #trackOne(entry: LogEntry, slot: 'queued' | 'finished', k: number): void {
+    if (slot === 'finished' && this.#unacked) return
     const stream = ackStreamOf(entry.ack)
     if (stream === undefined) return
     const positions = stream[slot]
@@ -300,7 +395,7 @@ export class SinkRunner {
     if (this.#finishedWaiters.length === 0) return
     const decided = this.#decided
     this.#finishedWaiters = this.#finishedWaiters.filter((w) => {
-      if (w.target > decided) return true
+      if (w.target > decided && this.#held === 0) return true
       w.resolve()
       return false
     })

@@ -1,0 +1,114 @@
+// A full disk under a real collector: a 256 KiB tmpfs holds the log file, a
+// real `logkit compose` writes to it, a real producer logs more than fits,
+// and a real `logkit flush` must say that not everything is durable. Needs
+// root (mount); skipped, with the reason, where mounting fails.
+
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { cliBin, controlSocketOf, isolatedEnv, producerScript, runCli, startNode, until } from './helpers.js'
+
+function mountSmallTmpfs(dir: string): string | undefined {
+  mkdirSync(dir, { recursive: true })
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' })
+    return undefined
+  } catch (err) {
+    return `cannot mount a 256 KiB tmpfs (needs root): ${String((err as { stderr?: unknown }).stderr ?? err).trim()}`
+  }
+}
+
+function manifest(dir: string, out: string, policy: string): string {
+  const file = join(dir, 'manifest.yaml')
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      'app: diskapp',
+      'pipelines:',
+      '  main:',
+      '    sources:',
+      '      - use: shm',
+      '    sinks:',
+      '      - use: file',
+      `        path: ${out}`,
+      '        queue:',
+      `          policy: ${policy}`,
+      // drop_newest: room for every entry, so that what is lost is lost to the disk.
+      `          capacity: ${policy === 'block' ? 2000 : 10_000}`,
+      '        retry:',
+      '          retries: 1',
+      '          minDelayMs: 10',
+      '          maxDelayMs: 50',
+      '',
+    ].join('\n'),
+  )
+  return file
+}
+
+interface SinkStatus {
+  written: number
+  failed: number
+  dropped: number
+  held: number
+}
+
+async function status(env: Record<string, string>) {
+  const r = await runCli(['status', '--app', 'diskapp', '--json'], env)
+  return JSON.parse(r.stdout) as { pipelines: { sinks: SinkStatus[]; diagnostics: Record<string, number> }[] }
+}
+
+for (const policy of ['block', 'drop_newest'] as const) {
+  t.test(`a full disk (policy ${policy}): flush exits 1 and says what is not durable`, async (t) => {
+    const { work, ...env } = isolatedEnv()
+    const disk = join(work, 'disk')
+    const why = mountSmallTmpfs(disk)
+    if (why !== undefined) {
+      t.skip(why)
+      return
+    }
+    const compose = startNode([cliBin, 'compose', manifest(work, join(disk, 'out.log'), policy)], env)
+    t.teardown(async () => {
+      compose.process.kill('SIGKILL')
+      await compose.exit
+      execFileSync('umount', [disk])
+    })
+    await controlSocketOf(env.LOGKIT_RUNTIME_DIR, 'diskapp')
+
+    // ~5,000 lines of ~150 bytes: three times what the disk holds.
+    const producer = await startNode([producerScript, 'shm', 'bulk', '5000'], {
+      ...env,
+      LOGKIT_TEST_APP: 'diskapp',
+    }).exit
+    t.equal(producer.code, 0, `the producer ran to its end (${producer.stderr.trim()})`)
+    const code = policy === 'block' ? 'sink_holding' : 'sink_failed'
+    await until(
+      async () => ((await status(env)).pipelines[0]?.diagnostics[code] ?? 0) > 0,
+      `the ${code} diagnostic`,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}: status ${JSON.stringify(await status(env))}; compose: ${compose.stderr()}`,
+      )
+    })
+
+    const flush = await runCli(['flush', '--app', 'diskapp'], env)
+    t.equal(flush.code, 1, 'flush exits 1: not everything is durable')
+    t.match(flush.stderr, 'LOGKIT_ERR_CLI_FLUSH_INCOMPLETE', 'with its code on stderr')
+    t.notMatch(flush.stdout, /^flushed$/m, 'and does not say flushed')
+    const sink = (await status(env)).pipelines[0]?.sinks[0] as SinkStatus
+    if (policy === 'block') {
+      t.match(flush.stdout, /main\/file: \d+ entries not written yet/, 'flush says entries are held')
+      t.ok(sink.held > 0, `the sink holds its batch (${sink.held} entries)`)
+      t.equal(sink.failed, 0, 'under block nothing is counted lost while the disk is full')
+    } else {
+      const lost = Number(/main\/file: (\d+) entries lost since the last flush/.exec(flush.stdout)?.[1])
+      t.ok(lost > 0, `flush says how many were lost (${lost})`)
+      t.ok(
+        lost <= sink.failed + sink.dropped,
+        `no more than status counts as failed or dropped (${sink.failed + sink.dropped})`,
+      )
+      t.equal(sink.held, 0, 'a drop policy holds nothing')
+    }
+  })
+}
