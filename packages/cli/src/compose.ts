@@ -221,20 +221,23 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
     say(`logkit: ${errorText(err)}${isLogkitError(err) ? ` [${err.code}]` : ''}`)
     return exitCodes.failure
   }
+  // Pipelines that name an app-wide source (shm, fifo) share its one reader.
+  const shared = shareAppSources(plan)
+  const sharing = new Set(
+    plan.pipelines.filter((p) => p.sources.some((s) => shared.has(s))).map((p) => p.name),
+  )
   const control = options.control === false ? undefined : new ControlServer(options.controlLimits)
   const runOptions: ComposeOptions =
     control === undefined
       ? options
       : {
           ...options,
-          extraSinks: (name) => [...(options.extraSinks?.(name) ?? []), control.tapSink()],
+          extraSinks: (name) => [...(options.extraSinks?.(name) ?? []), control.tapSink(sharing.has(name))],
           headOperators: (name) => [control.intake(), ...(options.headOperators?.(name) ?? [])],
         }
   say(
     `logkit: app ${plan.app}, ${plan.pipelines.length} pipeline${plan.pipelines.length === 1 ? '' : 's'} from ${file}`,
   )
-  // Pipelines that name an app-wide source (shm, fifo) share its one reader.
-  const shared = shareAppSources(plan)
   const runners = plan.pipelines.map(
     (p) => new PipelineRunner(plan, p, runOptions, (line) => say(`logkit: ${line}`), shared),
   )

@@ -162,6 +162,34 @@ function matcher(filter: TailFilter, maxGrepLength: number): (entry: LogEntry) =
     (grep === undefined || grep(entry.msg))
 }
 
+/**
+ * The identities (producer, seq) of the last `capacity` entries handed to
+ * tail, so that an entry that reaches it through two pipelines sharing a
+ * source shows once. Entries logkit made itself (seq 0) always show.
+ */
+class RecentEntries {
+  readonly #keys: (string | undefined)[]
+  readonly #set = new Set<string>()
+  #next = 0
+
+  constructor(readonly capacity: number) {
+    this.#keys = new Array<string | undefined>(capacity)
+  }
+
+  /** True the first time an entry is offered (while it is among the last `capacity`). */
+  firstTime(entry: LogEntry): boolean {
+    if (entry.seq === 0) return true
+    const key = `${entry.pid}:${entry.source}:${entry.seq}`
+    if (this.#set.has(key)) return false
+    const old = this.#keys[this.#next]
+    if (old !== undefined) this.#set.delete(old)
+    this.#keys[this.#next] = key
+    this.#next = (this.#next + 1) % this.capacity
+    this.#set.add(key)
+    return true
+  }
+}
+
 const reply = (body: Record<string, unknown>) => `${JSON.stringify(body)}\n`
 
 /**
@@ -251,6 +279,7 @@ export class ControlServer {
   readonly #maxGrepLength: number
   readonly #followers = new Set<Follower>()
   readonly #producers = new Map<string, ProducerStats>()
+  readonly #recent = new RecentEntries(16_384)
   #producersEvicted = 0
   #followersDisconnected = 0
   /** failed + dropped per pipeline/sink at the last flush reply: what a flush reports is what came after. */
@@ -270,9 +299,16 @@ export class ControlServer {
     this.#maxGrepLength = options.maxGrepLength ?? 256
   }
 
-  /** A sink that keeps the history and feeds tail followers; never blocks the pipeline. */
-  tapSink(): SinkComponent {
-    const sink: Sink = { write: (batch) => this.#written(batch) }
+  /**
+   * A sink that keeps the history and feeds tail followers; never blocks the
+   * pipeline. With `shared`, the pipeline reads a source it shares with
+   * others (see shareSource), so an entry may come through several pipelines:
+   * tail shows it once.
+   */
+  tapSink(shared = false): SinkComponent {
+    const sink: Sink = {
+      write: (batch) => this.#written(shared ? batch.filter((e) => this.#recent.firstTime(e)) : batch),
+    }
     return { id: 'logkit.tail', sink, queue: { policy: 'drop_oldest', capacity: 10_000 } }
   }
 
@@ -286,6 +322,8 @@ export class ControlServer {
     const key = `${entry.pid}:${entry.source}`
     const now = Date.now()
     let p = this.#producers.get(key)
+    // Seen already: through another pipeline that shares its source, or replayed.
+    if (p !== undefined && entry.seq !== 0 && entry.seq <= p.lastSeq) return
     if (p === undefined) {
       if (this.#producers.size >= this.#maxProducers) this.#makeRoom(now)
       p = {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { cliBin, isolatedEnv, producerScript, startNode, waitFor } from './helpers.js'
+import { cliBin, isolatedEnv, producerScript, runCli, startNode, waitFor } from './helpers.js'
 
 interface Line {
   name?: string
@@ -64,6 +64,27 @@ t.test('pipelines "all" and "audit" both use shm: each gets every entry of every
       (s) => readLines(f).filter((l) => l.name === s && typeof l.i === 'number').length >= N,
     )
   await waitFor(() => complete(all) && complete(audit), 'every entry in both files', 60_000)
+  const status = await runCli(['status', '--app', 'testapp', '--json'], env)
+  const seenBy = (
+    JSON.parse(status.stdout) as { producers: { source: string; entries: number; seqGaps: number }[] }
+  ).producers
+  for (const s of ['one', 'two']) {
+    const p = seenBy.find((x) => x.source === s)
+    t.same(
+      { entries: p?.entries, seqGaps: p?.seqGaps },
+      { entries: N, seqGaps: 0 },
+      `status counts ${s}'s ${N} entries once`,
+    )
+  }
+  const tail = await runCli(['tail', '--app', 'testapp', '--json', '--no-follow', '-n', '1000'], env)
+  const tailed = tail.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Line)
+    .filter((l) => typeof l.i === 'number')
+    .map((l) => `${l.name} ${l.i}`)
+  t.ok(tailed.length > 0, `tail shows the recent entries (${tailed.length})`)
+  t.equal(new Set(tailed).size, tailed.length, 'each once, although both pipelines wrote it')
   compose.process.kill('SIGTERM')
   const exit = await compose.exit
   t.equal(exit.code, 0, 'compose exits 0')
