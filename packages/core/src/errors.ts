@@ -17,6 +17,8 @@ export const errorCodes = {
   LOGKIT_ERR_RUNTIME_DIR_UNSAFE:
     'A runtime directory or file is a symlink, not owned by this user, or not private.',
   LOGKIT_ERR_SESSION_LOCKED: 'Another live collector already holds the session of this app.',
+  LOGKIT_ERR_SESSION_LOCK_UNREADABLE:
+    "An app's lock file names no collector pid, so it cannot be told stale.",
 } as const
 
 /** Core's codes. */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import {
   chmodSync,
   constants,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -121,7 +122,11 @@ t.test('a stale lock is taken over; a live collector of the same app is refused,
   const paths = ensureAppDir('demo', e)
   writeFileSync(paths.lockFile, `${2 ** 22 + 1}\n`, { mode: 0o600 })
   const mine = openSession('demo', { env: e })
-  t.equal(readFileSync(paths.lockFile, 'utf8').trim(), String(process.pid), 'the stale lock was taken over')
+  t.equal(
+    readFileSync(paths.lockFile, 'utf8').split(' ')[0],
+    String(process.pid),
+    'the stale lock was taken over',
+  )
   mine.close()
 
   // A real second process holds the session; this one must be refused.
@@ -161,5 +166,59 @@ t.test('sources of one process share the app’s session; the last release close
   b.release()
   b.release()
   t.equal(readSession('demo', e), undefined, 'closed by the last release, once')
+  t.end()
+})
+
+t.test('a collector killed while taking over a stale lock does not block the app for good', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  const dead = 2 ** 22 + 1
+  writeFileSync(paths.lockFile, `${dead}\n`, { mode: 0o600 })
+  // What a collector leaves when it is SIGKILLed holding the takeover ticket of that lock.
+  const ticket = `${paths.lockFile}.${statSync(paths.lockFile).ino}.takeover`
+  writeFileSync(ticket, `${dead + 1} x\n`, { mode: 0o600 })
+  const session = openSession('demo', { env: e })
+  t.equal(
+    readFileSync(paths.lockFile, 'utf8').split(' ')[0],
+    String(process.pid),
+    'the stale lock was taken over past the dead ticket',
+  )
+  t.notOk(existsSync(ticket), 'and the dead ticket is gone')
+  session.close()
+  t.end()
+})
+
+t.test('a lock that names no pid is not taken over: the user is told what to do', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  writeFileSync(paths.lockFile, '', { mode: 0o600 })
+  t.throws(
+    () => openSession('demo', { env: e }),
+    { code: 'LOGKIT_ERR_SESSION_LOCK_UNREADABLE', details: { path: paths.lockFile } },
+    'an empty lock (an older collector mid-start) is refused',
+  )
+  t.equal(readFileSync(paths.lockFile, 'utf8'), '', 'and left as it was')
+  t.end()
+})
+
+t.test('a lock with this process’s pid: its own is held, one left by an earlier process is stale', (t) => {
+  const e = env()
+  const session = openSession('demo', { env: e })
+  t.throws(
+    () => openSession('demo', { env: e }),
+    { code: 'LOGKIT_ERR_SESSION_LOCKED', details: { pid: process.pid } },
+    'a second openSession in the same process is refused',
+  )
+  session.close()
+  // A restarted container's collector gets the same pid as the one before it.
+  writeFileSync(session.paths.lockFile, `${process.pid} earlier\n`, { mode: 0o600 })
+  const again = openSession('demo', { env: e })
+  t.not(
+    readFileSync(session.paths.lockFile, 'utf8'),
+    `${process.pid} earlier\n`,
+    'the leftover lock was replaced',
+  )
+  again.close()
+  t.notOk(existsSync(session.paths.lockFile), 'and close removed the new one')
   t.end()
 })
