@@ -87,7 +87,8 @@ export class Fields {
     const keys = typeof path === 'string' ? path.split('.') : path
     let at: unknown = this.value
     for (const key of keys) {
-      if (at === null || typeof at !== 'object') return undefined
+      // Own members only: `constructor` or `__proto__` in a path must not reach Object.prototype.
+      if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined
       at = (at as Record<string, unknown>)[key]
     }
     return at
