@@ -15,8 +15,12 @@ export const errorCodes = {
   LOGKIT_ERR_REDACT_PATH: 'A redact path cannot be parsed.',
   LOGKIT_ERR_APP_NAME_INVALID: 'An app name cannot be used as a directory name.',
   LOGKIT_ERR_RUNTIME_DIR_UNSAFE:
-    'A runtime directory or file is a symlink, not owned by this user, or not private.',
+    'A runtime directory or file is a symlink, not a directory, or not owned by this user.',
+  LOGKIT_ERR_RUNTIME_DIR_SHARED:
+    'An existing runtime directory logkit did not create is open to other users; logkit does not change its mode.',
   LOGKIT_ERR_SESSION_LOCKED: 'Another live collector already holds the session of this app.',
+  LOGKIT_ERR_SESSION_LOCK_UNREADABLE:
+    "An app's lock file names no collector pid, so it cannot be told stale.",
 } as const
 
 /** Core's codes. */

@@ -3,6 +3,14 @@
 // something built the fields from an object; an entry that nothing looks into
 // goes from the wire to an NDJSON line without either (see format-json.ts).
 
+import {
+  JSON_EMPTY_OBJECT,
+  JSON_INVALID,
+  JSON_OBJECT,
+  type JsonObjectShape,
+  jsonObjectShape,
+} from './format/json-check.js'
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type FieldsObject = Readonly<Record<string, unknown>>
 
@@ -12,6 +20,8 @@ export class Fields {
   #json: string | undefined
   #value: FieldsObject | undefined
   #valid = true
+  /** What the text is as a line's fields (format/json-check.ts); undefined until first asked. */
+  #shape: JsonObjectShape | undefined
 
   private constructor(json: string | undefined, value: FieldsObject | undefined) {
     this.#json = json
@@ -19,7 +29,13 @@ export class Fields {
   }
 
   /** No fields. */
-  static readonly empty: Fields = new Fields(EMPTY_TEXT, Object.freeze({}))
+  static readonly empty: Fields = Fields.#emptyFields()
+
+  static #emptyFields(): Fields {
+    const empty = new Fields(EMPTY_TEXT, Object.freeze({}))
+    empty.#shape = JSON_EMPTY_OBJECT
+    return empty
+  }
 
   /**
    * Fields from the text of a JSON object, as it came off the wire. The text is
@@ -82,12 +98,34 @@ export class Fields {
     return json.slice(1, -1)
   }
 
+  /**
+   * True when the raw text is exactly one JSON object that fits on one line
+   * (no raw control character anywhere, no text around it), so a JSON line
+   * may splice it in as it is. Checked once by a byte scan, never parsed.
+   * Fields that are not are written as the string `logkit_invalid_fields`
+   * instead, never spliced.
+   */
+  get wellFormed(): boolean {
+    return this.#lineShape() !== JSON_INVALID
+  }
+
+  /** True when the text is well-formed and has at least one member to splice. */
+  get hasMembers(): boolean {
+    return this.#lineShape() === JSON_OBJECT
+  }
+
+  #lineShape(): JsonObjectShape {
+    if (this.#shape === undefined) this.#shape = jsonObjectShape(this.json)
+    return this.#shape
+  }
+
   /** The value at a dotted path (`req.headers.host`) or a path of keys; undefined when absent. */
   get(path: string | readonly string[]): unknown {
     const keys = typeof path === 'string' ? path.split('.') : path
     let at: unknown = this.value
     for (const key of keys) {
-      if (at === null || typeof at !== 'object') return undefined
+      // Own members only: `constructor` or `__proto__` in a path must not reach Object.prototype.
+      if (at === null || typeof at !== 'object' || !Object.hasOwn(at, key)) return undefined
       at = (at as Record<string, unknown>)[key]
     }
     return at

@@ -48,8 +48,9 @@ export function parseLevel(level: LevelName | LevelNumber | string): LevelNumber
   if (typeof level === 'number') {
     if (Number.isInteger(level) && level >= 0 && level <= 100) return level
   } else {
-    const n = levels[level.toLowerCase() as LevelName]
-    if (n !== undefined) return n
+    // An own-property check: 'constructor', '__proto__' or 'toString' are text, not levels.
+    const name = level.toLowerCase()
+    if (Object.hasOwn(levels, name)) return levels[name as LevelName]
     if (/^\d+$/.test(level)) return parseLevel(Number(level))
   }
   throw new LogkitError(

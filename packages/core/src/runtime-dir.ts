@@ -3,24 +3,27 @@
 //   $LOGKIT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/logkit, else <tmp>/logkit-<uid>
 //     <app>/                 0700, one per app: apps are fully isolated
 //       session.json         0600, written atomically by the collector
-//       collector.lock       0600, the collector's pid while it runs
+//       collector.lock       0600, the collector's pid and token while it runs
 //       …                    transports' files (pipes, sockets)
 //   /dev/shm/logkit-<uid>/<app>/   0700, shared-memory rings (memory-backed, never disk I/O)
 //
-// Every directory is created 0700 and refused when it is a symlink or owned by
-// another user; every file is opened without following symlinks and created
-// 0600.
+// logkit never changes the mode of a directory it did not create:
+//
+// - A directory that does not exist is created 0700 (its missing parents too).
+// - An existing directory is used only when it is a real directory (not a
+//   symlink), owned by this user and already private (no group or other
+//   permission bits). One open to others is refused with
+//   LOGKIT_ERR_RUNTIME_DIR_SHARED (make it private yourself, or point logkit
+//   elsewhere); a symlink or a stranger's directory with
+//   LOGKIT_ERR_RUNTIME_DIR_UNSAFE.
+// - LOGKIT_RUNTIME_DIR naming a shared sticky directory (mode 1777: /tmp,
+//   /var/tmp, /dev/shm) means "put it in there": logkit uses its own
+//   logkit-<uid> inside it, as it does in the system temp dir, and leaves the
+//   shared directory as it is.
+//
+// Every file is opened without following symlinks and created 0600.
 
-import {
-  chmodSync,
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-} from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LogkitError } from './errors.js'
@@ -58,9 +61,27 @@ export function checkAppName(app: string): string {
   return app
 }
 
-/** The runtime directory for this environment (not created). */
+/** The sticky bit (S_ISVTX): in such a directory only an entry's owner may rename or remove it. */
+const STICKY = 0o1000
+
+/** True for a directory every user may create entries in, each keeping their own (mode 1777, like /tmp). */
+function sharedStickyDir(path: string): boolean {
+  try {
+    const st = lstatSync(path)
+    return st.isDirectory() && (st.mode & STICKY) !== 0 && (st.mode & 0o002) !== 0
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The runtime directory for this environment (not created): LOGKIT_RUNTIME_DIR
+ * (or logkit-<uid> inside it when it names a shared sticky directory such as
+ * /tmp), else $XDG_RUNTIME_DIR/logkit, else <tmp>/logkit-<uid>.
+ */
 export function runtimeDir(env: RuntimeEnv = process.env): string {
-  if (env.LOGKIT_RUNTIME_DIR) return env.LOGKIT_RUNTIME_DIR
+  const given = env.LOGKIT_RUNTIME_DIR
+  if (given) return sharedStickyDir(given) ? join(given, `logkit-${uid()}`) : given
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'logkit')
   return join(tmpdir(), `logkit-${uid()}`)
 }
@@ -87,14 +108,18 @@ function unsafe(path: string, why: string): never {
 }
 
 /**
- * Makes `path` a private directory: creates it 0700 (parents too, 0700), or
- * checks an existing one is a real directory owned by this user and tightens
- * its mode. Throws LOGKIT_ERR_RUNTIME_DIR_UNSAFE for a symlink or a stranger's
- * directory.
+ * Makes `path` a private directory: creates it 0700 (missing parents too,
+ * 0700), or checks that an existing one is a real directory, owned by this
+ * user and already private. Never changes the mode of a directory it did not
+ * create. Throws LOGKIT_ERR_RUNTIME_DIR_UNSAFE for a symlink, a non-directory
+ * or a stranger's directory, LOGKIT_ERR_RUNTIME_DIR_SHARED for one of ours
+ * that is open to other users.
  */
 export function ensurePrivateDir(path: string): string {
+  let created = false
   try {
-    mkdirSync(path, { recursive: true, mode: 0o700 })
+    // The first directory it made, if any: then `path` itself is new, made 0700 (umask only removes bits).
+    created = mkdirSync(path, { recursive: true, mode: 0o700 }) !== undefined
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
@@ -102,7 +127,14 @@ export function ensurePrivateDir(path: string): string {
   if (st.isSymbolicLink()) unsafe(path, 'is a symlink')
   if (!st.isDirectory()) unsafe(path, 'is not a directory')
   if (st.uid !== uid()) unsafe(path, `is owned by uid ${st.uid}, not ${uid()}`)
-  if ((st.mode & 0o077) !== 0) chmodSync(path, 0o700)
+  if (!created && (st.mode & 0o077) !== 0) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0')
+    throw new LogkitError(
+      'LOGKIT_ERR_RUNTIME_DIR_SHARED',
+      `${path} is mode ${mode}, open to other users, where logkit expected a private directory (0700); logkit did not create it and does not change its mode: run \`chmod 700 ${path}\` if it is yours to make private, or set LOGKIT_RUNTIME_DIR to a path that does not exist yet (logkit creates it 0700) or to a shared sticky directory such as /tmp (logkit uses logkit-<uid> inside it)`,
+      { details: { path, mode } },
+    )
+  }
   return path
 }
 

@@ -1,5 +1,8 @@
 import t from 'tap'
+import { createEntry } from '../src/entry.js'
 import { Fields } from '../src/fields.js'
+import { formatJson } from '../src/format/json.js'
+import { JsonLineWriter } from '../src/format/json-bytes.js'
 import {
   levelName,
   levels,
@@ -78,5 +81,63 @@ t.test('Fields stay raw until asked, and parse once', (t) => {
     { f: { k: true } },
     'toJSON gives the value',
   )
+  t.end()
+})
+
+/** Names every plain object answers to through its prototype. */
+const PROTOTYPE_KEYS = [
+  'constructor',
+  '__proto__',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  '__defineGetter__',
+  'CONSTRUCTOR',
+  '__PROTO__',
+]
+
+t.test('prototype keys are not levels: parseLevel refuses them', (t) => {
+  for (const key of PROTOTYPE_KEYS) {
+    t.throws(() => parseLevel(key), { code: 'LOGKIT_ERR_LEVEL_UNKNOWN' }, `${JSON.stringify(key)} is refused`)
+  }
+  t.end()
+})
+
+t.test('a level read from user text as a line reader does it renders as valid JSON', (t) => {
+  // As the NDJSON reader (transport-fifo/src/ndjson.ts) reads `{"level":…}`: parseLevel,
+  // and an unknown level leaves the entry at info.
+  const levelOf = (text: string): number => {
+    try {
+      return parseLevel(text)
+    } catch {
+      return 30
+    }
+  }
+  const writer = new JsonLineWriter()
+  for (const key of PROTOTYPE_KEYS) {
+    const entry = createEntry({ level: levelOf(key), msg: key })
+    const line = formatJson(entry)
+    let parsed: { level?: unknown } | undefined
+    try {
+      parsed = JSON.parse(line)
+    } catch {}
+    t.equal(parsed?.level, 30, `{"level":${JSON.stringify(key)}} gives a valid line at info: ${line}`)
+    writer.json(entry)
+    t.equal(writer.take().toString(), `${line}\n`, `and the byte writer writes the same line for ${key}`)
+  }
+  t.end()
+})
+
+t.test('prototype keys are not fields: a path through constructor or __proto__ finds nothing', (t) => {
+  const fields = Fields.fromJSON('{"a":{"b":1},"own":{"constructor":"mine"}}')
+  t.equal(fields.get('constructor'), undefined, 'constructor of the fields object')
+  t.equal(fields.get('__proto__'), undefined, '__proto__ of the fields object')
+  t.equal(fields.get('a.toString'), undefined, 'a method of a nested object')
+  t.equal(fields.get(['a', 'b', 'constructor']), undefined, 'a method of a number')
+  t.equal(fields.get('own.constructor'), 'mine', 'an own member named constructor is found')
+  t.equal(Fields.fromJSON('{"__proto__":{"x":1}}').get('__proto__.x'), 1, 'an own __proto__ member too')
   t.end()
 })

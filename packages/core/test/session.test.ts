@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import {
   chmodSync,
+  chownSync,
   constants,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -13,7 +15,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { checkAppName, ensureAppDir, openPrivateFile, runtimeDir, runtimePaths } from '../src/runtime-dir.js'
+import {
+  checkAppName,
+  ensureAppDir,
+  ensurePrivateDir,
+  openPrivateFile,
+  runtimeDir,
+  runtimePaths,
+} from '../src/runtime-dir.js'
 import * as sessionModule from '../src/session.js'
 import { openSession, processAlive, readSession } from '../src/session.js'
 
@@ -57,18 +66,99 @@ t.test('app names that are not one safe path segment are refused', (t) => {
   t.end()
 })
 
-t.test('directories are created 0700 and files 0600; a loose mode is tightened', (t) => {
-  const e = env()
-  const paths = ensureAppDir('demo', e)
-  t.equal(mode(paths.runtimeDir), 0o700, 'runtime dir 0700')
-  t.equal(mode(paths.appDir), 0o700, 'app dir 0700')
-  chmodSync(paths.appDir, 0o755)
-  ensureAppDir('demo', e)
-  t.equal(mode(paths.appDir), 0o700, 'a 0755 app dir is tightened back')
-  const session = openSession('demo', { env: e })
-  t.equal(mode(paths.sessionFile), 0o600, 'session file 0600')
-  t.equal(mode(paths.lockFile), 0o600, 'lock file 0600')
-  session.close()
+t.test(
+  'directories are created 0700 and files 0600; an existing one opened up is refused, not changed',
+  (t) => {
+    const e = env()
+    const paths = ensureAppDir('demo', e)
+    t.equal(mode(paths.runtimeDir), 0o700, 'runtime dir 0700')
+    t.equal(mode(paths.appDir), 0o700, 'app dir 0700')
+    const session = openSession('demo', { env: e })
+    t.equal(mode(paths.sessionFile), 0o600, 'session file 0600')
+    t.equal(mode(paths.lockFile), 0o600, 'lock file 0600')
+    session.close()
+    chmodSync(paths.appDir, 0o755)
+    t.throws(
+      () => ensureAppDir('demo', e),
+      { code: 'LOGKIT_ERR_RUNTIME_DIR_SHARED', details: { path: paths.appDir, mode: '0755' } },
+      'a 0755 app dir is refused',
+    )
+    t.equal(mode(paths.appDir), 0o755, 'and its mode is left as it was')
+    t.end()
+  },
+)
+
+t.test(
+  'LOGKIT_RUNTIME_DIR: a shared sticky directory keeps its mode; logkit works in its own inside',
+  (t) => {
+    const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+    // What /tmp is: 1777. As root, the collector owns it too, which is where it used to become 0700.
+    const shared = join(base, 'shared')
+    mkdirSync(shared)
+    chmodSync(shared, 0o1777)
+    const e = { LOGKIT_RUNTIME_DIR: shared, LOGKIT_SHM_DIR: join(base, 'shm') }
+    const session = openSession('demo', { env: e })
+    t.equal(statSync(shared).mode & 0o7777, 0o1777, 'the shared directory is still 1777')
+    t.equal(
+      session.paths.runtimeDir,
+      join(shared, `logkit-${process.getuid?.()}`),
+      'the runtime dir is logkit-<uid> in it',
+    )
+    t.equal(mode(session.paths.runtimeDir), 0o700, 'made 0700 by logkit')
+    t.equal(readSession('demo', e)?.pid, process.pid, 'producers find the session there')
+    session.close()
+    t.equal(statSync(shared).mode & 0o7777, 0o1777, 'and it is still 1777 after the session')
+    t.end()
+  },
+)
+
+t.test(
+  'LOGKIT_RUNTIME_DIR: an existing private directory is used as it is; one open to others is refused',
+  (t) => {
+    const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+    const mine = join(base, 'mine')
+    mkdirSync(mine, { mode: 0o700 })
+    const session = openSession('demo', { env: { LOGKIT_RUNTIME_DIR: mine } })
+    t.equal(session.paths.runtimeDir, mine, 'used directly')
+    session.close()
+    const open = join(base, 'open')
+    mkdirSync(open)
+    chmodSync(open, 0o755)
+    t.throws(
+      () => openSession('demo', { env: { LOGKIT_RUNTIME_DIR: open } }),
+      { code: 'LOGKIT_ERR_RUNTIME_DIR_SHARED', details: { path: open } },
+      'a 0755 directory logkit did not create is refused',
+    )
+    t.equal(mode(open), 0o755, 'and keeps its mode')
+    const fresh = join(base, 'new', 'run')
+    openSession('demo', { env: { LOGKIT_RUNTIME_DIR: fresh } }).close()
+    t.equal(mode(fresh), 0o700, 'a directory that did not exist is created 0700')
+    t.equal(mode(join(base, 'new')), 0o700, 'its missing parents too')
+    t.end()
+  },
+)
+
+t.test("a stranger's directory is refused, whatever its mode", (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+  let stranger = '/usr'
+  if (process.getuid?.() === 0) {
+    stranger = join(base, 'stranger')
+    mkdirSync(stranger, { mode: 0o700 })
+    chownSync(stranger, 65534, 65534)
+  }
+  t.throws(
+    () => ensurePrivateDir(stranger),
+    { code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE' },
+    `${stranger}, owned by uid ${statSync(stranger).uid}`,
+  )
+  const planted = join(base, 'planted')
+  mkdirSync(planted, { mode: 0o700 })
+  symlinkSync(planted, join(base, 'link'))
+  t.throws(
+    () => ensurePrivateDir(join(base, 'link')),
+    { code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE' },
+    'a symlink to a private directory of ours',
+  )
   t.end()
 })
 
@@ -121,7 +211,11 @@ t.test('a stale lock is taken over; a live collector of the same app is refused,
   const paths = ensureAppDir('demo', e)
   writeFileSync(paths.lockFile, `${2 ** 22 + 1}\n`, { mode: 0o600 })
   const mine = openSession('demo', { env: e })
-  t.equal(readFileSync(paths.lockFile, 'utf8').trim(), String(process.pid), 'the stale lock was taken over')
+  t.equal(
+    readFileSync(paths.lockFile, 'utf8').split(' ')[0],
+    String(process.pid),
+    'the stale lock was taken over',
+  )
   mine.close()
 
   // A real second process holds the session; this one must be refused.
@@ -161,5 +255,59 @@ t.test('sources of one process share the app’s session; the last release close
   b.release()
   b.release()
   t.equal(readSession('demo', e), undefined, 'closed by the last release, once')
+  t.end()
+})
+
+t.test('a collector killed while taking over a stale lock does not block the app for good', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  const dead = 2 ** 22 + 1
+  writeFileSync(paths.lockFile, `${dead}\n`, { mode: 0o600 })
+  // What a collector leaves when it is SIGKILLed holding the takeover ticket of that lock.
+  const ticket = `${paths.lockFile}.${statSync(paths.lockFile).ino}.takeover`
+  writeFileSync(ticket, `${dead + 1} x\n`, { mode: 0o600 })
+  const session = openSession('demo', { env: e })
+  t.equal(
+    readFileSync(paths.lockFile, 'utf8').split(' ')[0],
+    String(process.pid),
+    'the stale lock was taken over past the dead ticket',
+  )
+  t.notOk(existsSync(ticket), 'and the dead ticket is gone')
+  session.close()
+  t.end()
+})
+
+t.test('a lock that names no pid is not taken over: the user is told what to do', (t) => {
+  const e = env()
+  const paths = ensureAppDir('demo', e)
+  writeFileSync(paths.lockFile, '', { mode: 0o600 })
+  t.throws(
+    () => openSession('demo', { env: e }),
+    { code: 'LOGKIT_ERR_SESSION_LOCK_UNREADABLE', details: { path: paths.lockFile } },
+    'an empty lock (an older collector mid-start) is refused',
+  )
+  t.equal(readFileSync(paths.lockFile, 'utf8'), '', 'and left as it was')
+  t.end()
+})
+
+t.test('a lock with this process’s pid: its own is held, one left by an earlier process is stale', (t) => {
+  const e = env()
+  const session = openSession('demo', { env: e })
+  t.throws(
+    () => openSession('demo', { env: e }),
+    { code: 'LOGKIT_ERR_SESSION_LOCKED', details: { pid: process.pid } },
+    'a second openSession in the same process is refused',
+  )
+  session.close()
+  // A restarted container's collector gets the same pid as the one before it.
+  writeFileSync(session.paths.lockFile, `${process.pid} earlier\n`, { mode: 0o600 })
+  const again = openSession('demo', { env: e })
+  t.not(
+    readFileSync(session.paths.lockFile, 'utf8'),
+    `${process.pid} earlier\n`,
+    'the leftover lock was replaced',
+  )
+  again.close()
+  t.notOk(existsSync(session.paths.lockFile), 'and close removed the new one')
   t.end()
 })

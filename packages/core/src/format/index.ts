@@ -10,7 +10,7 @@ import { prettyFormatter } from './pretty.js'
 import { textFormatter } from './text.js'
 import type { TimeFormat } from './timestamp.js'
 
-export { formatJson } from './json.js'
+export { formatJson, INVALID_FIELDS_KEY } from './json.js'
 export { JsonLineWriter } from './json-bytes.js'
 export { logfmtFormatter, logfmtKey, logfmtValue } from './logfmt.js'
 export { colorsByDefault, type PrettyOptions, prettyFormatter } from './pretty.js'

@@ -5,12 +5,17 @@
 // strings a line would otherwise be built of (a dozen concatenations, then a
 // flatten, then an encode) are most of what such a sink allocates.
 //
+// Like formatJson, it never lets an entry break the line: fields that are not
+// one well-formed JSON object are written as the string member
+// `logkit_invalid_fields` and counted in `invalidFields`.
+//
 // What take() hands out is never written again: later lines go after it in
 // the same buffer, and a new buffer is made only when that one runs short.
 
 import { putBytes, putInteger, putUtf8 } from '../codec.js'
 import type { LogEntry } from '../entry.js'
 import { nsToMs } from '../time.js'
+import { INVALID_FIELDS_KEY, numberJson } from './json.js'
 
 const ascii = (text: string): Buffer => Buffer.from(text, 'latin1')
 
@@ -24,6 +29,7 @@ const SEQ = ascii(',"seq":')
 const TRACE_ID = ascii(',"trace_id":')
 const SPAN_ID = ascii(',"span_id":')
 const MSG = ascii(',"msg":')
+const INVALID_FIELDS = ascii(`,"${INVALID_FIELDS_KEY}":`)
 
 /** The UTF-8 bytes of a string's JSON text, kept for its last value (they tend to repeat). */
 class QuotedBytes {
@@ -43,6 +49,12 @@ export class JsonLineWriter {
   buf: Buffer
   base = 0
   pos = 0
+  /**
+   * Entries written since this writer was made whose fields were not one
+   * well-formed JSON object (written as the string `logkit_invalid_fields`
+   * instead): a sink reports the increase as a diagnostic.
+   */
+  invalidFields = 0
   readonly #size: number
   readonly #hostnames = new QuotedBytes()
   readonly #apps = new QuotedBytes()
@@ -102,11 +114,14 @@ export class JsonLineWriter {
     }
     if (entry.traceId) this.#member(TRACE_ID, JSON.stringify(entry.traceId))
     if (entry.spanId) this.#member(SPAN_ID, JSON.stringify(entry.spanId))
-    // The members of the fields' raw JSON text, spliced in as Fields.members does.
-    const n = fields.length
-    if (n > 2 && fields.charCodeAt(0) === 0x7b && fields.charCodeAt(n - 1) === 0x7d) {
+    // The members of the fields' raw JSON text, spliced in only when a byte
+    // scan found it one JSON object that fits on the line.
+    if (entry.fields.hasMembers) {
       this.buf[this.pos++] = 0x2c
-      this.#text(fields, 1, n - 1)
+      this.#text(fields, 1, fields.length - 1)
+    } else if (!entry.fields.wellFormed) {
+      this.invalidFields++
+      this.#member(INVALID_FIELDS, JSON.stringify(fields))
     }
     this.#bytes(MSG)
     this.#bytes(msg)
@@ -159,13 +174,13 @@ export class JsonLineWriter {
     this.pos = putUtf8(this.buf, this.pos, text, from, to)
   }
 
-  /** A number as String(n) writes it. */
+  /** A number as String(n) writes it; what JSON cannot hold as numberJson does. */
   #number(v: number): void {
     if (Number.isSafeInteger(v)) this.pos = putInteger(this.buf, this.pos, v)
     else {
       // Up to 25 characters for a number; more only for what is not one (a
       // level a JS caller set to a string): room of its own.
-      const text = String(v)
+      const text = numberJson(v)
       this.#ensure(3 * text.length)
       this.#text(text, 0)
     }

@@ -9,7 +9,9 @@ import type { LogEntry } from '../entry.js'
 import {
   createFormatter,
   type FormatterOptions,
+  formatJson,
   formatNames,
+  INVALID_FIELDS_KEY,
   TEMPLATE_PLACEHOLDERS,
   textFormatter,
 } from '../format/index.js'
@@ -27,7 +29,9 @@ export interface FormatOptions extends FormatterOptions {
  * Sets each entry's `line`: the entry rendered in the given format, without a
  * trailing newline. The formatter is made once (an unknown template
  * placeholder throws LOGKIT_ERR_FORMAT_TEMPLATE then); an entry that cannot be
- * rendered is dropped and reported, and the stream goes on.
+ * rendered is dropped and reported, and the stream goes on. In `json`, an
+ * entry whose fields are not one well-formed JSON object is written with them
+ * as the string `logkit_invalid_fields` and reported as `fields_invalid`.
  *
  * @example
  * ```ts
@@ -41,9 +45,20 @@ export interface FormatOptions extends FormatterOptions {
  */
 export function format(options: FormatOptions = {}): MonoTypeOperatorFunction<LogEntry> {
   const render = createFormatter(options)
+  const json = render === formatJson
   const { report } = options
   return mapOrDrop(
-    (entry: LogEntry): LogEntry => ({ ...entry, line: render(entry) }),
+    (entry: LogEntry): LogEntry => {
+      const line = render(entry)
+      if (json && !entry.fields.wellFormed) {
+        report?.({
+          code: 'fields_invalid',
+          message: `format: an entry's fields are not one JSON object on one line; they were written as the string "${INVALID_FIELDS_KEY}" so the line stays one valid JSON line`,
+          count: 1,
+        })
+      }
+      return { ...entry, line }
+    },
     (error) =>
       report?.({
         code: 'format_failed',

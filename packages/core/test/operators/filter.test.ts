@@ -278,3 +278,31 @@ t.test('the filter definition creates an operator that filters', (t) => {
   })
   t.end()
 })
+
+t.test('prototype keys are neither levels nor fields in a filter', (t) => {
+  for (const level of ['constructor', '__proto__', 'toString']) {
+    t.throws(
+      () => validateOptions(filterDefinition, { level }),
+      { code: 'LOGKIT_ERR_OPTIONS_INVALID' },
+      `the manifest's level ${JSON.stringify(level)} is rejected`,
+    )
+    t.throws(
+      () => filter({ level }),
+      { code: 'LOGKIT_ERR_OPTIONS_INVALID' },
+      `filter({ level: ${JSON.stringify(level)} }) throws`,
+    )
+  }
+  const plain = testEntry({ msg: 'plain', fields: { a: { b: 1 } } })
+  const own = testEntry({ msg: 'own', fields: Fields.fromJSON('{"constructor":"x"}') })
+  t.same(
+    collect([plain, own], filter({ fields: { constructor: '/./' } })).map((e) => e.msg),
+    ['own'],
+    'a fields condition on constructor matches only an own member of that name',
+  )
+  t.same(
+    collect([plain], filter({ fields: { 'a.toString': '/function/' } })).map((e) => e.msg),
+    [],
+    'nor does a path reach a method of a value',
+  )
+  t.end()
+})

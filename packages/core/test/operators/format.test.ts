@@ -367,3 +367,29 @@ t.test('the format definition validates manifest options', (t) => {
   t.equal(out[0]?.line, 'time=2024-05-01T12:34:56.789Z level=info msg=hi', 'the created operator formats')
   t.end()
 })
+
+t.test('format json: fields that would break the line are written as a string and reported', (t) => {
+  const seen: [string, number | undefined][] = []
+  const entries = [
+    createEntry({ msg: 'forged', fields: Fields.fromJSON('{"a":1}\n{"level":60,"msg":"forged"}') }),
+    createEntry({ msg: 'fine', fields: { a: 1 } }),
+  ]
+  let lines: string[] = []
+  from(entries)
+    .pipe(format({ format: 'json', report: (d) => seen.push([d.code, d.count]) }), toArray())
+    .subscribe((out) => {
+      lines = out.map((e) => e.line ?? '')
+    })
+  t.equal(lines.length, 2, 'both entries are kept')
+  t.ok(
+    lines.every((line) => !line.includes('\n') && JSON.parse(line) !== null),
+    `each line is one valid JSON line: ${lines.join(' | ')}`,
+  )
+  t.equal(
+    JSON.parse(lines[0] as string).logkit_invalid_fields,
+    '{"a":1}\n{"level":60,"msg":"forged"}',
+    'the text is kept as a string',
+  )
+  t.same(seen, [['fields_invalid', 1]], 'the one entry is reported with a count')
+  t.end()
+})
