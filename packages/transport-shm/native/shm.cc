@@ -3,11 +3,20 @@
 // Atomics (src/ring.ts); this only gives it memory that other processes share.
 //
 // map(path, size, create) -> SharedArrayBuffer
-//   create: O_CREAT|O_EXCL, 0600, sized with ftruncate and pre-faulted, so that
-//           writing the ring never page-faults on the producer's log call.
+//   create: O_CREAT|O_EXCL, 0600, its pages reserved with posix_fallocate and
+//           pre-faulted, so that writing the ring never page-faults on the
+//           producer's log call, and a full tmpfs fails here with ENOSPC (the
+//           file is removed) instead of with SIGBUS inside a later write.
 //   open:   the file's own size.
 //   Both refuse a symlink (O_NOFOLLOW), anything but a regular file, and a file
 //   owned by another user. The mapping is unmapped when the buffer is collected.
+// create(path, size) -> [SharedArrayBuffer, fd]
+//   map(path, size, true) for a producer's ring, with an exclusive flock taken
+//   on the new file before anything else and held on the returned fd while
+//   the producer runs. The kernel drops the lock when the process dies, in any
+//   PID namespace, so the lock (not the pid) says whether the producer lives.
+// lockHeld(fd) -> boolean
+//   Whether some process holds the ring's lock (a try of a shared lock).
 // mkfifo(path, mode)
 
 #include <node.h>
@@ -15,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +37,7 @@ namespace {
 using v8::BackingStore;
 using v8::FunctionCallbackInfo;
 using v8::Isolate;
+using v8::Array;
 using v8::Local;
 using v8::SharedArrayBuffer;
 using v8::String;
@@ -36,55 +47,104 @@ void ThrowErrno(Isolate* isolate, int err, const char* syscall, const std::strin
   isolate->ThrowException(node::ErrnoException(isolate, err, syscall, nullptr, path.c_str()));
 }
 
-void Map(const FunctionCallbackInfo<Value>& args) {
-  Isolate* isolate = args.GetIsolate();
-  if (args.Length() < 3 || !args[0]->IsString() || !args[1]->IsNumber() || !args[2]->IsBoolean()) {
-    isolate->ThrowException(v8::Exception::TypeError(
-        String::NewFromUtf8Literal(isolate, "map(path: string, size: number, create: boolean)")));
-    return;
-  }
-  String::Utf8Value pathArg(isolate, args[0]);
-  const std::string path(*pathArg);
-  const double requested = args[1].As<v8::Number>()->Value();
-  const bool create = args[2]->IsTrue();
-
+// Opens (or creates) and maps path; on success returns the buffer and, when
+// `keepLocked`, leaves the fd open with an exclusive lock in *fdOut.
+Local<SharedArrayBuffer> MapFile(Isolate* isolate, const std::string& path, size_t requested, bool create,
+                                 bool keepLocked, int* fdOut) {
   int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC;
   if (create) flags |= O_CREAT | O_EXCL;
   const int fd = open(path.c_str(), flags, 0600);
-  if (fd < 0) return ThrowErrno(isolate, errno, "open", path);
-
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    close(fd);
-    return ThrowErrno(isolate, err, "fstat", path);
+  if (fd < 0) {
+    ThrowErrno(isolate, errno, "open", path);
+    return Local<SharedArrayBuffer>();
   }
+  // Fails the call: closes the fd, removes a file this call created.
+  auto fail = [&](int err, const char* syscall) {
+    close(fd);
+    if (create) unlink(path.c_str());
+    ThrowErrno(isolate, err, syscall, path);
+    return Local<SharedArrayBuffer>();
+  };
+  // Locked before the file has a size or a header: no reader ever sees a
+  // producer's ring unlocked while the producer lives.
+  if (keepLocked && flock(fd, LOCK_EX) != 0) return fail(errno, "flock");
+  struct stat st;
+  if (fstat(fd, &st) != 0) return fail(errno, "fstat");
   if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
     close(fd);
-    return ThrowErrno(isolate, EPERM, "open", path);
+    ThrowErrno(isolate, EPERM, "open", path);
+    return Local<SharedArrayBuffer>();
   }
   size_t size = static_cast<size_t>(st.st_size);
   if (create) {
-    size = static_cast<size_t>(requested);
-    if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
-      const int err = errno;
-      close(fd);
-      unlink(path.c_str());
-      return ThrowErrno(isolate, err, "ftruncate", path);
-    }
+    size = requested;
+    // Reserves the pages: on a full tmpfs this fails now with ENOSPC, where
+    // ftruncate would succeed and a later write would die of SIGBUS.
+    const int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+    if (err != 0) return fail(err, "posix_fallocate");
   }
-  if (size == 0) {
-    close(fd);
-    return ThrowErrno(isolate, EINVAL, "mmap", path);
-  }
+  if (size == 0) return fail(EINVAL, "mmap");
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | (create ? MAP_POPULATE : 0), fd, 0);
-  const int err = errno;
-  close(fd);
-  if (addr == MAP_FAILED) return ThrowErrno(isolate, err, "mmap", path);
+  if (addr == MAP_FAILED) return fail(errno, "mmap");
+  if (keepLocked) *fdOut = fd;
+  else close(fd);
 
   std::shared_ptr<BackingStore> store = SharedArrayBuffer::NewBackingStore(
       addr, size, [](void* data, size_t length, void*) { munmap(data, length); }, nullptr);
-  args.GetReturnValue().Set(SharedArrayBuffer::New(isolate, std::move(store)));
+  return SharedArrayBuffer::New(isolate, std::move(store));
+}
+
+bool PathSizeArgs(const FunctionCallbackInfo<Value>& args, int extra, const char* usage) {
+  if (args.Length() < 2 + extra || !args[0]->IsString() || !args[1]->IsNumber() ||
+      (extra > 0 && !args[2]->IsBoolean())) {
+    args.GetIsolate()->ThrowException(
+        v8::Exception::TypeError(String::NewFromUtf8(args.GetIsolate(), usage).ToLocalChecked()));
+    return false;
+  }
+  return true;
+}
+
+void Map(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!PathSizeArgs(args, 1, "map(path: string, size: number, create: boolean)")) return;
+  String::Utf8Value pathArg(isolate, args[0]);
+  const size_t size = static_cast<size_t>(args[1].As<v8::Number>()->Value());
+  Local<SharedArrayBuffer> sab = MapFile(isolate, std::string(*pathArg), size, args[2]->IsTrue(), false, nullptr);
+  if (!sab.IsEmpty()) args.GetReturnValue().Set(sab);
+}
+
+void Create(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!PathSizeArgs(args, 0, "create(path: string, size: number)")) return;
+  String::Utf8Value pathArg(isolate, args[0]);
+  const size_t size = static_cast<size_t>(args[1].As<v8::Number>()->Value());
+  int fd = -1;
+  Local<SharedArrayBuffer> sab = MapFile(isolate, std::string(*pathArg), size, true, true, &fd);
+  if (sab.IsEmpty()) return;
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<Array> out = Array::New(isolate, 2);
+  out->Set(context, 0, sab).Check();
+  out->Set(context, 1, v8::Integer::New(isolate, fd)).Check();
+  args.GetReturnValue().Set(out);
+}
+
+void LockHeld(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsInt32()) {
+    isolate->ThrowException(v8::Exception::TypeError(String::NewFromUtf8Literal(isolate, "lockHeld(fd: number)")));
+    return;
+  }
+  const int fd = args[0].As<v8::Int32>()->Value();
+  if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+    flock(fd, LOCK_UN);
+    args.GetReturnValue().Set(false);
+    return;
+  }
+  if (errno == EWOULDBLOCK) {
+    args.GetReturnValue().Set(true);
+    return;
+  }
+  ThrowErrno(isolate, errno, "flock", "");
 }
 
 void MakeFifo(const FunctionCallbackInfo<Value>& args) {
@@ -104,5 +164,7 @@ void MakeFifo(const FunctionCallbackInfo<Value>& args) {
 
 NODE_MODULE_INIT(/* exports, module, context */) {
   NODE_SET_METHOD(exports, "map", Map);
+  NODE_SET_METHOD(exports, "create", Create);
+  NODE_SET_METHOD(exports, "lockHeld", LockHeld);
   NODE_SET_METHOD(exports, "mkfifo", MakeFifo);
 }

@@ -30,7 +30,9 @@ export function setProducerLevel(app: string, { level, source, env }: SetLevelOp
     if (!name.endsWith(RING_SUFFIX)) continue
     if (source !== undefined && !name.startsWith(`${source.replace(/[^A-Za-z0-9_-]/g, '_')}.`)) continue
     try {
-      Atomics.store(Ring.open(join(dir, name)).header, CONTROL_INDEX, value)
+      const ring = Ring.open(join(dir, name))
+      Atomics.store(ring.header, CONTROL_INDEX, value)
+      ring.close()
       told++
     } catch {
       // Not a ring we can open (corrupt, or just removed): nothing to tell.

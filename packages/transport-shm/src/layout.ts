@@ -13,14 +13,22 @@
 //   [TAIL, HEAD + capacity)  free
 //
 // The producer owns TAIL, STATE and DROPPED; the collector owns HEAD, READ,
-// CONTROL and CONSUMER_ASLEEP. TAIL is published (Atomics.store) only after the
+// CONTROL, CONSUMER_ASLEEP, CONSUMER_BEAT, DROPS_ANNOUNCED and DROPS_REPORTED.
+// TAIL is published (Atomics.store) only after the
 // frame's bytes are in place, so a reader never sees half a frame, and HEAD
 // moves only when what it passes over is done end to end, so a collector that
 // restarts resumes at HEAD and loses nothing.
+//
+// Liveness, both ways, without pids (which other PID namespaces and pid reuse
+// make meaningless): the producer holds an exclusive flock on its ring file
+// while it runs (the kernel drops it when the process dies), and the collector
+// writes a coarse clock into CONSUMER_BEAT while it reads.
 
 /** 'LKRG' */
 export const RING_MAGIC = 0x4c4b5247
-export const RING_VERSION = 1
+/** 2: the producer holds a flock on its file, the collector beats. Version 1 rings are still read (liveness by pid). */
+export const RING_VERSION = 2
+export const RING_VERSION_PID_ONLY = 1
 export const HEADER_BYTES = 256
 
 // Header slots (Int32 indexes), named as thread-stream names its ring's.
@@ -39,6 +47,16 @@ export const CONSUMER_ASLEEP_INDEX = 7
 /** Collector-owned positions, on their own cache line (byte 64). */
 export const HEAD_INDEX = 16
 export const READ_INDEX = 17
+/**
+ * The collector's heartbeat: Date.now() as an int32 (compare with wrap-safe
+ * subtraction), written on a timer and on every read turn, 0 after a clean
+ * close. A producer blocks on a full ring only while it is recent.
+ */
+export const CONSUMER_BEAT_INDEX = 18
+/** Drops announced by the frames before READ, total: where a restarted collector's count resumes. */
+export const DROPS_ANNOUNCED_INDEX = 19
+/** Drops reported to collectors so far, total: each collector reports only what exceeds it. */
+export const DROPS_REPORTED_INDEX = 20
 /** Producer-owned position, on another cache line (byte 128). */
 export const TAIL_INDEX = 32
 
@@ -49,7 +67,16 @@ export const MIN_CAPACITY = 64 * 1024
 export const MAX_CAPACITY = 1024 * 1024 * 1024
 export const DEFAULT_CAPACITY = 4 * 1024 * 1024
 
-/** Ring files are named SOURCE.PID.START.ring, so a recycled pid never reuses a file. */
+/** How often the collector beats while it runs (ms). */
+export const BEAT_INTERVAL_MS = 250
+/** A beat older than this (ms) means no collector is reading: six missed beats. */
+export const BEAT_STALE_MS = 1500
+
+/**
+ * Ring files are named SOURCE.PID.ID.ring; ID is the start time, a counter of
+ * the process and random bytes, so transports made in one millisecond (by one
+ * process, or a recycled pid) never collide.
+ */
 export const RING_SUFFIX = '.ring'
 export const DOORBELL_NAME = 'doorbell.fifo'
 

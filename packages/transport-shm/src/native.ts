@@ -7,6 +7,10 @@ import { LogkitError } from '@logkit/core/producer'
 export interface ShmAddon {
   /** Maps `path` as shared memory: creates it (O_EXCL, 0600, `size` bytes) or opens it at its own size. */
   map(path: string, size: number, create: boolean): SharedArrayBuffer
+  /** Creates and maps a producer's ring, its pages reserved, under an exclusive flock held on the returned fd. */
+  create(path: string, size: number): [SharedArrayBuffer, number]
+  /** Whether some process holds the flock of the file open on `fd`. */
+  lockHeld(fd: number): boolean
   mkfifo(path: string, mode: number): void
 }
 

@@ -2,23 +2,35 @@
 // each frame straight into this process's ring, from the calling thread. When
 // log.info() returns, the entry is in shared memory: it survives this
 // process's crash and the collector's.
+//
+// A full ring is the only place that looks at the collector: the write path
+// itself is a load of HEAD, a copy and a store of TAIL. With a live collector
+// (its beat recent) `block` waits, bounded; with none, or one that did not
+// move during the last wait, a full ring drops at once and counts, so a
+// worker never stalls for a collector that is not there.
 
+import { randomBytes } from 'node:crypto'
+import { unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { type RuntimeEnv, runtimePaths, type Transport } from '@logkit/core/producer'
+import { isLogkitError, type RuntimeEnv, runtimePaths, type Transport } from '@logkit/core/producer'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellRinger, doorbellPath } from './doorbell.js'
 import {
+  BEAT_STALE_MS,
   CONSUMER_ASLEEP_INDEX,
+  CONSUMER_BEAT_INDEX,
   CONTROL_INDEX,
   DEFAULT_CAPACITY,
   DROPPED_INDEX,
   HEAD_INDEX,
+  MIN_CAPACITY,
   RING_SUFFIX,
   STATE_CLOSED,
   STATE_INDEX,
   TAIL_INDEX,
 } from './layout.js'
-import { Ring } from './ring.js'
+import { checkCapacity, Ring } from './ring.js'
+import { nothingToDeliver, removeDeadRings } from './sweep.js'
 
 export type ShmPolicy = 'block' | 'drop'
 
@@ -28,7 +40,10 @@ export interface ShmOptions {
   readonly source?: string
   /** Data bytes of the ring, a power of two (default 4 MiB). */
   readonly capacity?: number
-  /** What a write into a full ring does (default block: wait up to blockMs for the collector, then drop). */
+  /**
+   * What a write into a full ring does (default block: while a collector is
+   * reading, wait up to blockMs for it, then drop; with none, drop at once).
+   */
   readonly policy?: ShmPolicy
   readonly blockMs?: number
   readonly env?: RuntimeEnv
@@ -37,8 +52,10 @@ export interface ShmOptions {
 export interface ShmTransport extends Transport {
   writeRange(bytes: Buffer, start: number, end: number): boolean
   readonly ring: Ring
-  /** Entries this transport dropped (full ring). */
+  /** Entries this transport dropped (full ring), total. */
   readonly dropped: number
+  /** Writes into a full ring that waited for the collector (whether room came or not). */
+  readonly waits: number
   /** The level the collector asked for through the control word (0: none). */
   readonly controlLevel: number
   /** Calls `listener` when the collector asks for another level (checked a few times a second, off the log path). */
@@ -48,13 +65,49 @@ export interface ShmTransport extends Transport {
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 /** How often a producer looks at its control word; never on the log path. */
 const LEVEL_POLL_MS = 250
+const FULL_POLICY_DROP = 'the ring is full (policy drop)'
+const FULL_NO_COLLECTOR = 'the ring is full and no collector is reading it'
+const FULL_COLLECTOR_STUCK = 'the ring is full and the collector made no room within blockMs'
+/** Transports this process made: part of each ring's name. */
+let made = 0
+
+/** `SOURCE.PID.ID.ring`, unique per transport (see layout.ts). */
+function ringName(source: string): string {
+  const id = `${Date.now().toString(36)}-${(++made).toString(36)}-${randomBytes(4).toString('hex')}`
+  return `${source}.${process.pid}.${id}${RING_SUFFIX}`
+}
+
+/**
+ * Creates the ring, halving the capacity down to the minimum while the
+ * shared-memory file system has no room (with a warning saying so); throws
+ * LOGKIT_ERR_SHM_NO_SPACE when even the smallest ring does not fit.
+ */
+function createRing(file: string, capacity: number): Ring {
+  checkCapacity(capacity)
+  for (let size = capacity; ; size /= 2) {
+    try {
+      const ring = Ring.create(file, size)
+      if (size < capacity) {
+        process.emitWarning(
+          `logkit shm: no room in shared memory for a ring of ${capacity} bytes; using ${size} bytes (${file}). Raise the size of /dev/shm (docker run --shm-size) or set LOGKIT_SHM_DIR`,
+          { type: 'LogkitWarning', code: 'LOGKIT_W_SHM_RING_SMALLER' },
+        )
+      }
+      return ring
+    } catch (err) {
+      if (!isLogkitError(err, 'LOGKIT_ERR_SHM_NO_SPACE') || size <= MIN_CAPACITY) throw err
+    }
+  }
+}
 
 export function shm(options: ShmOptions): ShmTransport {
   const paths = runtimePaths(options.app, options.env)
-  ensureMemoryDir(paths)
+  const dir = ensureMemoryDir(paths)
   const source = (options.source ?? 'main').replace(/[^A-Za-z0-9_-]/g, '_')
-  const file = join(paths.memoryDir, `${source}.${process.pid}.${Date.now().toString(36)}${RING_SUFFIX}`)
-  const ring = Ring.create(file, options.capacity ?? DEFAULT_CAPACITY)
+  // Room first: the drained rings of producers that are gone.
+  removeDeadRings(dir)
+  const file = join(dir, ringName(source))
+  const ring = createRing(file, options.capacity ?? DEFAULT_CAPACITY)
   const doorbell = new DoorbellRinger(doorbellPath(paths.appDir))
   const policy = options.policy ?? 'block'
   const blockMs = options.blockMs ?? 100
@@ -62,7 +115,12 @@ export function shm(options: ShmOptions): ShmTransport {
   const capacity = ring.capacity
   let tail = 0
   let dropped = 0
+  let waits = 0
   let closed = false
+  /** Between the first drop and the ring's draining to half: one warning per such episode. */
+  let dropping = false
+  /** The collector's beat when a wait last ran out: no new wait until it moves. */
+  let stuckBeat = 0
 
   const wake = () => {
     // Only the write that finds the collector asleep rings, once.
@@ -75,18 +133,40 @@ export function shm(options: ShmOptions): ShmTransport {
     }
   }
 
-  const drop = () => {
+  const drop = (why: string) => {
     dropped++
     Atomics.add(h, DROPPED_INDEX, 1)
+    if (!dropping) {
+      dropping = true
+      process.emitWarning(
+        `logkit shm: ${why}; entries are dropped and counted (the collector reports the count) until the ring drains (${file})`,
+        { type: 'LogkitWarning', code: 'LOGKIT_W_TRANSPORT_DROPPING' },
+      )
+    }
     return false
   }
 
-  /** Waits (bounded) until n bytes are free; false when they never were. */
-  const waitForRoom = (n: number): boolean => {
-    const deadline = Date.now() + blockMs
+  /**
+   * A full ring: waits for room for n bytes (only `block`, only while a
+   * collector reads); '' when room came, else why not.
+   */
+  const makeRoom = (n: number): string => {
+    if (policy === 'drop') return FULL_POLICY_DROP
+    const now = Date.now()
+    if (!ring.collectorBeating(now, BEAT_STALE_MS)) return FULL_NO_COLLECTOR
+    // The last wait ran out and the collector has not beaten since (stopped, or dead but not yet stale).
+    if (Atomics.load(h, CONSUMER_BEAT_INDEX) === stuckBeat) return FULL_COLLECTOR_STUCK
+    waits++
+    if (waitForRoom(n, now + blockMs)) return ''
+    stuckBeat = Atomics.load(h, CONSUMER_BEAT_INDEX)
+    return FULL_COLLECTOR_STUCK
+  }
+
+  /** Waits until n bytes are free or the deadline passes (or the collector closes). */
+  const waitForRoom = (n: number, deadline: number): boolean => {
     doorbell.ring() // a full ring means the collector should be reading: make sure it is awake
     while (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
-      if (Date.now() >= deadline) return false
+      if (Date.now() >= deadline || Atomics.load(h, CONSUMER_BEAT_INDEX) === 0) return false
       Atomics.wait(sleeper, 0, 0, 1)
     }
     return true
@@ -112,6 +192,9 @@ export function shm(options: ShmOptions): ShmTransport {
     get dropped() {
       return dropped
     },
+    get waits() {
+      return waits
+    },
     get controlLevel() {
       return Atomics.load(h, CONTROL_INDEX)
     },
@@ -126,15 +209,19 @@ export function shm(options: ShmOptions): ShmTransport {
     },
     writeRange(bytes, start, end) {
       const n = end - start
-      if (closed || n > capacity) return drop()
-      if (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
-        if (policy === 'drop' || !waitForRoom(n)) return drop()
+      if (closed) return drop('the transport is closed')
+      if (n > capacity) return drop(`a frame of ${n} bytes is larger than the ring (${capacity} bytes)`)
+      const used = (tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0
+      if (used + n > capacity) {
+        const why = makeRoom(n)
+        if (why !== '') return drop(why)
       }
       ring.put(tail, bytes, start, end)
       tail = (tail + n) >>> 0
       // Publish only now: the collector never sees half a frame.
       Atomics.store(h, TAIL_INDEX, tail | 0)
       wake()
+      if (dropping && used * 2 <= capacity) dropping = false
       return true
     },
     flush() {
@@ -148,6 +235,15 @@ export function shm(options: ShmOptions): ShmTransport {
       Atomics.store(h, STATE_INDEX, STATE_CLOSED)
       doorbell.ring()
       doorbell.close()
+      // With no collector reading, a ring that holds nothing it would need is
+      // removed here (a reading collector reaps it after its goodbye). Removed
+      // before the lock is let go, so no one else judges it meanwhile.
+      if (!ring.collectorBeating(Date.now(), BEAT_STALE_MS) && nothingToDeliver(ring)) {
+        try {
+          unlinkSync(file)
+        } catch {}
+      }
+      ring.close()
     },
   }
 }

@@ -2,11 +2,13 @@
 // and the collector each hold a Ring over the same file; see layout.ts for the
 // slots and the invariants. No locks: each slot has one writer.
 
+import { closeSync, constants, fstatSync, openSync } from 'node:fs'
 import { endianness } from 'node:os'
-import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, LogkitError } from '@logkit/core/producer'
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET, LogkitError, processAlive } from '@logkit/core/producer'
 import {
   CAPACITY_INDEX,
   CONSUMER_ASLEEP_INDEX,
+  CONSUMER_BEAT_INDEX,
   DROPPED_INDEX,
   HEAD_INDEX,
   HEADER_BYTES,
@@ -18,6 +20,7 @@ import {
   READ_INDEX,
   RING_MAGIC,
   RING_VERSION,
+  RING_VERSION_PID_ONLY,
   STATE_INDEX,
   TAIL_INDEX,
   VERSION_INDEX,
@@ -38,11 +41,15 @@ export class Ring {
   /** put()'s word view of the memory it last copied from. */
   #sourceBuffer: ArrayBufferLike | undefined
   #sourceWords: Int32Array = NO_WORDS
+  /** The producer's: the fd holding the ring's flock. Anyone else's: an fd to probe that lock and the file's size. */
+  #fd: number | undefined
 
   private constructor(
     readonly path: string,
     sab: SharedArrayBuffer,
+    fd: number | undefined,
   ) {
+    this.#fd = fd
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4)
     this.capacity = sab.byteLength - HEADER_BYTES
     this.mask = this.capacity - 1
@@ -108,10 +115,26 @@ export class Ring {
     while (s < end) data[d++] = bytes[s++] as number
   }
 
-  /** Creates a new ring file (0600, O_EXCL) for this process; the magic is written last. */
+  /**
+   * Creates a new ring file (0600, O_EXCL) for this process, its memory
+   * reserved and its flock held until close(); the magic is written last.
+   * Throws LOGKIT_ERR_SHM_NO_SPACE when the file system cannot hold it.
+   */
   static create(path: string, capacity: number): Ring {
     checkCapacity(capacity)
-    const ring = new Ring(path, native().map(path, HEADER_BYTES + capacity, true))
+    let sab: SharedArrayBuffer
+    let fd: number
+    try {
+      ;[sab, fd] = native().create(path, HEADER_BYTES + capacity)
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'ENOSPC') throw cause
+      throw new LogkitError(
+        'LOGKIT_ERR_SHM_NO_SPACE',
+        `no room for a ring of ${capacity} bytes in ${path}: the shared-memory file system is full. Raise its size (docker run --shm-size=256m, or a bigger tmpfs at /dev/shm), use a smaller capacity, or set LOGKIT_SHM_DIR to a larger tmpfs`,
+        { cause, details: { path, capacity } },
+      )
+    }
+    const ring = new Ring(path, sab, fd)
     const h = ring.header
     Atomics.store(h, VERSION_INDEX, RING_VERSION)
     Atomics.store(h, CAPACITY_INDEX, capacity)
@@ -126,26 +149,65 @@ export class Ring {
     const sab = native().map(path, 0, false)
     if (sab.byteLength < HEADER_BYTES + MIN_CAPACITY)
       invalid(path, `is ${sab.byteLength} bytes, too small for a ring`)
-    const ring = new Ring(path, sab)
-    const h = ring.header
+    const ring = new Ring(path, sab, undefined)
+    ring.#check()
+    return ring
+  }
+
+  #check(): void {
+    const path = this.path
+    const h = this.header
     const magic = Atomics.load(h, MAGIC_INDEX)
     // Zero: a producer that has created the file but not yet written its header.
     if (magic !== RING_MAGIC) invalid(path, 'has no ring magic', magic === 0 ? 'uninitialised' : 'magic')
     const version = Atomics.load(h, VERSION_INDEX)
-    if (version !== RING_VERSION)
+    if (version !== RING_VERSION && version !== RING_VERSION_PID_ONLY)
       invalid(path, `has layout version ${version}, this collector reads ${RING_VERSION}`)
     const capacity = Atomics.load(h, CAPACITY_INDEX)
-    if (capacity !== ring.capacity || !isPowerOfTwo(capacity)) {
-      invalid(path, `says its capacity is ${capacity} but holds ${ring.capacity} data bytes`)
+    if (capacity !== this.capacity || !isPowerOfTwo(capacity)) {
+      invalid(path, `says its capacity is ${capacity} but holds ${this.capacity} data bytes`)
     }
-    if (
-      ring.used(ring.head) > capacity ||
-      ring.used(ring.read) > capacity ||
-      ring.distance(ring.head, ring.read) > ring.used(ring.head)
-    ) {
-      invalid(path, 'has positions out of order')
-    }
-    return ring
+    if (!this.inOrder(this.read)) invalid(path, 'has positions out of order')
+    // Opened only once the header checks out: an fd to probe the producer's lock and the file's size.
+    this.#fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+  }
+
+  /** Releases the file: the producer's lock, or a reader's probe fd. The mapping lives on until collected. */
+  close(): void {
+    if (this.#fd === undefined) return
+    try {
+      closeSync(this.#fd)
+    } catch {}
+    this.#fd = undefined
+  }
+
+  /**
+   * Whether the ring's producer still runs: it holds the ring's flock (which
+   * holds across PID namespaces and pid reuse), or, for a version 1 ring, its
+   * pid answers.
+   */
+  producerAlive(): boolean {
+    if (Atomics.load(this.header, VERSION_INDEX) === RING_VERSION_PID_ONLY) return processAlive(this.pid)
+    return this.#fd !== undefined && native().lockHeld(this.#fd)
+  }
+
+  /**
+   * Whether the file still holds the whole ring. Another process of the user
+   * can truncate it; reading the mapping past the end would then be SIGBUS.
+   */
+  intact(): boolean {
+    return this.#fd !== undefined && fstatSync(this.#fd).size >= HEADER_BYTES + this.capacity
+  }
+
+  /** Whether the collector's beat is recent (written within `staleMs` of `now`, wrap-safe). */
+  collectorBeating(now: number, staleMs: number): boolean {
+    const beat = Atomics.load(this.header, CONSUMER_BEAT_INDEX)
+    return beat !== 0 && Math.abs(((now | 0) - beat) | 0) < staleMs
+  }
+
+  /** Writes the collector's beat (never 0, which means "none"). */
+  beat(now: number): void {
+    Atomics.store(this.header, CONSUMER_BEAT_INDEX, now | 0 || 1)
   }
 
   get head(): number {
@@ -170,6 +232,15 @@ export class Ring {
 
   get dropped(): number {
     return Atomics.load(this.header, DROPPED_INDEX) >>> 0
+  }
+
+  /**
+   * HEAD ≤ read ≤ TAIL ≤ HEAD + capacity (modulo 2³²). A TAIL written behind
+   * the read position would otherwise read as ~4 GiB of data.
+   */
+  inOrder(read: number): boolean {
+    const used = this.used(this.head)
+    return used <= this.capacity && this.distance(this.head, read) <= used
   }
 
   /** Bytes from `from` to the tail. */

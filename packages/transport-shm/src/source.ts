@@ -2,26 +2,25 @@
 // earlier runs first), picks up new ones when they ring the doorbell, drains
 // while the pipeline has demand, and moves each ring's HEAD only when what it
 // passes over is done end to end. Sleeps on the doorbell when every ring is
-// empty. Reaps a ring once its producer is gone and it is drained.
+// empty. Reaps a ring once its producer is gone (its lock released) and it is
+// drained. Beats in every ring while it runs, so producers know a collector
+// is reading; checks each ring file's size before it touches the mapping in a
+// turn, so a file truncated behind its back is refused, not a SIGBUS.
 
 import { readdirSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   acquireSession,
-  crc32,
   DemandWait,
   type DiagnosticReporter,
   decodeFrame,
   defineSource,
   FRAME_HEADER_SIZE,
-  FRAME_MAGIC_0,
-  FRAME_MAGIC_1,
-  FRAME_VERSION,
+  type Frame,
   isLogkitError,
   type LogEntry,
   PLUGIN_API_VERSION,
   ProducerStream,
-  processAlive,
   type RuntimeEnv,
   type SourceContext,
   z,
@@ -29,8 +28,10 @@ import {
 import { Observable } from 'rxjs'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellListener, doorbellPath } from './doorbell.js'
-import { RING_SUFFIX, STATE_CLOSED } from './layout.js'
+import { DropLedger } from './drops.js'
+import { BEAT_INTERVAL_MS, CONSUMER_BEAT_INDEX, RING_SUFFIX, STATE_CLOSED } from './layout.js'
 import { Ring } from './ring.js'
+import { FrameScanner } from './scan.js'
 
 export interface ShmSourceOptions {
   /** Largest frame accepted (default 1 MiB). */
@@ -45,7 +46,10 @@ export interface ShmSourceOptions {
 interface RingState {
   readonly file: string
   readonly ring: Ring
+  readonly label: string
   readonly stream: ProducerStream
+  readonly drops: DropLedger
+  readonly scanner: FrameScanner
   /** The collector's read position (also published as READ). */
   read: number
   /** Entries read after the producer was found gone. */
@@ -54,7 +58,6 @@ interface RingState {
   reaped: boolean
 }
 
-const scratch = { buf: Buffer.allocUnsafe(64 * 1024) }
 const TURN_BYTES = 1024 * 1024
 const UNINITIALISED_GRACE_MS = 5000
 
@@ -67,6 +70,11 @@ export function createShmSource(
   const chunkBytes = options.chunkBytes ?? 256 * 1024
   const reapIntervalMs = options.reapIntervalMs ?? 1000
   const report: DiagnosticReporter = ctx.report
+  // Drops are reported from each ring's DropLedger, once across collector
+  // restarts; the producer streams' own drop reports would count them again.
+  const streamReport: DiagnosticReporter = (d) => {
+    if (d.code !== 'dropped') report(d)
+  }
 
   return new Observable<LogEntry>((subscriber) => {
     const handle = acquireSession(app, options.env)
@@ -93,6 +101,7 @@ export function createShmSource(
 
     const release = (n: number) => {
       acked = n
+      checkRings()
       let last: RingState | undefined
       let lastPos = 0
       while (releaseHead < relEnd.length && (relEnd[releaseHead] as number) <= n) {
@@ -136,24 +145,68 @@ export function createShmSource(
         })
         return
       }
+      // Taken before READ moves back: the ledger learns what the last collector counted.
+      const drops = new DropLedger(ring)
       // Resume where the last collector's acknowledgements stopped: what it
       // read but had not seen done is read again (duplicates are identified by pid and seq).
       const head = ring.head
       ring.setRead(head)
       ring.setAsleep(false)
+      ring.beat(Date.now())
       uninitialised.delete(file)
       const label = `shm producer ${name.slice(0, -RING_SUFFIX.length)}`
       // A ring whose producer is already gone (left by an earlier run) is salvaged whole.
-      const gone = ring.state === STATE_CLOSED || !processAlive(ring.pid)
-      rings.set(file, {
+      const gone = ring.state === STATE_CLOSED || !ring.producerAlive()
+      const state: RingState = {
         file,
         ring,
-        stream: new ProducerStream(report, label),
+        label,
+        stream: new ProducerStream(streamReport, label),
+        drops,
+        scanner: new FrameScanner(maxFrameSize),
         read: head,
         salvaged: 0,
         gone,
         reaped: false,
+      }
+      rings.set(file, state)
+      // Drops made while no collector read: reported now, once.
+      reportDrops(state)
+    }
+
+    const reportDrops = (state: RingState) => {
+      const count = state.drops.take()
+      if (count === 0) return
+      report({
+        code: 'dropped',
+        stage: 'producer',
+        message: `${state.label} dropped ${count} entries before they reached the collector`,
+        count,
+        details: { pid: state.ring.pid, reason: 'ring_full' },
       })
+    }
+
+    /** Stops reading a ring that can no longer be trusted; it is left in place. */
+    const refuse = (state: RingState, why: string, reason: string) => {
+      state.reaped = true
+      rings.delete(state.file)
+      refused.add(state.file)
+      state.ring.close()
+      report({
+        code: 'ring_invalid',
+        message: `ring file ${state.file} ${why}: it is no longer read; remove it if no producer writes it`,
+        details: { file: state.file, reason },
+      })
+    }
+
+    /**
+     * Before a callback touches the rings' memory: a file truncated by
+     * another process would make that touch a SIGBUS.
+     */
+    const checkRings = () => {
+      for (const state of rings.values()) {
+        if (!state.ring.intact()) refuse(state, 'was truncated by another process', 'truncated')
+      }
     }
 
     const scan = () => {
@@ -171,23 +224,30 @@ export function createShmSource(
       const ring = state.ring
       const tail = ring.tail
       let p = state.read
+      // A TAIL behind READ (or past HEAD + capacity) would read as ~4 GiB of data.
+      if (!ring.inOrder(p)) {
+        refuse(state, `has its tail (${tail}) out of order with its read position (${p})`, 'positions')
+        return 0
+      }
       const start = p
       let garbage = 0
       while (p !== tail && (p - start) >>> 0 < budget) {
         const available = (tail - p) >>> 0
-        const frame = frameAt(ring, p, available, maxFrameSize)
+        const frame = state.scanner.at(ring, p, available)
         if (frame === undefined) {
           // Not a frame here: skip a byte and look again, counting what is skipped.
           garbage++
+          state.scanner.skipped(1)
           p = (p + 1) >>> 0
           continue
         }
+        const at = p
         p = (p + frame.size) >>> 0
         let entries: readonly LogEntry[]
         try {
-          entries = state.stream.accept(
-            decodeFrame(frame.buf, frame.at + FRAME_HEADER_SIZE, frame.at + frame.size),
-          )
+          const decoded: Frame = decodeFrame(frame.buf, frame.at + FRAME_HEADER_SIZE, frame.at + frame.size)
+          state.drops.frame(decoded, at)
+          entries = state.stream.accept(decoded)
         } catch {
           garbage += frame.size
           continue
@@ -212,6 +272,8 @@ export function createShmSource(
       }
       state.read = p
       ring.setRead(p)
+      state.drops.published()
+      reportDrops(state)
       return (p - start) >>> 0
     }
 
@@ -238,6 +300,7 @@ export function createShmSource(
       if (stopped) return
       // Bytes read per turn of the event loop, so timers and sockets get theirs.
       let budget = TURN_BYTES
+      let touched = false
       for (;;) {
         if (demand.paused()) return
         if (next < pending.length) {
@@ -248,6 +311,12 @@ export function createShmSource(
         pending = []
         next = 0
         if (budget <= 0 || ctx.signal.aborted) break
+        if (!touched) {
+          // The first touch of the rings in this turn: check them, and beat (a read turn).
+          touched = true
+          checkRings()
+          beat()
+        }
         const state = nextRingWithData()
         if (state === undefined) break
         budget -= readRing(state, Math.min(chunkBytes, budget))
@@ -255,6 +324,7 @@ export function createShmSource(
         if (emitted + pending.length <= acked) release(acked)
       }
       if (ctx.signal.aborted) return finish()
+      if (!touched) checkRings()
       if (hasData()) schedule()
       else sleep()
     }
@@ -275,6 +345,7 @@ export function createShmSource(
     }
 
     const wake = () => {
+      checkRings()
       if (!asleep) {
         // A doorbell while awake can be a new ring announcing itself.
         scan()
@@ -295,7 +366,7 @@ export function createShmSource(
       const ring = state.ring
       if (!state.gone) {
         const closed = ring.state === STATE_CLOSED
-        if (!closed && processAlive(ring.pid)) return
+        if (!closed && ring.producerAlive()) return
         state.gone = true
       }
       // Drained and done: every byte read, and released end to end.
@@ -305,16 +376,8 @@ export function createShmSource(
       }
       state.reaped = true
       const stats = state.stream.stats
-      const lostAtExit = ring.dropped - stats.dropped
-      if (lostAtExit > 0) {
-        report({
-          code: 'dropped',
-          stage: 'producer',
-          message: `${ring.path}: the producer dropped ${lostAtExit} entries it could not announce before it exited`,
-          count: lostAtExit,
-          details: { pid: ring.pid, reason: 'ring_full' },
-        })
-      }
+      // Drops the producer could not announce before it exited (the header has them).
+      reportDrops(state)
       const source = state.stream.hello?.source ?? ring.path
       report({
         code: 'producer_exited',
@@ -334,7 +397,14 @@ export function createShmSource(
       try {
         unlinkSync(state.file)
       } catch {}
+      ring.close()
       rings.delete(state.file)
+    }
+
+    /** Tells the producers a collector is reading (see layout.ts, CONSUMER_BEAT). */
+    const beat = () => {
+      const now = Date.now()
+      for (const state of rings.values()) state.ring.beat(now)
     }
 
     const finish = () => {
@@ -345,10 +415,16 @@ export function createShmSource(
     const doorbell = new DoorbellListener(doorbellPath(paths.appDir), wake)
     handle.session.setTransport('shm', { dir: paths.memoryDir, doorbell: doorbell.path })
     const reaper = setInterval(() => {
+      checkRings()
       scan()
       maybeReapAll()
       if (asleep && hasData()) wake()
     }, reapIntervalMs).unref()
+    // Beats also while idle or held back by demand: the collector is there, and will read.
+    const beater = setInterval(() => {
+      checkRings()
+      beat()
+    }, BEAT_INTERVAL_MS).unref()
     const onAbort = () => {
       // Stop intake: hand over what is decoded, then complete. The rings keep
       // the rest for the next collector.
@@ -363,55 +439,20 @@ export function createShmSource(
       stopped = true
       if (scheduled) clearImmediate(scheduled)
       clearInterval(reaper)
+      clearInterval(beater)
       demand.dispose()
       ctx.signal.removeEventListener('abort', onAbort)
-      for (const state of rings.values()) state.ring.setAsleep(false)
+      checkRings()
+      for (const state of rings.values()) {
+        // A clean close: producers stop waiting for this collector at once.
+        state.ring.setAsleep(false)
+        Atomics.store(state.ring.header, CONSUMER_BEAT_INDEX, 0)
+        state.ring.close()
+      }
       doorbell.close()
       handle.release()
     }
   })
-}
-
-interface FoundFrame {
-  buf: Buffer
-  at: number
-  size: number
-}
-
-/** frameAt's answer, reused from frame to frame: nothing is allocated per frame. */
-const found: FoundFrame = { buf: scratch.buf, at: 0, size: 0 }
-
-/**
- * The frame at position p: the buffer holding it whole (the ring's own data
- * when it does not wrap, else a copy in scratch) and where it starts there,
- * valid until the next call; undefined when no valid frame starts at p.
- */
-function frameAt(ring: Ring, p: number, available: number, maxFrameSize: number): FoundFrame | undefined {
-  if (available < FRAME_HEADER_SIZE) return undefined
-  if (
-    ring.byteAt(p) !== FRAME_MAGIC_0 ||
-    ring.byteAt(p + 1) !== FRAME_MAGIC_1 ||
-    ring.byteAt(p + 2) !== FRAME_VERSION
-  ) {
-    return undefined
-  }
-  const length = ring.frameLengthAt(p)
-  const size = FRAME_HEADER_SIZE + length
-  if (length > maxFrameSize || size > available) return undefined
-  const at = p & ring.mask
-  const whole = found
-  if (at + size <= ring.capacity) {
-    whole.buf = ring.data
-    whole.at = at
-  } else {
-    whole.buf = ring.bytes(p, size, scratch)
-    whole.at = 0
-  }
-  whole.size = size
-  const end = whole.at + size
-  return crc32(whole.buf, whole.at + FRAME_HEADER_SIZE, end) === whole.buf.readUInt32LE(whole.at + 8)
-    ? whole
-    : undefined
 }
 
 const shmSourceOptions = z

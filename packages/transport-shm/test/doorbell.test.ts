@@ -68,6 +68,12 @@ t.test('every error code has a row in the README, and every row a code', (t) => 
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   const documented = tableCodes(readme, 'Errors')
   t.same(documented.sort(), Object.keys(shmErrorCodes).sort(), 'README and errors.ts agree')
+  const docs = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8')
+  t.same(
+    tableCodes(docs, '@logkit/transport-shm').sort(),
+    Object.keys(shmErrorCodes).sort(),
+    'docs/errors.md and errors.ts agree',
+  )
   t.end()
 })
 

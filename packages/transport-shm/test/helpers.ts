@@ -11,6 +11,7 @@ import { createMemorySink, waitFor } from '@logkit/core/testing'
 import { createShmSource } from '../src/source.js'
 
 export const producerScript = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
+export const collectorScript = fileURLToPath(new URL('./fixtures/collector.mjs', import.meta.url))
 
 /** A private runtime dir and shm dir for one test. */
 export function isolatedEnv(): Record<string, string> {
@@ -47,7 +48,7 @@ export function startProducer(
 ): { child: ChildProcess; result: Promise<ProducerResult> } {
   const child = spawn(process.execPath, [producerScript, ...args.map(String)], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
   let text = ''
   child.stdout?.on('data', (d) => {
@@ -82,6 +83,43 @@ export async function startCollector(
   })
   await pipeline.start()
   return { pipeline, sink, diagnostics }
+}
+
+export interface CollectorProcess {
+  readonly child: ChildProcess
+  /** The diagnostics it printed so far. */
+  readonly diagnostics: { code: string; count?: number; details?: Record<string, unknown> }[]
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** A collector in a process of its own (fixtures/collector.mjs), printing its diagnostics; resolves once it is ready. */
+export async function startCollectorProcess(
+  app: string,
+  env: Record<string, string>,
+  out: string,
+): Promise<CollectorProcess> {
+  const child = spawn(process.execPath, [collectorScript, app, out], {
+    env: { ...process.env, ...env, FIXTURE_DIAGNOSTICS: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const diagnostics: CollectorProcess['diagnostics'] = []
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  )
+  let text = ''
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d) => {
+      text += d
+      const lines = text.split('\n')
+      text = lines.pop() ?? ''
+      for (const line of lines) {
+        if (line === 'ready') resolve()
+        else if (line.startsWith('{')) diagnostics.push(JSON.parse(line))
+      }
+    })
+    exited.then(() => reject(new Error('the collector process exited before it was ready')))
+  })
+  return { child, diagnostics, exited }
 }
 
 /** Resolves when `check()` holds, polling; rejects after `ms`. */

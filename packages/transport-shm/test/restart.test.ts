@@ -1,0 +1,86 @@
+// Issue 11, items 9 and 10: drops are reported once across collector
+// restarts, and transports made together never collide.
+
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createLogger } from '@logkit/core'
+import t from 'tap'
+import { setProducerLevel } from '../src/control.js'
+import { HEAD_INDEX, MIN_CAPACITY } from '../src/layout.js'
+import { shm } from '../src/producer.js'
+import { isolatedEnv, startCollector, startCollectorProcess, until } from './helpers.js'
+
+t.test(
+  'two collectors in sequence: the second re-reads what the first had not acknowledged, and every drop is reported exactly once',
+  async (t) => {
+    const env = isolatedEnv()
+    const out = join(mkdtempSync(join(tmpdir(), 'logkit-restart-')), 'lines.txt')
+    const transport = shm({ app: 'restart', source: 'r', capacity: MIN_CAPACITY, policy: 'drop', env })
+    const log = createLogger({ app: 'restart', source: 'r', transport })
+    const call = () => log.info({ pad: 'x'.repeat(100) }, 'entry')
+    const dropSome = (n: number) => {
+      const before = transport.dropped
+      while (transport.dropped < before + n) call()
+    }
+    const reported = (c: { diagnostics: { code: string; count?: number }[] }) =>
+      c.diagnostics.filter((d) => d.code === 'dropped').reduce((n, d) => n + (d.count ?? 0), 0)
+
+    // No collector yet: the ring fills and 100 entries are dropped.
+    dropSome(100)
+    const first = await startCollectorProcess('restart', env, out)
+    await until(() => transport.ring.head === transport.ring.tail, 30_000, 'the first collector to drain')
+    await until(() => reported(first) >= 100, 30_000, 'the first drop report')
+    // The next entries carry the logger's announcement of those 100 drops.
+    const mark = transport.ring.tail
+    for (let i = 0; i < 10; i++) call()
+    await until(() => transport.ring.head === transport.ring.tail, 30_000, 'the first collector to drain')
+    first.child.kill('SIGKILL')
+    await first.exited
+    t.equal(reported(first), 100, 'the first collector reported the 100 drops')
+    // As if its last acknowledgements had not landed: the next collector reads those frames again.
+    Atomics.store(transport.ring.header, HEAD_INDEX, mark | 0)
+
+    // No collector again: 50 more drops, then a clean close (the goodbye carries the total, 150).
+    dropSome(50)
+    await log.close()
+    t.equal(log.stats.dropped, 150, 'the producer dropped 150 in all')
+    const second = await startCollectorProcess('restart', env, out)
+    t.teardown(() => {
+      second.child.kill('SIGKILL')
+    })
+    await until(
+      () => second.diagnostics.some((d) => d.code === 'producer_exited'),
+      30_000,
+      'the second collector to see the producer exit',
+    )
+    t.equal(reported(second), 50, 'the second collector reported only the 50 new drops')
+    t.equal(reported(first) + reported(second), log.stats.dropped, 'the totals equal what was dropped')
+  },
+)
+
+t.test('transports of one source made in one tight loop get distinct rings', async (t) => {
+  const env = isolatedEnv()
+  const transports = Array.from({ length: 20 }, () =>
+    shm({ app: 'pool', source: 'worker', capacity: MIN_CAPACITY, env }),
+  )
+  const paths = new Set(transports.map((tr) => tr.ring.path))
+  t.equal(paths.size, 20, 'twenty transports, twenty ring files, no EEXIST')
+  t.ok(
+    [...paths].every((p) => /\/worker\.\d+\.[^./]+\.ring$/.test(p)),
+    'each named SOURCE.PID.ID.ring',
+  )
+  t.equal(setProducerLevel('pool', { level: 'warn', source: 'worker', env }), 20, 'level control finds all')
+  t.ok(
+    transports.every((tr) => tr.controlLevel === 40),
+    'and each transport reads the level',
+  )
+  const { pipeline, sink } = await startCollector('pool', env)
+  transports.forEach((tr, i) => {
+    createLogger({ app: 'pool', source: 'worker', transport: tr }).warn({ i }, 'hi')
+  })
+  await until(() => sink.entries.length === 20, 30_000, 'an entry from each')
+  t.equal(new Set(sink.entries.map((e) => e.fields.get('i'))).size, 20, 'the collector reads all twenty')
+  for (const tr of transports) await tr.close()
+  await pipeline.close()
+})
