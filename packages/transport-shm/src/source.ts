@@ -101,7 +101,8 @@ export function createShmSource(
 
     const release = (n: number) => {
       acked = n
-      checkRings()
+      // After teardown the rings are no longer read, only released (see closeSettled).
+      if (!stopped) checkRings()
       let last: RingState | undefined
       let lastPos = 0
       while (releaseHead < relEnd.length && (relEnd[releaseHead] as number) <= n) {
@@ -118,9 +119,23 @@ export function createShmSource(
         relRing = relRing.slice(releaseHead)
         releaseHead = 0
       }
-      maybeReapAll()
+      if (stopped) closeSettled()
+      else maybeReapAll()
     }
     ctx.onAck(release)
+
+    /**
+     * After teardown, acknowledgements still come (the sinks write what the
+     * source handed over before it completed): a ring is closed only once
+     * everything read from it is released, so its HEAD can still move.
+     */
+    const closeSettled = () => {
+      for (const state of rings.values()) {
+        if (state.ring.head !== state.read) continue
+        state.ring.close()
+        rings.delete(state.file)
+      }
+    }
 
     const attach = (name: string) => {
       const file = join(paths.memoryDir, name)
@@ -447,8 +462,8 @@ export function createShmSource(
         // A clean close: producers stop waiting for this collector at once.
         state.ring.setAsleep(false)
         Atomics.store(state.ring.header, CONSUMER_BEAT_INDEX, 0)
-        state.ring.close()
       }
+      closeSettled()
       doorbell.close()
       handle.release()
     }
