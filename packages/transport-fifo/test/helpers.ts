@@ -98,7 +98,9 @@ export interface ProducerConfig {
   readonly app: string
   readonly source: string
   readonly bufferBytes?: number
-  readonly policy?: 'drop_newest' | 'drop_oldest'
+  readonly policy?: 'block' | 'drop' | 'drop_newest' | 'drop_oldest'
+  readonly blockMs?: number
+  readonly closeTimeoutMs?: number
   readonly heartbeatMs?: number
   readonly padBytes?: number
   readonly flushTimeoutMs?: number
@@ -110,7 +112,14 @@ export function producer(config: ProducerConfig, env: Record<string, string>): C
 
 export interface ProducerStats {
   readonly logger: { seq: number; written: number; dropped: number }
-  readonly transport: { connected: boolean; dropped: number; bufferedBytes: number; connections: number }
+  readonly transport: {
+    connected: boolean
+    dropped: number
+    bufferedBytes: number
+    connections: number
+    blocked: number
+    abandoned: number
+  }
 }
 
 export const statsOf = (reply: Reply) => reply as unknown as ProducerStats
