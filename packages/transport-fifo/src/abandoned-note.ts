@@ -107,7 +107,8 @@ export function readNote(path: string): AbandonedNote | undefined {
   try {
     const raw = JSON.parse(text) as Record<string, unknown>
     const hello = parseHello(raw['hello'])
-    if (raw['version'] !== VERSION || hello === undefined || typeof raw['lastSeq'] !== 'number') return undefined
+    if (raw['version'] !== VERSION || hello === undefined || typeof raw['lastSeq'] !== 'number')
+      return undefined
     return {
       hello,
       lastSeq: raw['lastSeq'],

@@ -111,7 +111,11 @@ export class FrameQueue {
     let goodbye = false
     for (const chunk of this.#chunks) {
       // A frame begun on this connection is in the pipe in part: count it whole, it cannot be finished.
-      for (let at = this.#frameAtOrBefore(chunk, chunk.sent); at < chunk.end; at += frameSize(chunk.buf, at)) {
+      for (
+        let at = this.#frameAtOrBefore(chunk, chunk.sent);
+        at < chunk.end;
+        at += frameSize(chunk.buf, at)
+      ) {
         frames++
         const kind = frameKind(chunk.buf, at)
         if (kind === 'batch') entries += peekBatch(chunk.buf, at).entries

@@ -8,7 +8,17 @@ import { createPipeline, type Diagnostic, type LogEntry, runtimePaths, useSource
 import { createMemorySink } from '@logkit/core/testing'
 import t from 'tap'
 import { fifoSource } from '../src/index.js'
-import { Child, contiguous, countOf, entriesOf, producer, runtimeEnv, sleep, statsOf, waitFor } from './helpers.js'
+import {
+  Child,
+  contiguous,
+  countOf,
+  entriesOf,
+  producer,
+  runtimeEnv,
+  sleep,
+  statsOf,
+  waitFor,
+} from './helpers.js'
 
 function collector(env: { LOGKIT_RUNTIME_DIR: string }, app: string) {
   const sink = createMemorySink()
