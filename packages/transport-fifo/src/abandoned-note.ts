@@ -97,15 +97,20 @@ export function writeNote(path: string, note: AbandonedNote): void {
   )
 }
 
-export function readNote(path: string): AbandonedNote | undefined {
-  let text: string
+/** The JSON object in a private file (checkpoint or note), or undefined when there is none or it is no JSON object. */
+export function readJsonFile(path: string): Record<string, unknown> | undefined {
   try {
-    text = readPrivateFile(path)
+    const raw: unknown = JSON.parse(readPrivateFile(path))
+    return raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : undefined
   } catch {
     return undefined
   }
+}
+
+export function readNote(path: string): AbandonedNote | undefined {
+  const raw = readJsonFile(path)
+  if (raw === undefined) return undefined
   try {
-    const raw = JSON.parse(text) as Record<string, unknown>
     const hello = parseHello(raw['hello'])
     if (raw['version'] !== VERSION || hello === undefined || typeof raw['lastSeq'] !== 'number')
       return undefined

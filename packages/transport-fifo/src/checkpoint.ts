@@ -13,8 +13,8 @@
 // collector a third of its time.
 
 import { closeSync, constants, fstatSync, unlinkSync, writeSync } from 'node:fs'
-import { type Hello, openPrivateFile, readPrivateFile, writeFileAtomic } from '@logkit/core'
-import { helloJson, parseHello } from './abandoned-note.js'
+import { type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
+import { helloJson, parseHello, readJsonFile } from './abandoned-note.js'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
@@ -79,22 +79,13 @@ export class CheckpointFile {
 
 /** The checkpoint at `path`, or undefined when there is none or it cannot be read as one. */
 export function readCheckpoint(path: string): Checkpoint | undefined {
-  let text: string
+  const raw = readJsonFile(path)
+  if (raw === undefined) return undefined
   try {
-    text = readPrivateFile(path)
-  } catch {
-    return undefined
-  }
-  try {
-    const raw = JSON.parse(text) as {
-      version?: unknown
-      hello?: Record<string, unknown>
-      lastSeq?: unknown
-      dropped?: unknown
-    }
-    const hello = parseHello(raw.hello)
-    if (raw.version !== VERSION || hello === undefined || typeof raw.lastSeq !== 'number') return undefined
-    return { hello, lastSeq: raw.lastSeq, dropped: typeof raw.dropped === 'number' ? raw.dropped : 0 }
+    const hello = parseHello(raw['hello'])
+    const { version, lastSeq, dropped } = raw
+    if (version !== VERSION || hello === undefined || typeof lastSeq !== 'number') return undefined
+    return { hello, lastSeq, dropped: typeof dropped === 'number' ? dropped : 0 }
   } catch {
     return undefined
   }

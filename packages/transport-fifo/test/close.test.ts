@@ -4,14 +4,14 @@
 // collectors (one of them SIGKILLed).
 
 import { existsSync, readdirSync } from 'node:fs'
-import { createPipeline, type Diagnostic, type LogEntry, runtimePaths, useSource } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import { type LogEntry, runtimePaths } from '@logkit/core'
 import t from 'tap'
-import { fifoSource } from '../src/index.js'
 import {
   Child,
+  collector,
   contiguous,
   countOf,
+  deliveredBy,
   entriesOf,
   producer,
   runtimeEnv,
@@ -19,18 +19,6 @@ import {
   statsOf,
   waitFor,
 } from './helpers.js'
-
-function collector(env: { LOGKIT_RUNTIME_DIR: string }, app: string) {
-  const sink = createMemorySink()
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    app,
-    sources: [useSource(fifoSource, { env, scanMs: 50 })],
-    sinks: [sink],
-    onDiagnostic: (d) => diagnostics.push(d),
-  })
-  return { pipeline, sink, diagnostics }
-}
 
 const seqsOf = (entries: readonly LogEntry[], pid: number) => entriesOf(entries, pid).map((e) => e.seq)
 
@@ -114,10 +102,7 @@ t.test(
     await p.ready()
     const total = 100_000
     const logging = p.command(`log ${total} 1000 0 1`)
-    const delivered = () =>
-      dead.lines.flatMap((r) =>
-        ((r['entries'] as [number, number][] | undefined) ?? []).filter(([pid]) => pid === p.pid),
-      )
+    const delivered = () => deliveredBy(dead, p.pid)
     await waitFor(() => delivered().length >= total / 2, 'the first collector delivering half')
     dead.kill('SIGKILL')
     await dead.exited

@@ -4,23 +4,17 @@
 // counted; with no collector, block never waits and drops at once. The
 // owner hears of a drop episode once. Real producer processes.
 
-import { createPipeline, type Diagnostic, useSource } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
 import t from 'tap'
-import { fifoSource } from '../src/index.js'
-import { contiguous, countOf, entriesOf, producer, runtimeEnv, statsOf, waitFor } from './helpers.js'
-
-function collector(env: { LOGKIT_RUNTIME_DIR: string }, app: string) {
-  const sink = createMemorySink()
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    app,
-    sources: [useSource(fifoSource, { env, scanMs: 50 })],
-    sinks: [sink],
-    onDiagnostic: (d) => diagnostics.push(d),
-  })
-  return { pipeline, sink, diagnostics }
-}
+import {
+  collector,
+  contiguous,
+  countOf,
+  entriesOf,
+  producer,
+  runtimeEnv,
+  statsOf,
+  waitFor,
+} from './helpers.js'
 
 const CALLS = 100_000
 
