@@ -69,6 +69,22 @@ export async function emit(options: EmitOptions): Promise<{ written: number; dro
     log[lineLevel(level) ?? options.level ?? 'info'](fields, text)
   }
   const stats = log.stats
+  // fifo's close() waits (closeTimeoutMs, a few seconds) for a collector to take
+  // the lines; what it then gives up it counts, and the lines are not delivered.
   await log.close()
+  const abandoned = abandonedBy(transport)
+  if (abandoned > 0) {
+    throw cliError(
+      'LOGKIT_ERR_CLI_EMIT',
+      `${abandoned} of ${stats.written} lines were not delivered: no collector of app "${options.app}" took them in time. Start one (logkit compose with a ${options.via} source for app "${options.app}", and the same LOGKIT_RUNTIME_DIR), then emit the lines again`,
+      { details: { app: options.app, written: stats.written, abandoned } },
+    )
+  }
   return { written: stats.written, dropped: stats.dropped }
+}
+
+/** Entries the transport gave up at close (fifo says so in its stats; shm keeps them in its ring). */
+function abandonedBy(transport: Transport): number {
+  const stats = (transport as { stats?: () => { abandoned?: unknown } }).stats?.()
+  return typeof stats?.abandoned === 'number' ? stats.abandoned : 0
 }

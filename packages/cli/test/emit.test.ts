@@ -73,3 +73,17 @@ t.test('emit through the binary: --via must be shm or fifo (exit 2)', async (t) 
   const exit = await runCli(['emit', '--app', 'x', '--via', 'carrier-pigeon'])
   t.equal(exit.code, 2, 'exit 2')
 })
+
+t.test(
+  'emit over fifo with no collector: waits its bounded time, then exits 1 saying how many lines were not delivered',
+  async (t) => {
+    const { work: _work, ...env } = isolatedEnv()
+    const child = startNode([cliBin, 'emit', '--app', 'nobody', '--source', 'cron'], env)
+    child.process.stdin?.end('first line\n{"level":"warn","msg":"second"}\nthird\n')
+    const exit = await child.exit
+    t.equal(exit.code, 1, 'a non-zero exit: the lines were not delivered')
+    t.match(exit.stderr, /\[LOGKIT_ERR_CLI_EMIT\]/, 'the error carries its code')
+    t.match(exit.stderr, /\b3 of 3 lines were not delivered/, 'it says how many lines were lost')
+    t.match(exit.stderr, /logkit compose/, 'and what to do: start the collector')
+  },
+)

@@ -13,7 +13,8 @@
 // collector a third of its time.
 
 import { closeSync, constants, fstatSync, unlinkSync, writeSync } from 'node:fs'
-import { type Hello, openPrivateFile, readPrivateFile, writeFileAtomic } from '@logkit/core'
+import { type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
+import { helloJson, parseHello, readJsonFile } from './abandoned-note.js'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
@@ -33,7 +34,8 @@ export function runOf(hello: Pick<Hello, 'pid' | 'startTime'>): string {
 function checkpointText(checkpoint: Checkpoint): string {
   return JSON.stringify({
     version: VERSION,
-    hello: { ...checkpoint.hello, startTime: String(checkpoint.hello.startTime) },
+    // Bounded: the text always fits one page, so its single write is never torn.
+    hello: helloJson(checkpoint.hello),
     lastSeq: checkpoint.lastSeq,
     dropped: checkpoint.dropped,
   })
@@ -46,7 +48,8 @@ export function writeCheckpoint(path: string, checkpoint: Checkpoint): void {
 
 /**
  * One pipe's checkpoint file, opened once and rewritten in place: each update
- * is a single write at offset 0 of less than a page, which a crash of the
+ * is a single write at offset 0 of less than a page (the hello in it is
+ * bounded: boundedHello), which a crash of the
  * collector never leaves half done. A shorter text than what the file holds
  * is padded with spaces, which JSON.parse ignores.
  */
@@ -76,33 +79,13 @@ export class CheckpointFile {
 
 /** The checkpoint at `path`, or undefined when there is none or it cannot be read as one. */
 export function readCheckpoint(path: string): Checkpoint | undefined {
-  let text: string
+  const raw = readJsonFile(path)
+  if (raw === undefined) return undefined
   try {
-    text = readPrivateFile(path)
-  } catch {
-    return undefined
-  }
-  try {
-    const raw = JSON.parse(text) as {
-      version?: unknown
-      hello?: Record<string, unknown>
-      lastSeq?: unknown
-      dropped?: unknown
-    }
-    const h = raw.hello
-    if (raw.version !== VERSION || h === undefined || typeof raw.lastSeq !== 'number') return undefined
-    if (typeof h['pid'] !== 'number' || typeof h['startTime'] !== 'string') return undefined
-    const hello: Hello = {
-      app: String(h['app'] ?? ''),
-      source: String(h['source'] ?? ''),
-      pid: h['pid'],
-      hostname: String(h['hostname'] ?? ''),
-      protocol: Number(h['protocol'] ?? 0),
-      transport: String(h['transport'] ?? ''),
-      capabilities: Array.isArray(h['capabilities']) ? h['capabilities'].map(String) : [],
-      startTime: BigInt(h['startTime']),
-    }
-    return { hello, lastSeq: raw.lastSeq, dropped: typeof raw.dropped === 'number' ? raw.dropped : 0 }
+    const hello = parseHello(raw['hello'])
+    const { version, lastSeq, dropped } = raw
+    if (version !== VERSION || hello === undefined || typeof lastSeq !== 'number') return undefined
+    return { hello, lastSeq, dropped: typeof dropped === 'number' ? dropped : 0 }
   } catch {
     return undefined
   }

@@ -12,6 +12,24 @@ export const errorCodes = {
 
 export type FifoErrorCode = keyof typeof errorCodes
 
+/**
+ * Codes of the process warnings (`process.emitWarning`, type 'LogkitWarning')
+ * the producer raises: data it had to give up, said once where its owner sees it.
+ */
+export const warningCodes = {
+  LOGKIT_W_TRANSPORT_DROPPING:
+    'The producer started dropping entries: its buffer is full and no collector takes them fast enough (or at all).',
+  LOGKIT_W_FIFO_ABANDONED:
+    'close() gave up waiting for a collector: the entries still buffered were not delivered.',
+} as const
+
+export type FifoWarningCode = keyof typeof warningCodes
+
+/** Says `message` once, as a process warning with `code`, where the producer's owner sees it (stderr by default). */
+export function warn(code: FifoWarningCode, message: string): void {
+  process.emitWarning(message, { type: 'LogkitWarning', code })
+}
+
 /** A LogkitError with one of this package's codes. */
 export function fifoError(
   code: FifoErrorCode,

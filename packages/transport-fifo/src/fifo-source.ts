@@ -5,7 +5,9 @@
 //   PipeReader ── entries ──▶ subscriber        (sockets paused while demand is)
 //   acks ──▶ checkpoint per pipe (last seq delivered), for the next collector
 //   every scanMs: producers gone → drain, producer_exited, remove the pipe;
-//                 late heartbeats → heartbeat_missed (then _recovered)
+//                 late heartbeats → heartbeat_missed (then _recovered);
+//                 a producer's note (SOURCE.PID.fifo.lost: its close() gave up)
+//                 → what never came counted as seq_gap / dropped, once
 //   abort: drain every pipe, remove the pipes, complete; the session is
 //          released once every entry emitted has been acknowledged
 //
@@ -27,6 +29,7 @@ import {
   validateOptions,
 } from '@logkit/core'
 import { Observable, type Subscriber } from 'rxjs'
+import { noteFileName, pipeOfNote, readNote } from './abandoned-note.js'
 import { type CheckpointFile, readCheckpoint, removeFile } from './checkpoint.js'
 import { fifoError } from './errors.js'
 import { type FifoSourceOptions, fifoSourceOptions } from './options.js'
@@ -236,17 +239,67 @@ class Collector {
       return
     }
     const present = new Set(names)
+    const notes: string[] = []
     for (const name of names) {
       if (parsePipeName(name) !== undefined) {
         this.#add(name)
         continue
       }
+      const noted = pipeOfNote(name)
+      if (noted !== undefined) {
+        notes.push(noted)
+        continue
+      }
       // A checkpoint whose pipe is gone and whose producer is dead will never be needed.
       const pipe = pipeOfCheckpoint(name)
-      if (pipe !== undefined && !present.has(pipe) && !processAlive(parsePipeName(pipe)?.pid ?? 0)) {
+      // (A note beside it is read against it first.)
+      if (
+        pipe !== undefined &&
+        !present.has(pipe) &&
+        !present.has(noteFileName(pipe)) &&
+        !processAlive(parsePipeName(pipe)?.pid ?? 0)
+      ) {
         removeFile(join(this.#dir, name))
       }
     }
+    for (const pipe of notes) this.#takeNote(pipe, present.has(pipe))
+  }
+
+  /**
+   * A producer's close() gave up and left a note beside its pipe: what it
+   * left in the pipe is read first, then the note counts what never came,
+   * once (it is removed). A pipe that was never made (no collector ran while
+   * the producer lived) is judged by its checkpoint, if any, or from nothing.
+   */
+  #takeNote(pipe: string, pipePresent: boolean): void {
+    if (this.#paused) return
+    const notePath = join(this.#dir, noteFileName(pipe))
+    let reader = this.#readers.get(pipe)
+    if (reader === undefined && pipePresent) return // not (yet) readable: the next scan
+    const note = readNote(notePath)
+    if (note === undefined) {
+      // Half made (its temp file is renamed into place) never happens; a foreign file is not ours to read.
+      return
+    }
+    if (reader !== undefined) {
+      reader.drain()
+    } else {
+      const parsed = parsePipeName(pipe)
+      if (parsed === undefined) return
+      const checkpointPath = join(this.#dir, checkpointFileName(pipe))
+      reader = new PipeReader({
+        name: pipe,
+        path: join(this.#dir, pipe),
+        checkpointPath,
+        source: parsed.source,
+        pid: parsed.pid,
+        checkpoint: readCheckpoint(checkpointPath),
+        context: this.#readerContext,
+      })
+      if (!processAlive(parsed.pid)) removeFile(checkpointPath)
+    }
+    reader.takeNote(note)
+    removeFile(notePath)
   }
 
   #add(name: string): void {

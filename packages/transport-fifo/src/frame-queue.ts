@@ -17,7 +17,7 @@
 // it), drop_oldest evicts the oldest waiting frames (the collector sees them
 // as a seq gap, with the exact count).
 
-import { frameSize, peekBatch } from './frame-peek.js'
+import { frameKind, frameSize, peekBatch } from './frame-peek.js'
 
 export type BufferPolicy = 'drop_newest' | 'drop_oldest'
 
@@ -90,6 +90,52 @@ export class FrameQueue {
     return this.#pending
   }
 
+  /** Most bytes of frames waiting to be written. */
+  get capacityBytes(): number {
+    return this.#capacity
+  }
+
+  /** True when `n` more bytes fit without the policy having to act. */
+  fits(n: number): boolean {
+    return this.#pending + n <= this.#capacity
+  }
+
+  /**
+   * The entries in frames not yet written on the current connection, and the
+   * goodbye among them if there is one: what close() gives up when no
+   * collector takes them. Walks the frames, so only for close, never per write.
+   */
+  unsent(): { entries: number; frames: number; goodbye: boolean } {
+    let entries = 0
+    let frames = 0
+    let goodbye = false
+    for (const chunk of this.#chunks) {
+      // A frame begun on this connection is in the pipe in part: count it whole, it cannot be finished.
+      for (
+        let at = this.#frameAtOrBefore(chunk, chunk.sent);
+        at < chunk.end;
+        at += frameSize(chunk.buf, at)
+      ) {
+        frames++
+        const kind = frameKind(chunk.buf, at)
+        if (kind === 'batch') entries += peekBatch(chunk.buf, at).entries
+        else if (kind === 'goodbye') goodbye = true
+      }
+    }
+    return { entries, frames, goodbye }
+  }
+
+  /** The start of the frame that holds byte `pos` of `chunk` (or `pos` itself at a frame boundary). */
+  #frameAtOrBefore(chunk: Chunk, pos: number): number {
+    let at = chunk.start
+    while (at < chunk.end) {
+      const next = at + frameSize(chunk.buf, at)
+      if (next > pos) return at
+      at = next
+    }
+    return at
+  }
+
   /** Written bytes kept for a replay. */
   get retainedBytes(): number {
     return this.#retained
@@ -139,14 +185,18 @@ export class FrameQueue {
     return undefined
   }
 
-  /** The bytes from the last `take()` are in the pipe. */
-  written(): number {
+  /**
+   * The bytes from the last `take()` are in the pipe, or the first `count` of
+   * them (a non-blocking write to a pipe can be partial); the rest is taken again.
+   */
+  written(count?: number): number {
     const inflight = this.#inflight
     if (inflight === undefined) return 0
     this.#inflight = undefined
-    const { chunk, end } = inflight
+    const { chunk } = inflight
     // Eviction never touches a chunk in flight, so `sent` is where the write began.
-    const n = end - chunk.sent
+    const n = count === undefined ? inflight.end - chunk.sent : Math.min(count, inflight.end - chunk.sent)
+    const end = chunk.sent + n
     chunk.sent = end
     if (end > chunk.sentHigh) chunk.sentHigh = end
     this.#pending -= n

@@ -14,9 +14,15 @@ export function sanitizeSource(source: string): string {
   return clean.startsWith('.') ? `_${clean.slice(1)}` : clean
 }
 
-/** `web.1234.fifo`; `n` > 1 names a further pipe of the same source in one process (`web-2.1234.fifo`). */
-export function pipeFileName(source: string, pid: number, n = 1): string {
-  const base = sanitizeSource(source)
+/**
+ * `web.1234.fifo`; `n` > 1 names a further pipe of the same source in one
+ * thread (`web-2.1234.fifo`); a worker thread's names carry its threadId
+ * (`web@3.1234.fifo`, `web@3-2.1234.fifo`). A sanitized source never holds
+ * '@', so names of different threads of one process can never be equal:
+ * each thread only needs to keep its own names apart.
+ */
+export function pipeFileName(source: string, pid: number, n = 1, thread = 0): string {
+  const base = thread > 0 ? `${sanitizeSource(source)}@${thread}` : sanitizeSource(source)
   return `${n > 1 ? `${base}-${n}` : base}.${pid}${SUFFIX}`
 }
 

@@ -22,6 +22,7 @@ import {
   openPrivateFile,
   ProducerStream,
 } from '@logkit/core'
+import type { AbandonedNote } from './abandoned-note.js'
 import { type Checkpoint, CheckpointFile, runOf } from './checkpoint.js'
 import { fifoError } from './errors.js'
 
@@ -239,6 +240,26 @@ export class PipeReader {
       details: { pipe: this.name, pid: this.pid, source: this.source, ...d },
     })
     return true
+  }
+
+  /**
+   * The producer's close() gave up and left a note: it stands for the
+   * goodbye that never came. Against what this stream delivered of that run
+   * (or the checkpoint it resumed), what is missing up to the note's last
+   * seq is reported as a seq gap and unannounced drops as drops, once.
+   */
+  takeNote(note: AbandonedNote): void {
+    const run = runOf(note.hello)
+    if (run !== this.run) {
+      // Nothing of that run was delivered here: all of it is missing.
+      if (this.run !== undefined) this.stream = this.#newStream()
+      this.stream.accept({ ...note.hello, type: 'hello' } satisfies HelloFrame)
+      this.run = run
+      this.ackedSeq = 0
+      this.ackedDropped = 0
+      this.checkpointSeq = 0
+    }
+    this.stream.accept({ type: 'goodbye', lastSeq: note.lastSeq, dropped: note.dropped })
   }
 
   #newStream(): ProducerStream {

@@ -48,3 +48,24 @@ t.test('a checkpoint file never follows a symlink', (t) => {
   })
   t.end()
 })
+
+t.test(
+  'a checkpoint with an unbounded hostname and source still fits one page, so one write is never torn',
+  (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+    const path = join(dir, 'web.4242.fifo.ack')
+    const huge = { ...hello('h'.repeat(10_000)), source: 'é'.repeat(10_000) }
+    const file = new CheckpointFile(path)
+    file.write({ hello: huge, lastSeq: 77, dropped: 2 })
+    file.close()
+    t.ok(statSync(path).size <= 4096, `the file is one page at most (${statSync(path).size} bytes)`)
+    const back = readCheckpoint(path)
+    t.match(
+      back,
+      { lastSeq: 77, dropped: 2, hello: { pid: 4242, startTime: 123456789n } },
+      'the run and the position survive whole',
+    )
+    t.ok(back?.hello.source.startsWith('éé'), 'the source is cut, not lost')
+    t.end()
+  },
+)

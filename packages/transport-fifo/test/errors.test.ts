@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { isLogkitError, LogkitError } from '@logkit/core'
 import { markdownSection, tableCodes } from '@logkit/core/testing'
 import t from 'tap'
-import { errorCodes, fifoError } from '../src/errors.js'
+import { errorCodes, fifoError, warningCodes } from '../src/errors.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const errorsSection = markdownSection(readme, 'Errors')
@@ -43,5 +43,19 @@ t.test('fifoError makes a LogkitError with the code, details and cause', (t) => 
     Object.keys(errorCodes).every((c) => /^LOGKIT_ERR_FIFO_[A-Z_]+$/.test(c)),
     'every code is LOGKIT_ERR_FIFO_<WHAT>',
   )
+  t.end()
+})
+
+t.test('every warning code has one row in the README with the same meaning, and every row a code', (t) => {
+  t.same(
+    tableCodes(readme, 'Warnings').slice().sort(),
+    Object.keys(warningCodes).sort(),
+    'the README table and errors.ts list the same warning codes',
+  )
+  const section = markdownSection(readme, 'Warnings')
+  for (const [code, meaning] of Object.entries(warningCodes)) {
+    const cells = (section.split('\n').find((line) => line.includes(`\`${code}\``)) ?? '').split('|')
+    t.equal(cells[2]?.trim(), meaning, `${code}: the same meaning`)
+  }
   t.end()
 })

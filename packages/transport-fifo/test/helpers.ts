@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import type { Diagnostic, LogEntry } from '@logkit/core'
+import { createPipeline, type Diagnostic, type LogEntry, useSource } from '@logkit/core'
+import { createMemorySink } from '@logkit/core/testing'
+import { fifoSource } from '../src/index.js'
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
@@ -98,7 +100,9 @@ export interface ProducerConfig {
   readonly app: string
   readonly source: string
   readonly bufferBytes?: number
-  readonly policy?: 'drop_newest' | 'drop_oldest'
+  readonly policy?: 'block' | 'drop' | 'drop_newest' | 'drop_oldest'
+  readonly blockMs?: number
+  readonly closeTimeoutMs?: number
   readonly heartbeatMs?: number
   readonly padBytes?: number
   readonly flushTimeoutMs?: number
@@ -110,7 +114,14 @@ export function producer(config: ProducerConfig, env: Record<string, string>): C
 
 export interface ProducerStats {
   readonly logger: { seq: number; written: number; dropped: number }
-  readonly transport: { connected: boolean; dropped: number; bufferedBytes: number; connections: number }
+  readonly transport: {
+    connected: boolean
+    dropped: number
+    bufferedBytes: number
+    connections: number
+    blocked: number
+    abandoned: number
+  }
 }
 
 export const statsOf = (reply: Reply) => reply as unknown as ProducerStats
@@ -131,4 +142,28 @@ export function contiguous(seqs: readonly number[], from: number, to: number): b
   if (seqs.length !== to - from + 1) return false
   for (let i = 0; i < seqs.length; i++) if (seqs[i] !== from + i) return false
   return true
+}
+
+/** A collector in this process: one pipeline, the fifo source of `app` (scanning every 50 ms) into a memory sink. */
+export function collector(
+  env: { LOGKIT_RUNTIME_DIR: string },
+  app: string,
+  options: Record<string, unknown> = {},
+) {
+  const sink = createMemorySink()
+  const diagnostics: Diagnostic[] = []
+  const pipeline = createPipeline({
+    app,
+    sources: [useSource(fifoSource, { env, scanMs: 50, ...options })],
+    sinks: [sink],
+    onDiagnostic: (d) => diagnostics.push(d),
+  })
+  return { pipeline, sink, diagnostics }
+}
+
+/** The [pid, seq] of each entry of producer `pid` that a collector.mjs process printed as written (kept even once it is killed). */
+export function deliveredBy(collectorChild: Child, pid: number): [number, number][] {
+  return collectorChild.lines.flatMap((r) =>
+    ((r['entries'] as [number, number][] | undefined) ?? []).filter(([of]) => of === pid),
+  )
 }

@@ -2,29 +2,20 @@
 // collector, entries larger than a pipe's buffer, a producer that stops
 // (SIGSTOP) and comes back (SIGCONT), and a second collector for one app.
 
-import {
-  createPipeline,
-  DemandController,
-  type Diagnostic,
-  type DiagnosticReporter,
-  useSource,
-} from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import { DemandController, type DiagnosticReporter } from '@logkit/core'
 import t from 'tap'
-import { createFifoSource, fifoSource } from '../src/index.js'
-import { Child, contiguous, countOf, entriesOf, producer, runtimeEnv, statsOf, waitFor } from './helpers.js'
-
-function collector(env: { LOGKIT_RUNTIME_DIR: string }, app: string, options: Record<string, unknown> = {}) {
-  const sink = createMemorySink()
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    app,
-    sources: [useSource(fifoSource, { env, scanMs: 50, ...options })],
-    sinks: [sink],
-    onDiagnostic: (d) => diagnostics.push(d),
-  })
-  return { pipeline, sink, diagnostics }
-}
+import { createFifoSource } from '../src/index.js'
+import {
+  Child,
+  collector,
+  contiguous,
+  countOf,
+  entriesOf,
+  producer,
+  runtimeEnv,
+  statsOf,
+  waitFor,
+} from './helpers.js'
 
 t.test(
   'a producer that starts first: its buffered entries arrive when the collector starts, the excess is counted',

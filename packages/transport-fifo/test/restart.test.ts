@@ -3,23 +3,19 @@
 // the exact count: received + reported lost + reported dropped = sent, for
 // every producer, and nothing arrives twice.
 
-import { createPipeline, type Diagnostic, type LogEntry, type Pipeline, useSource } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import type { LogEntry, Pipeline } from '@logkit/core'
 import t from 'tap'
-import { fifoSource } from '../src/index.js'
-import { Child, countOf, entriesOf, producer, runtimeEnv, statsOf, waitFor } from './helpers.js'
-
-function collector(env: { LOGKIT_RUNTIME_DIR: string }, app: string) {
-  const sink = createMemorySink()
-  const diagnostics: Diagnostic[] = []
-  const pipeline = createPipeline({
-    app,
-    sources: [useSource(fifoSource, { env, scanMs: 50 })],
-    sinks: [sink],
-    onDiagnostic: (d) => diagnostics.push(d),
-  })
-  return { pipeline, sink, diagnostics }
-}
+import {
+  Child,
+  collector,
+  countOf,
+  deliveredBy,
+  entriesOf,
+  producer,
+  runtimeEnv,
+  statsOf,
+  waitFor,
+} from './helpers.js'
 
 const seqsOf = (entries: readonly LogEntry[], pid: number) => entriesOf(entries, pid).map((e) => e.seq)
 const increasing = (seqs: readonly number[]) => seqs.every((s, i) => i === 0 || s > (seqs[i - 1] as number))
@@ -124,10 +120,7 @@ t.test(
     await dead.ready()
     await p.ready()
     const streaming = p.command('log 30000 100 1 1')
-    const delivered = () =>
-      dead.lines.flatMap((r) =>
-        ((r['entries'] as [number, number][] | undefined) ?? []).filter(([pid]) => pid === p.pid),
-      )
+    const delivered = () => deliveredBy(dead, p.pid)
     await waitFor(() => delivered().length >= 3000, 'the first collector delivering')
     dead.kill('SIGKILL')
     await dead.exited

@@ -67,7 +67,7 @@ t.test('options are validated: a bad option or app name throws with its code', (
     'bufferBytes',
   )
   t.throws(
-    () => fifo({ app: 'a', env, policy: 'block' as never }),
+    () => fifo({ app: 'a', env, policy: 'wait' as never }),
     { code: 'LOGKIT_ERR_OPTIONS_INVALID' },
     'policy',
   )
@@ -83,7 +83,7 @@ t.test(
   'with no collector, frames wait in a bounded buffer; what does not fit is refused and counted',
   async (t) => {
     const env = runtimeEnv()
-    const transport = fifo({ app: 'lonely', env, bufferBytes: 4096, heartbeatMs: 0 })
+    const transport = fifo({ app: 'lonely', env, bufferBytes: 4096, heartbeatMs: 0, closeTimeoutMs: 50 })
     const log = createLogger({ app: 'lonely', transport })
     for (let i = 0; i < 200; i++) log.info({ i }, 'waiting %d', i)
     const stats = transport.stats()
