@@ -38,10 +38,13 @@ import {
   ensureAppDir,
   FRAME_HEADER_SIZE,
   FrameEncoder,
+  frameKind,
+  frameSize,
   type Hello,
   type LogkitError,
   nowNs,
   openPrivateFile,
+  peekBatch,
   type RuntimeEnv,
   readSession,
   runtimePaths,
@@ -50,7 +53,6 @@ import {
 } from '@logkit/core/producer'
 import { noteFileName, writeNote } from './abandoned-note.js'
 import { fifoError, warn } from './errors.js'
-import { frameKind, frameSize, peekBatch } from './frame-peek.js'
 import { type FrameLocation, FrameQueue, type QueueMark } from './frame-queue.js'
 import { mkfifo } from './mkfifo.js'
 import { type FifoTransportOptions, fifoTransportOptions } from './options.js'

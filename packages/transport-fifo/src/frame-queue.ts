@@ -17,7 +17,7 @@
 // it), drop_oldest evicts the oldest waiting frames (the collector sees them
 // as a seq gap, with the exact count).
 
-import { frameKind, frameSize, peekBatch } from './frame-peek.js'
+import { frameKind, frameSize, peekBatch } from '@logkit/core/producer'
 
 export type BufferPolicy = 'drop_newest' | 'drop_oldest'
 

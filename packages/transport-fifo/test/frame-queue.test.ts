@@ -3,8 +3,8 @@
 // frame say without decoding it.
 
 import { createEntry, FrameEncoder } from '@logkit/core'
+import { frameKind, frameSize, peekBatch } from '@logkit/core/producer'
 import t from 'tap'
-import { frameKind, frameSize, peekBatch } from '../src/frame-peek.js'
 import { FrameQueue } from '../src/frame-queue.js'
 
 const encoder = new FrameEncoder()

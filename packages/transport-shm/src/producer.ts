@@ -12,7 +12,14 @@
 import { randomBytes } from 'node:crypto'
 import { unlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { isLogkitError, type RuntimeEnv, runtimePaths, type Transport } from '@logkit/core/producer'
+import {
+  frameKind,
+  isLogkitError,
+  peekBatch,
+  type RuntimeEnv,
+  runtimePaths,
+  type Transport,
+} from '@logkit/core/producer'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellRinger, doorbellPath } from './doorbell.js'
 import {
@@ -133,9 +140,13 @@ export function shm(options: ShmOptions): ShmTransport {
     }
   }
 
-  const drop = (why: string) => {
-    dropped++
-    Atomics.add(h, DROPPED_INDEX, 1)
+  const drop = (why: string, bytes: Buffer, start: number) => {
+    // Counted in entries, as the logger counts them: a hello, heartbeat or
+    // goodbye frame that did not fit holds none (the collector compares this
+    // count with what the logger announces).
+    const entries = frameKind(bytes, start) === 'batch' ? peekBatch(bytes, start).entries : 0
+    dropped += entries
+    if (entries > 0) Atomics.add(h, DROPPED_INDEX, entries)
     if (!dropping) {
       dropping = true
       process.emitWarning(
@@ -209,12 +220,13 @@ export function shm(options: ShmOptions): ShmTransport {
     },
     writeRange(bytes, start, end) {
       const n = end - start
-      if (closed) return drop('the transport is closed')
-      if (n > capacity) return drop(`a frame of ${n} bytes is larger than the ring (${capacity} bytes)`)
+      if (closed) return drop('the transport is closed', bytes, start)
+      if (n > capacity)
+        return drop(`a frame of ${n} bytes is larger than the ring (${capacity} bytes)`, bytes, start)
       const used = (tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0
       if (used + n > capacity) {
         const why = makeRoom(n)
-        if (why !== '') return drop(why)
+        if (why !== '') return drop(why, bytes, start)
       }
       ring.put(tail, bytes, start, end)
       tail = (tail + n) >>> 0

@@ -120,8 +120,9 @@ t.test('a new producer removes drained rings of dead producers, and keeps the re
   await pipeline.close()
   // One with unread entries, killed too.
   const unread = startProducer({ ...env, FIXTURE_THEN: '1' }, ['sweep', 'unread', 100, MIN_CAPACITY])
-  await until(() => ringsIn(memoryDir).length === 2, 30_000, 'the second ring')
+  // Listening from the start: its line may come before the ring is seen.
   const lines = new Promise((resolve) => unread.child.stdout?.once('data', resolve))
+  await until(() => ringsIn(memoryDir).length === 2, 30_000, 'the second ring')
   await lines
   drained.child.kill('SIGKILL')
   unread.child.kill('SIGKILL')

@@ -5,7 +5,7 @@
 // of a batch. Frames are the logger's own, but a short or odd frame only
 // yields "unknown" or zero, never an exception.
 
-import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET } from '@logkit/core/producer'
+import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET } from './framing.js'
 
 export type FrameKind = 'batch' | 'hello' | 'heartbeat' | 'goodbye' | 'unknown'
 
