@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { createLogger, runtimePaths } from '@logkit/core'
+import { createEntry, createLogger, FrameEncoder, runtimePaths } from '@logkit/core'
 import { tableCodes } from '@logkit/core/testing'
 import t from 'tap'
 import { shmErrorCodes } from '../src/errors.js'
@@ -92,6 +92,9 @@ t.test('the control word carries a level from the collector; flush resolves at o
   await transport.flush()
   t.pass('flush resolved: the data is in shared memory already')
   await transport.close()
-  t.notOk(transport.write(Buffer.alloc(16)), 'a write after close is refused')
-  t.equal(transport.dropped, 1, 'and counted')
+  const frame = new FrameEncoder().batch([createEntry({ msg: 'a' }), createEntry({ msg: 'b' })])
+  t.notOk(transport.write(frame), 'a write after close is refused')
+  t.equal(transport.dropped, 2, 'and its entries counted')
+  t.notOk(transport.write(new FrameEncoder().goodbye({ lastSeq: 2, dropped: 0 })), 'a goodbye too')
+  t.equal(transport.dropped, 2, 'which holds no entry to count')
 })
