@@ -9,6 +9,8 @@ export const fileSinkDiagnostics = {
   disk_low: 'Free space fell below `minFreeBytes`; the guard holds (`block`) or drops (`drop`) writes.',
   disk_ok: 'Free space is back above `minFreeBytes` (or the threshold was lowered): writing again.',
   space_check_failed: 'statfs on the log folder failed; the guard lets writes through until it works again.',
+  fields_invalid:
+    'Entries whose fields would have broken their JSON line were written with them quoted under `logkit_invalid_fields`; `count` is exact, once per batch.',
   file_truncated:
     'With `copytruncate`: the file was truncated under the sink; writing goes on at its new end.',
   torn_tail:

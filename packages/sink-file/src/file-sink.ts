@@ -17,6 +17,7 @@ import {
   createFormatter,
   type DiagnosticReporter,
   formatJson,
+  INVALID_FIELDS_KEY,
   ignoreDiagnostics,
   JsonLineWriter,
   type LogEntry,
@@ -308,6 +309,7 @@ class FileSinkImpl implements FileSink {
     // is where a failed write cuts that file back to.
     const lines = this.#lines
     lines.discard() // what a batch that failed while rendering left
+    const invalidBefore = lines.invalidFields
     let handed = 0
     const handOver = (upTo: number) => {
       const bytes = lines.take(upTo)
@@ -340,12 +342,26 @@ class FileSinkImpl implements FileSink {
       const last = this.#out
       done = done.then(() => last.sync())
     }
+    // Counted for this attempt only, and reported once it is written: a
+    // retried batch is rendered (and counted) again.
+    const invalid = lines.invalidFields - invalidBefore
     return {
       done: done.then(() => {
         this.#entries += batch.length
         this.#bytes += handed
+        if (invalid > 0) this.#reportInvalidFields(invalid)
       }),
     }
+  }
+
+  #reportInvalidFields(count: number): void {
+    this.#report({
+      code: 'fields_invalid',
+      stage: 'sink',
+      message: `${count} entries written to ${this.path} had fields that are not one JSON object on one line (a raw newline or control character, or not JSON): each was written as one line, its fields as the string "${INVALID_FIELDS_KEY}"; fix the producer that sends them`,
+      count,
+      details: { path: this.path },
+    })
   }
 
   async #sync(): Promise<void> {
