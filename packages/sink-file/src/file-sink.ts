@@ -225,7 +225,12 @@ class FileSinkImpl implements FileSink {
 
   flush(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
-    return this.#step((): Handed => ({ done: this.#sync() })).then((handed) => handed.done)
+    return this.#step((): Handed => {
+      // What the guard dropped is reported before the flush resolves, so that
+      // whoever flushes (logkit flush) can count it.
+      this.#guard.reportDrops()
+      return { done: this.#sync() }
+    }).then((handed) => handed.done)
   }
 
   reopen(): Promise<void> {
