@@ -52,16 +52,21 @@ t.test('a slow stream’s backpressure holds the write until it drains', async (
   t.same(chunks, [`${'x'.repeat(64)}\n`], 'the line was written once')
 })
 
-t.test('entries that already carry a formatted line are written as they are', async (t) => {
+/** A Writable that keeps what it is given. */
+function collecting(): { stream: Writable; chunks: string[] } {
   const chunks: string[] = []
-  const sink = createStreamSink({
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(String(chunk))
-        cb()
-      },
-    }),
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      chunks.push(String(chunk))
+      cb()
+    },
   })
+  return { stream, chunks }
+}
+
+t.test('entries that already carry a formatted line are written as they are', async (t) => {
+  const { stream, chunks } = collecting()
+  const sink = createStreamSink({ stream })
   await sink.write([{ ...createEntry({ msg: 'm' }), line: 'pre-formatted' }])
   t.same(chunks, ['pre-formatted\n'], 'the line wins over the sink’s format')
 })
@@ -122,14 +127,9 @@ t.test(
 
 t.test('fields_invalid is reported once per batch that had any, after it is written', async (t) => {
   const seen: { code: string; count?: number | undefined }[] = []
-  const chunks: string[] = []
+  const { stream, chunks } = collecting()
   const sink = createStreamSink({
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        chunks.push(String(chunk))
-        cb()
-      },
-    }),
+    stream,
     report: (d) => seen.push({ code: d.code, count: d.count }),
   })
   const bad = (seq: number) => createEntry({ msg: 'bad', seq, fields: Fields.fromJSON('{"a":"\n"}\n{}') })
