@@ -10,6 +10,7 @@ import {
   type OperatorInput,
   type Pipeline,
   type PipelineStats,
+  QUEUE_DROP_FLAG,
   type SinkComponent,
   type SourceComponent,
   shareSource,
@@ -101,6 +102,13 @@ export interface PipelineTotals {
   out: number
   /** Entries dropped, by component (operators' and sources' `dropped` diagnostics, sinks' queues and failed writes). */
   readonly dropped: Map<string, number>
+  /**
+   * Entries sinks dropped themselves (a `dropped` diagnostic of a sink, not
+   * of its queue: the file sink's free-space guard), by sink, over all runs.
+   * Also in `dropped`; kept apart for `logkit flush`, which reads the queues'
+   * losses from the running pipeline's stats.
+   */
+  readonly droppedBySink: Map<string, number>
   readonly written: Map<string, number>
   readonly acknowledged: Map<string, number>
   readonly emitted: Map<string, number>
@@ -114,6 +122,7 @@ export function emptyTotals(name: string): PipelineTotals {
     in: 0,
     out: 0,
     dropped: new Map(),
+    droppedBySink: new Map(),
     written: new Map(),
     acknowledged: new Map(),
     emitted: new Map(),
@@ -141,25 +150,39 @@ export function addStats(totals: PipelineTotals, stats: PipelineStats): void {
 
 const LOSS_CODES = new Set(['dropped', 'operator_failed'])
 
-/** A diagnostic that counts lost entries (`dropped`, `operator_failed`), counted against its component. */
+/**
+ * A diagnostic that counts lost entries (`dropped`, `operator_failed`),
+ * counted against its component. A sink queue's own drops are left out: they
+ * are in the sink's stats (addStats); a sink's own drops are in no stats and
+ * are counted here.
+ */
 export function addDiagnostic(
   totals: PipelineTotals,
   diagnostic: Diagnostic,
   sinkIds: ReadonlySet<string>,
 ): void {
-  // Sinks' own drops are in their stats already; a failed operator chain loses what it held.
-  if (!LOSS_CODES.has(diagnostic.code) || sinkIds.has(diagnostic.component)) return
-  add(totals.dropped, diagnostic.component, diagnostic.count ?? 1)
+  if (!LOSS_CODES.has(diagnostic.code)) return
+  const count = diagnostic.count ?? 1
+  if (sinkIds.has(diagnostic.component)) {
+    if (diagnostic.code !== 'dropped' || diagnostic.details?.[QUEUE_DROP_FLAG] === true) return
+    add(totals.droppedBySink, diagnostic.component, count)
+  }
+  add(totals.dropped, diagnostic.component, count)
 }
 
 export function totalsLine(totals: PipelineTotals): string {
   const list = (map: Map<string, number>, what: string) =>
     [...map].map(([id, n]) => `${id} ${n}${what}`).join(', ')
   const dropped = [...totals.dropped].filter(([, n]) => n > 0)
+  // A sink that drops entries itself still resolves their write, so the
+  // runner counted them written: they are shown as dropped only.
+  const written = new Map(
+    [...totals.written].map(([id, n]) => [id, Math.max(0, n - (totals.droppedBySink.get(id) ?? 0))]),
+  )
   const parts = [
     `${totals.in} in`,
     `${totals.out} out`,
-    `written: ${list(totals.written, '') || 'none'}`,
+    `written: ${list(written, '') || 'none'}`,
     `dropped: ${dropped.length === 0 ? 'none' : dropped.map(([id, n]) => `${id} ${n}`).join(', ')}`,
   ]
   if (totals.runs > 1) parts.push(`${totals.runs} runs`)

@@ -282,8 +282,12 @@ export class ControlServer {
   readonly #recent = new RecentEntries(16_384)
   #producersEvicted = 0
   #followersDisconnected = 0
-  /** failed + dropped per pipeline/sink at the last flush reply: what a flush reports is what came after. */
-  readonly #lostAtFlush = new Map<string, { pipeline: unknown; lost: number }>()
+  /**
+   * Per pipeline/sink at the last flush reply: the running pipeline's queue
+   * losses (failed + dropped of its stats) and the sink's own drops over all
+   * runs (compose's totals): what a flush reports is what came after.
+   */
+  readonly #lostAtFlush = new Map<string, { pipeline: unknown; queueLost: number; sinkDropped: number }>()
   #server: Server | undefined
   #running: RunningCompose | undefined
   socketPath: string | undefined
@@ -539,13 +543,22 @@ export class ControlServer {
   }
 
   /**
-   * What a flush could not make durable, per sink: entries lost (failed
-   * writes and queue drops) since the last flush reply, and entries held
-   * (a failing sink under `block` retries them).
+   * What a flush could not make durable, per sink: entries lost since the last
+   * flush reply (failed writes and queue drops, from the pipeline's stats, and
+   * what the sink dropped itself, from its `dropped` diagnostics, each counted
+   * once), and entries held (a failing sink under `block` retries them).
    */
   #flushReport(running: RunningCompose): {
     durable: boolean
-    sinks: { pipeline: string; sink: string; failed: number; dropped: number; lost: number; held: number }[]
+    sinks: {
+      pipeline: string
+      sink: string
+      failed: number
+      dropped: number
+      droppedBySink: number
+      lost: number
+      held: number
+    }[]
   } {
     const sinks = []
     for (const r of running.runners) {
@@ -554,16 +567,21 @@ export class ControlServer {
         if (s.id.startsWith('logkit.')) continue
         const key = `${r.plan.name}\u0000${s.id}`
         const before = this.#lostAtFlush.get(key)
-        const total = s.failed + s.dropped
-        const since = before !== undefined && before.pipeline === pipeline ? before.lost : 0
-        this.#lostAtFlush.set(key, { pipeline, lost: total })
+        const queueLost = s.failed + s.dropped
+        // A sink's own drops are reported before its flush() resolves (the
+        // file sink reports what its guard dropped then), so they are counted here.
+        const sinkDropped = r.totals.droppedBySink.get(s.id) ?? 0
+        const queueSince = before !== undefined && before.pipeline === pipeline ? before.queueLost : 0
+        const sinkSince = before?.sinkDropped ?? 0
+        this.#lostAtFlush.set(key, { pipeline, queueLost, sinkDropped })
         const held = (s as { held?: number }).held ?? 0
         sinks.push({
           pipeline: r.plan.name,
           sink: s.id,
           failed: s.failed,
           dropped: s.dropped,
-          lost: total - since,
+          droppedBySink: sinkDropped,
+          lost: queueLost - queueSince + (sinkDropped - sinkSince),
           held,
         })
       }
@@ -684,6 +702,8 @@ export interface FlushReply {
     sink: string
     failed: number
     dropped: number
+    /** Entries the sink dropped itself (the file sink's free-space guard), in total. */
+    droppedBySink?: number
     lost: number
     held: number
   }[]
@@ -695,7 +715,7 @@ export function flushLines(flush: FlushReply): string[] {
   for (const s of flush.sinks) {
     if (s.lost > 0) {
       out.push(
-        `${s.pipeline}/${s.sink}: ${s.lost} entries lost since the last flush (${s.failed} failed to write and ${s.dropped} dropped by the queue in total)`,
+        `${s.pipeline}/${s.sink}: ${s.lost} entries lost since the last flush (in total: ${s.failed} failed to write, ${s.dropped} dropped by the queue, ${s.droppedBySink ?? 0} dropped by the sink)`,
       )
     }
     if (s.held > 0) {

@@ -9,6 +9,7 @@ import { markHolding } from '../src/operators/holds.js'
 import type { SourceContext } from '../src/plugin.js'
 import { useOperator } from '../src/plugin.js'
 import { createPipeline } from '../src/runtime/pipeline.js'
+import { QUEUE_DROP_FLAG } from '../src/runtime/sink-runner.js'
 import { createMemorySink } from '../src/testing/memory-sink.js'
 
 const entries = (n: number, from = 1) =>
@@ -108,6 +109,10 @@ t.test('drop_newest: a full queue drops what arrives, counts it exactly and repo
   t.equal(stats.sinks[0]?.dropped, 89, 'drop count exact')
   const reported = diagnostics.filter((d) => d.code === 'dropped').reduce((n, d) => n + (d.count ?? 0), 0)
   t.equal(reported, 89, 'every drop was reported with its count')
+  t.ok(
+    diagnostics.filter((d) => d.code === 'dropped').every((d) => d.details?.[QUEUE_DROP_FLAG] === true),
+    'the queue’s drop reports are marked as counted in the sink stats (compose must not count them twice)',
+  )
   t.equal(stats.sources[0]?.acknowledged, 100, 'dropped entries are acknowledged too: they are decided')
 })
 

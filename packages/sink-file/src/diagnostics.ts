@@ -9,10 +9,14 @@ export const fileSinkDiagnostics = {
   disk_low: 'Free space fell below `minFreeBytes`; the guard holds (`block`) or drops (`drop`) writes.',
   disk_ok: 'Free space is back above `minFreeBytes` (or the threshold was lowered): writing again.',
   space_check_failed: 'statfs on the log folder failed; the guard lets writes through until it works again.',
+  fields_invalid:
+    'Entries whose fields would have broken their JSON line were written with them quoted under `logkit_invalid_fields`; `count` is exact, once per batch.',
   file_truncated:
     'With `copytruncate`: the file was truncated under the sink; writing goes on at its new end.',
   torn_tail:
-    'At start, the file ended in a line cut short by a crash; those bytes (never acknowledged) were removed.',
+    'At open, the file ended in a line this sink wrote and a crash cut short; those bytes (never acknowledged) were removed.',
+  record_failed:
+    'Writing the ownership record beside the log failed; after a crash the sink cannot repair its own torn line.',
   rotate_failed: 'Renaming the file to its rotated name failed; the sink writes on to the same file.',
   reopen_failed: 'Reopening on SIGHUP failed; the next write tries again.',
   compress_failed: 'Gzip of a rotated file failed; the uncompressed file is kept.',

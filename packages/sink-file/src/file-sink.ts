@@ -10,13 +10,14 @@
 // byte to the OS (after an fsync too with `fsync: 'always'`); flush() resolves
 // after the fsync. Compression and retention never hold up a write.
 
-import { mkdirSync, readdirSync } from 'node:fs'
+import { closeSync, mkdirSync, readdirSync } from 'node:fs'
 import { lstat, open, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   createFormatter,
   type DiagnosticReporter,
   formatJson,
+  INVALID_FIELDS_KEY,
   ignoreDiagnostics,
   JsonLineWriter,
   type LogEntry,
@@ -32,8 +33,16 @@ import { History } from './history.js'
 import { historyPathOf, type Naming, namingFor, periodKey, periodOf } from './naming.js'
 import { type FileSinkClock, type FileSinkConfig, type FileSinkOptions, fileSinkOptions } from './options.js'
 import { Output } from './output.js'
+import {
+  type OwnershipRecord,
+  readRecord,
+  recordMatches,
+  recordOf,
+  recordPathOf,
+  writeRecord,
+} from './ownership.js'
 import { expired, scanRotated } from './retention.js'
-import { openLogFile, repairTornTail } from './safe-open.js'
+import { endsInNewline, type OpenedFile, openLogFile, repairTornTail } from './safe-open.js'
 import { SpaceGuard } from './space-guard.js'
 import { parseSize } from './units.js'
 
@@ -119,6 +128,8 @@ class FileSinkImpl implements FileSink {
   readonly #report: FileSinkReporter
   readonly #clock: FileSinkClock
   readonly #naming: Naming
+  /** Where the record of which bytes of the live file are ours is kept (ownership.ts). */
+  readonly #recordPath: string
   readonly #render: (entry: LogEntry) => string
   readonly #rendersJson: boolean
   /** Where batches are rendered (see #hand). */
@@ -149,6 +160,7 @@ class FileSinkImpl implements FileSink {
     this.#clock = clock
     this.path = resolve(config.path)
     this.#naming = namingFor(this.path)
+    this.#recordPath = recordPathOf(this.path)
     this.#render = createFormatter({
       format: config.format,
       template: config.template,
@@ -163,7 +175,7 @@ class FileSinkImpl implements FileSink {
         mode: 0o700 | config.mode | ((config.mode & 0o044) >> 2),
       })
     }
-    this.#out = this.#openOutput(true)
+    this.#out = this.#openOutput()
     this.#scanIndexes()
     this.#guard = new SpaceGuard({
       dir: this.#naming.dir,
@@ -213,7 +225,12 @@ class FileSinkImpl implements FileSink {
 
   flush(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing
-    return this.#step((): Handed => ({ done: this.#sync() })).then((handed) => handed.done)
+    return this.#step((): Handed => {
+      // What the guard dropped is reported before the flush resolves, so that
+      // whoever flushes (logkit flush) can count it.
+      this.#guard.reportDrops()
+      return { done: this.#sync() }
+    }).then((handed) => handed.done)
   }
 
   reopen(): Promise<void> {
@@ -278,6 +295,9 @@ class FileSinkImpl implements FileSink {
       return { done: RESOLVED }
     }
     if (this.#config.copytruncate && this.#out.truncatedUnderUs()) {
+      // The truncation emptied the file: what is in it now was written after, by us.
+      const out = this.#out
+      this.#saveRecord({ dev: out.dev, ino: out.ino, birth: out.birthtimeMs, offset: 0 })
       this.#report({
         code: 'file_truncated',
         level: 30,
@@ -294,6 +314,7 @@ class FileSinkImpl implements FileSink {
     // is where a failed write cuts that file back to.
     const lines = this.#lines
     lines.discard() // what a batch that failed while rendering left
+    const invalidBefore = lines.invalidFields
     let handed = 0
     const handOver = (upTo: number) => {
       const bytes = lines.take(upTo)
@@ -326,12 +347,26 @@ class FileSinkImpl implements FileSink {
       const last = this.#out
       done = done.then(() => last.sync())
     }
+    // Counted for this attempt only, and reported once it is written: a
+    // retried batch is rendered (and counted) again.
+    const invalid = lines.invalidFields - invalidBefore
     return {
       done: done.then(() => {
         this.#entries += batch.length
         this.#bytes += handed
+        if (invalid > 0) this.#reportInvalidFields(invalid)
       }),
     }
+  }
+
+  #reportInvalidFields(count: number): void {
+    this.#report({
+      code: 'fields_invalid',
+      stage: 'sink',
+      message: `${count} entries written to ${this.path} had fields that are not one JSON object on one line (a raw newline or control character, or not JSON): each was written as one line, its fields as the string "${INVALID_FIELDS_KEY}"; fix the producer that sends them`,
+      count,
+      details: { path: this.path },
+    })
   }
 
   async #sync(): Promise<void> {
@@ -353,24 +388,12 @@ class FileSinkImpl implements FileSink {
   }
 
   /**
-   * Opens `path`, creating it if needed. At start, a line torn by a crash is cut
-   * off and a non-empty file continues the period of its last write.
+   * Opens `path`, creating it if needed, and settles which of its bytes are
+   * ours (#claim). A non-empty file continues the period of its last write.
    */
-  #openOutput(starting: boolean): Output {
+  #openOutput(): Output {
     const file = openLogFile(this.path, this.#config.mode)
-    let size = file.size
-    if (starting && size > 0) {
-      const removed = repairTornTail(file.fd, size)
-      if (removed > 0) {
-        size -= removed
-        this.#report({
-          code: 'torn_tail',
-          message: `${this.path} ended in a line cut short by a crash: removed its ${removed} bytes (they were never acknowledged)`,
-          count: 1,
-          details: { path: this.path, bytes: removed },
-        })
-      }
-    }
+    const size = this.#claim(file)
     const now = this.#clock.now()
     const since = size > 0 ? file.mtimeMs : now
     const interval = this.#config.rotate?.interval
@@ -378,10 +401,58 @@ class FileSinkImpl implements FileSink {
     return new Output(this.path, { ...file, size })
   }
 
+  /**
+   * The file's size once it is ready to append to. A file the record names is
+   * ours from the record's offset on: a line a crash tore there is cut off
+   * (and reported). Any other file (one we just created, or one that was
+   * already there) is never changed: it gets a record saying our bytes start
+   * at its end, unless it ends in a partial line, which we refuse to glue our
+   * first line to (LOGKIT_ERR_FILE_FOREIGN_TAIL; the file is closed untouched).
+   */
+  #claim(file: OpenedFile): number {
+    const record = readRecord(this.#recordPath)
+    if (recordMatches(record, file)) {
+      const removed = repairTornTail(file.fd, file.size, record.offset)
+      if (removed > 0) {
+        this.#report({
+          code: 'torn_tail',
+          message: `${this.path} ended in a line this sink wrote and a crash (or a failed write) cut short: removed its ${removed} bytes (they were never acknowledged)`,
+          count: 1,
+          details: { path: this.path, bytes: removed },
+        })
+      }
+      return file.size - removed
+    }
+    if (!endsInNewline(file.fd, file.size)) {
+      closeSync(file.fd)
+      throw fileSinkError(
+        'LOGKIT_ERR_FILE_FOREIGN_TAIL',
+        `log file ${this.path} ends in a partial line this sink did not write (expected a file that is empty or ends with a newline, found ${file.size} bytes ending mid-line); it is left as it is: end it with a newline, move it away, or choose another path`,
+        { details: { path: this.path, size: file.size } },
+      )
+    }
+    this.#saveRecord(recordOf(file, file.size))
+    return file.size
+  }
+
+  /** Writes the ownership record; a failure is reported, and the sink writes on without it. */
+  #saveRecord(record: OwnershipRecord): void {
+    try {
+      writeRecord(this.#recordPath, record)
+    } catch (err) {
+      this.#report({
+        code: 'record_failed',
+        level: 40,
+        message: `writing ${this.#recordPath} failed (${errorText(err)}): the sink writes on, but after a crash it cannot tell a line it tore from someone else's and will refuse to start (LOGKIT_ERR_FILE_FOREIGN_TAIL) until the line is ended by hand; make the folder writable`,
+        details: { path: this.path, record: this.#recordPath },
+      })
+    }
+  }
+
   /** Closes the file and opens the path again; the new one may be another file (after a rename). */
   async #replaceOutput(): Promise<void> {
     await this.#out.close()
-    this.#out = this.#openOutput(false)
+    this.#out = this.#openOutput()
     this.#reopens++
   }
 
@@ -419,7 +490,7 @@ class FileSinkImpl implements FileSink {
         })
       }
     }
-    this.#out = this.#openOutput(false)
+    this.#out = this.#openOutput()
     if (this.#config.fsync !== 'never') await syncDir(this.#naming.dir)
     if (target !== undefined) {
       const rotated = target

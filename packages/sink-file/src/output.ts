@@ -39,6 +39,7 @@ export class Output {
   readonly fd: number
   readonly dev: number
   readonly ino: number
+  readonly birthtimeMs: number
   readonly #stream: Writer
   readonly #closed: Promise<void>
   /** File size before our first byte; moves when the file is truncated under us. */
@@ -59,6 +60,7 @@ export class Output {
     this.fd = file.fd
     this.dev = file.dev
     this.ino = file.ino
+    this.birthtimeMs = file.birthtimeMs
     this.#base = file.size
     // minLength 0: a chunk goes to the OS as soon as no write is in flight;
     // what arrives meanwhile collects in sonic-boom's buffer and goes next, in one write.

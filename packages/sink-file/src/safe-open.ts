@@ -1,9 +1,10 @@
 // Opening the log file without trusting what is at its path: no symlink is
 // followed (O_NOFOLLOW), only a regular file owned by this user is accepted,
 // and a new file is created with the sink's mode (0600 by default). Also the
-// start-up repair of a line torn by a crash in the middle of a write.
+// repair of a line torn by a crash in the middle of a write, which only ever
+// cuts bytes the sink wrote itself (ownership.ts says which those are).
 
-import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fileSinkError } from './errors.js'
 
@@ -13,6 +14,8 @@ export interface OpenedFile {
   readonly mtimeMs: number
   readonly dev: number
   readonly ino: number
+  /** 0 where the file system keeps no birth time. */
+  readonly birthtimeMs: number
 }
 
 // Read as well as append: the torn-tail repair reads the file's end.
@@ -44,7 +47,7 @@ export function checkOpened(fd: number, path: string): OpenedFile {
     closeSync(fd)
     unsafe(path, why)
   }
-  return { fd, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino }
+  return { fd, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs }
 }
 
 /** Opens `path` for appending (created with `mode` if missing), refusing anything but our own regular file. */
@@ -74,28 +77,35 @@ export function openLogFile(path: string, mode: number, flags = APPEND): OpenedF
 
 const TAIL_CHUNK = 64 * 1024
 
+/** True when the file is empty or its last byte is a newline. */
+export function endsInNewline(fd: number, size: number): boolean {
+  if (size === 0) return true
+  const last = Buffer.alloc(1)
+  return readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 0x0a
+}
+
 /**
- * When the file does not end with a newline, a crash cut its last write short:
- * truncates it back to the end of its last whole line and returns the bytes
- * removed. Those bytes were never acknowledged, so the source still holds them.
- * A file without any newline was not written by this sink: it is only ended
- * with one, never cut.
+ * The sink's own bytes are those from `floor` on. When they end in a line a
+ * crash cut short, truncates the file back to the end of its last whole line
+ * at or past `floor` (to `floor` itself when that region holds no newline)
+ * and returns the bytes removed: they were never acknowledged, so the source
+ * still holds them. Nothing before `floor` is read or cut.
  */
-export function repairTornTail(fd: number, size: number): number {
-  if (size === 0) return 0
-  const buf = Buffer.allocUnsafe(Math.min(TAIL_CHUNK, size))
+export function repairTornTail(fd: number, size: number, floor: number): number {
+  if (size <= floor || endsInNewline(fd, size)) return 0
+  const buf = Buffer.allocUnsafe(Math.min(TAIL_CHUNK, size - floor))
+  let cut = floor
   let end = size
-  while (end > 0) {
-    const start = Math.max(0, end - buf.length)
+  while (end > floor) {
+    const start = Math.max(floor, end - buf.length)
     const n = readSync(fd, buf, 0, end - start, start)
-    if (end === size && buf[n - 1] === 0x0a) return 0
     const nl = buf.subarray(0, n).lastIndexOf(0x0a)
     if (nl !== -1) {
-      ftruncateSync(fd, start + nl + 1)
-      return size - (start + nl + 1)
+      cut = start + nl + 1
+      break
     }
     end = start
   }
-  writeSync(fd, '\n')
-  return 0
+  ftruncateSync(fd, cut)
+  return size - cut
 }

@@ -3,12 +3,12 @@
 // numbering — also after a crash in the middle of a rotation.
 
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { formatJson } from '@logkit/core'
 import t from 'tap'
 import { createFileSink } from '../src/index.js'
-import { allLines, diagnostics, entries, linesOf, manualClock, messages, rotatedFiles } from './helpers.js'
+import { diagnostics, entries, linesOf, manualClock, messages, rotatedFiles } from './helpers.js'
 
 const NAME = /^app\.\d{4}-\d{2}-\d{2}\.\d+\.log$/
 
@@ -199,8 +199,8 @@ t.test('a restart after a crash in the middle of a rotation finishes it and numb
   await sink.settled()
   t.same(
     readdirSync(dir).sort(),
-    ['app.2026-11-22.1.log.gz', 'app.2026-11-22.2.log.gz', 'app.log', 'notes.txt'],
-    'the partial gzip is removed and the left-over originals are compressed',
+    ['.app.log.logkit', 'app.2026-11-22.1.log.gz', 'app.2026-11-22.2.log.gz', 'app.log', 'notes.txt'],
+    'the partial gzip is removed and the left-over originals are compressed (beside the log: its ownership record)',
   )
   await sink.rotate()
   await sink.write(entries(1, 4))
@@ -211,10 +211,13 @@ t.test('a restart after a crash in the middle of a rotation finishes it and numb
 })
 
 t.test('a line torn by a crash is cut off at start, and reported', async (t) => {
-  const whole = formatJson(entries(1)[0]!)
+  const path = join(t.testdir(), 'app.log')
+  // A real run writes the whole line; the torn one is what a crash in its next write leaves.
+  const first = createFileSink({ path })
+  await first.write(entries(1))
+  await first.close()
   const torn = '{"level":30,"time":17'
-  const dir = t.testdir({ 'app.log': `${whole}\n${torn}` })
-  const path = join(dir, 'app.log')
+  appendFileSync(path, torn)
   const seen = diagnostics()
   const sink = createFileSink({ path }, { report: seen.report })
   await sink.write(entries(1, 2))
@@ -224,23 +227,26 @@ t.test('a line torn by a crash is cut off at start, and reported', async (t) => 
   t.equal(reported?.details?.['bytes'], torn.length, 'torn_tail reports the bytes removed')
 })
 
-t.test('a file that has no newline at all is ended with one, never cut', async (t) => {
-  const dir = t.testdir({ 'app.log': 'someone else wrote this' })
-  const path = join(dir, 'app.log')
-  const sink = createFileSink({ path })
-  await sink.write(entries(1))
-  await sink.close()
-  t.equal(linesOf(path)[0], 'someone else wrote this', 'the foreign text is kept, on its own line')
-  t.equal(allLines(path).length, 2, 'followed by the new entry')
-})
+t.test(
+  'a file that has no newline at all is refused, never ended or cut (ownership.test.ts has more)',
+  async (t) => {
+    const dir = t.testdir({ 'app.log': 'someone else wrote this' })
+    const path = join(dir, 'app.log')
+    t.throws(() => createFileSink({ path }), { code: 'LOGKIT_ERR_FILE_FOREIGN_TAIL' }, 'the sink refuses it')
+    t.equal(readFileSync(path, 'utf8'), 'someone else wrote this', 'the foreign text is kept as it was')
+  },
+)
 
 t.test('a long torn tail is found across read chunks', async (t) => {
-  const whole = formatJson(entries(1)[0]!)
-  const dir = t.testdir({ 'app.log': `${whole}\n{"msg":"${'y'.repeat(200_000)}` })
-  const path = join(dir, 'app.log')
+  const path = join(t.testdir(), 'app.log')
+  const first = createFileSink({ path })
+  await first.write(entries(1))
+  await first.close()
+  const whole = readFileSync(path, 'utf8')
+  appendFileSync(path, `{"msg":"${'y'.repeat(200_000)}`)
   const sink = createFileSink({ path })
   await sink.close()
-  t.equal(readFileSync(path, 'utf8'), `${whole}\n`, 'cut back to the last newline, 200 KB earlier')
+  t.equal(readFileSync(path, 'utf8'), whole, 'cut back to the last newline, 200 KB earlier')
 })
 
 t.test('an existing file from an earlier day is rotated under that day at the first write', async (t) => {

@@ -64,6 +64,14 @@ export interface SinkStats {
 
 type Item = LogEntry | readonly LogEntry[]
 
+/**
+ * The `details` key that marks the runner's own `dropped` diagnostics (queue
+ * overflow, `demand_ignored`): their entries are counted in
+ * `SinkStats.dropped`. A `dropped` diagnostic of a sink without it is the
+ * sink's own loss, counted nowhere else.
+ */
+export const QUEUE_DROP_FLAG = 'queueDrop'
+
 const DROP_REPORT_INTERVAL_MS = 1000
 
 export class SinkRunner {
@@ -422,7 +430,11 @@ export class SinkRunner {
         component: this.id,
         message: `sink ${this.id} dropped ${count} entries (${reason}, policy ${this.#policy}, capacity ${this.#capacity})`,
         count,
-        details: { reason, policy: this.#policy },
+        // Already in stats().dropped: a consumer that adds stats and
+        // `dropped` diagnostics (compose's totals) must not count these twice.
+        // A sink's own `dropped` (the file sink's free-space guard) has no
+        // such flag and is in no stats of the runner's.
+        details: { reason, policy: this.#policy, [QUEUE_DROP_FLAG]: true },
       })
     }
     this.#unreported.clear()
