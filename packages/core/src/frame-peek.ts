@@ -6,7 +6,14 @@
 // yields "unknown" or zero, never an exception.
 
 import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET } from './framing.js'
-import { BATCH_ENTRY, ENTRY_SEQ, FRAME_BATCH, FRAME_GOODBYE, FRAME_HEARTBEAT, FRAME_HELLO } from './wire/tags.js'
+import {
+  BATCH_ENTRY,
+  ENTRY_SEQ,
+  FRAME_BATCH,
+  FRAME_GOODBYE,
+  FRAME_HEARTBEAT,
+  FRAME_HELLO,
+} from './wire/tags.js'
 
 export type FrameKind = 'batch' | 'hello' | 'heartbeat' | 'goodbye' | 'unknown'
 

@@ -49,7 +49,8 @@ const named: Record<string, [string, string]> = {
 function wireType(type: string): number {
   if (type === 'fixed64' || type === 'sfixed64' || type === 'double') return tags.WIRE_FIXED64
   if (type === 'fixed32' || type === 'sfixed32' || type === 'float') return tags.WIRE_FIXED32
-  if (['uint32', 'uint64', 'int32', 'int64', 'sint32', 'sint64', 'bool'].includes(type)) return tags.WIRE_VARINT
+  if (['uint32', 'uint64', 'int32', 'int64', 'sint32', 'sint64', 'bool'].includes(type))
+    return tags.WIRE_VARINT
   if (type === 'string' || type === 'bytes') return tags.WIRE_LEN
   // A message type.
   root.lookupType(`logkit.v1.${type}`)
@@ -64,7 +65,11 @@ t.test('each named tag is its field number and wire type in proto/logkit.proto',
       continue
     }
     const want = (f.id << 3) | wireType(f.type)
-    t.equal((tags as Record<string, number>)[name], want, `${name} is ${message}.${field} (${f.id}, ${f.type})`)
+    t.equal(
+      (tags as Record<string, number>)[name],
+      want,
+      `${name} is ${message}.${field} (${f.id}, ${f.type})`,
+    )
     t.ok(want < 128, `${name} fits in one byte, as readers that compare a tag byte assume`)
   }
   t.end()
