@@ -117,7 +117,9 @@ function baseFrames(seed: number): Buffer[] {
   const rnd = random(seed)
   const { buf, frames } = randomRegion(rnd, 12)
   // Small frames only (randomEntry sometimes adds 200 kB of fields): each case decodes them all again.
-  const parts = frames.filter((f) => f.end - f.start < 2048).map((f) => Buffer.from(buf.subarray(f.start, f.end)))
+  const parts = frames
+    .filter((f) => f.end - f.start < 2048)
+    .map((f) => Buffer.from(buf.subarray(f.start, f.end)))
   // Frames with several entries and fields, from the encoder and from the logger's writer.
   const encoder = new FrameEncoder()
   const entries = [1, 2, 3].map((seq) =>
