@@ -34,7 +34,8 @@
 // identity repeats, the message is valid UTF-8 and the fields are one object.
 
 import { putInteger } from '../codec.js'
-import { INVALID_FIELDS_KEY, numberJson } from '../format/json.js'
+import { numberJson } from '../format/json.js'
+import { LINE_KEYS } from '../format/json-bytes.js'
 import { JSON_EMPTY_OBJECT, JSON_INVALID, JSON_OBJECT, jsonObjectShape } from '../format/json-check.js'
 import {
   type EntryIndex,
@@ -63,25 +64,15 @@ const ROOM_PER_BYTE = 6
 /** Identity bytes (raw and rendered) kept for reuse at most; longer identities are rendered each time. */
 const IDENTITY_CACHE = 1024
 
-const ascii = (text: string): Buffer => Buffer.from(text, 'latin1')
-const LEVEL = ascii('{"level":')
-const TIME = ascii(',"time":')
-const PID = ascii(',"pid":')
-const HOSTNAME = ascii(',"hostname":')
-const APP = ascii(',"app":')
-const NAME = ascii(',"name":')
-const SEQ = ascii(',"seq":')
-const TRACE_ID = ascii(',"trace_id":')
-const SPAN_ID = ascii(',"span_id":')
-const INVALID_FIELDS = ascii(`,"${INVALID_FIELDS_KEY}":`)
-const MSG = ascii(',"msg":')
+const { level: LEVEL, time: TIME, pid: PID, hostname: HOSTNAME, app: APP, name: NAME } = LINE_KEYS
+const { seq: SEQ, traceId: TRACE_ID, spanId: SPAN_ID, msg: MSG, invalidFields: INVALID_FIELDS } = LINE_KEYS
 
 /** JSON.stringify's escape for each byte below 0x20 and for `"` and `\`, as bytes; undefined for the rest. */
 const ESCAPES: (Buffer | undefined)[] = []
 for (let c = 0; c < 0x80; c++) {
   const s = String.fromCharCode(c)
   const json = JSON.stringify(s)
-  ESCAPES.push(json.length > 3 ? ascii(json.slice(1, -1)) : undefined)
+  ESCAPES.push(json.length > 3 ? Buffer.from(json.slice(1, -1), 'latin1') : undefined)
 }
 
 /** bytes at out[p] (room assured); returns the end. */
