@@ -6,16 +6,16 @@
 // yields "unknown" or zero, never an exception.
 
 import { FRAME_HEADER_SIZE, FRAME_LENGTH_OFFSET } from './framing.js'
+import {
+  BATCH_ENTRY,
+  ENTRY_SEQ,
+  FRAME_BATCH,
+  FRAME_GOODBYE,
+  FRAME_HEARTBEAT,
+  FRAME_HELLO,
+} from './wire/tags.js'
 
 export type FrameKind = 'batch' | 'hello' | 'heartbeat' | 'goodbye' | 'unknown'
-
-// Field tags of logkit.v1.Frame's bodies, and of the entries inside a batch.
-const TAG_BATCH = 0x0a
-const TAG_HELLO = 0x12
-const TAG_HEARTBEAT = 0x1a
-const TAG_GOODBYE = 0x22
-const TAG_ENTRY = 0x0a
-const TAG_SEQ = 0x48
 
 /** The size of the whole frame (header and payload) starting at `at`. */
 export function frameSize(buf: Uint8Array, at: number): number {
@@ -29,13 +29,13 @@ export function frameSize(buf: Uint8Array, at: number): number {
 export function frameKind(frame: Uint8Array, at = 0): FrameKind {
   if (frame.length < at + FRAME_HEADER_SIZE + 1) return 'unknown'
   switch (frame[at + FRAME_HEADER_SIZE]) {
-    case TAG_BATCH:
+    case FRAME_BATCH:
       return 'batch'
-    case TAG_HELLO:
+    case FRAME_HELLO:
       return 'hello'
-    case TAG_HEARTBEAT:
+    case FRAME_HEARTBEAT:
       return 'heartbeat'
-    case TAG_GOODBYE:
+    case FRAME_GOODBYE:
       return 'goodbye'
     default:
       return 'unknown'
@@ -88,7 +88,7 @@ export function peekBatch(frame: Uint8Array, at = 0): BatchPeek {
     const tag = varint(frame, pos, bodyEnd)
     if (tag === undefined) break
     pos = tag[1]
-    if (tag[0] !== TAG_ENTRY) {
+    if (tag[0] !== BATCH_ENTRY) {
       const next = skip(frame, pos, bodyEnd, tag[0] & 7)
       if (next === undefined) break
       pos = next
@@ -104,7 +104,7 @@ export function peekBatch(frame: Uint8Array, at = 0): BatchPeek {
     while (p < entryEnd) {
       const field = varint(frame, p, entryEnd)
       if (field === undefined) break
-      if (field[0] === TAG_SEQ) {
+      if (field[0] === ENTRY_SEQ) {
         const seq = varint(frame, field[1], entryEnd)
         if (seq !== undefined) lastSeq = seq[0]
         break

@@ -19,17 +19,27 @@ import { INVALID_FIELDS_KEY, numberJson } from './json.js'
 
 const ascii = (text: string): Buffer => Buffer.from(text, 'latin1')
 
-const LEVEL = ascii('{"level":')
-const TIME = ascii(',"time":')
-const PID = ascii(',"pid":')
-const HOSTNAME = ascii(',"hostname":')
-const APP = ascii(',"app":')
-const NAME = ascii(',"name":')
-const SEQ = ascii(',"seq":')
-const TRACE_ID = ascii(',"trace_id":')
-const SPAN_ID = ascii(',"span_id":')
-const MSG = ascii(',"msg":')
-const INVALID_FIELDS = ascii(`,"${INVALID_FIELDS_KEY}":`)
+/**
+ * The bytes a line is built of around its values, in pino's key order: one
+ * set for every renderer of these lines (also wire/json-render.ts, which
+ * renders them from frames).
+ */
+export const LINE_KEYS = {
+  level: ascii('{"level":'),
+  time: ascii(',"time":'),
+  pid: ascii(',"pid":'),
+  hostname: ascii(',"hostname":'),
+  app: ascii(',"app":'),
+  name: ascii(',"name":'),
+  seq: ascii(',"seq":'),
+  traceId: ascii(',"trace_id":'),
+  spanId: ascii(',"span_id":'),
+  msg: ascii(',"msg":'),
+  invalidFields: ascii(`,"${INVALID_FIELDS_KEY}":`),
+} as const
+
+const { level: LEVEL, time: TIME, pid: PID, hostname: HOSTNAME, app: APP, name: NAME } = LINE_KEYS
+const { seq: SEQ, traceId: TRACE_ID, spanId: SPAN_ID, msg: MSG, invalidFields: INVALID_FIELDS } = LINE_KEYS
 
 /** The UTF-8 bytes of a string's JSON text, kept for its last value (they tend to repeat). */
 class QuotedBytes {
