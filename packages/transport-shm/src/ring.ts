@@ -146,9 +146,20 @@ export class Ring {
 
   /** Opens an existing ring file, checking its header. Throws LOGKIT_ERR_SHM_RING_INVALID. */
   static open(path: string): Ring {
-    const sab = native().map(path, 0, false)
+    let sab: SharedArrayBuffer
+    try {
+      sab = native().map(path, 0, false)
+    } catch (err) {
+      // An empty file (EINVAL: nothing to map) is a ring its producer is still
+      // creating and sizing: the caller gives it a grace period, like a ring
+      // without its magic yet.
+      if ((err as NodeJS.ErrnoException).code === 'EINVAL') invalid(path, 'is empty', 'uninitialised')
+      throw err
+    }
+    // Short: a producer still reserving its memory (or not a ring at all, which
+    // the grace period then refuses).
     if (sab.byteLength < HEADER_BYTES + MIN_CAPACITY)
-      invalid(path, `is ${sab.byteLength} bytes, too small for a ring`)
+      invalid(path, `is ${sab.byteLength} bytes, too small for a ring`, 'uninitialised')
     const ring = new Ring(path, sab, undefined)
     ring.#check()
     return ring

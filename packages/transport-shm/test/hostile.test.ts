@@ -2,7 +2,15 @@
 // cost the most, a TAIL behind READ, a file truncated under the mapping, and
 // a live producer whose pid the collector cannot see.
 
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger, FrameEncoder, processAlive, runtimePaths } from '@logkit/core'
@@ -208,3 +216,37 @@ t.test('a live producer whose pid the collector cannot see is not reaped', async
   )
   await pipeline.close()
 })
+
+t.test(
+  'a ring found while its producer is still creating it (an empty file) is read once it is ready',
+  async (t) => {
+    const env = isolatedEnv()
+    const dir = runtimePaths('early', env).memoryDir
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    // What a scan sees between the producer's O_CREAT and its posix_fallocate.
+    const early = join(dir, `early.${process.pid}.creating${'.ring'}`)
+    writeFileSync(early, '', { mode: 0o600 })
+    const { pipeline, sink, diagnostics } = await startCollector('early', env, { reapIntervalMs: 50 })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    t.same(
+      diagnostics.filter((d) => d.code === 'ring_invalid'),
+      [],
+      'the empty ring is not refused while it may still be being created',
+    )
+    // The producer finishes: its complete ring (made aside, so that the
+    // collector cannot find it under another name first) takes the name the
+    // collector saw.
+    const transport = shm({ app: 'early-aside', source: 'early', capacity: MIN_CAPACITY, env })
+    const log = createLogger({ app: 'early', source: 'early', transport })
+    for (let i = 1; i <= 50; i++) log.info({ i }, `entry ${i}`)
+    renameSync(transport.ring.path, early)
+    await until(
+      () => sink.entries.filter((e) => e.source === 'early').length === 50,
+      30_000,
+      'all 50 entries',
+    )
+    t.equal(sink.entries.filter((e) => e.source === 'early').length, 50, 'every entry of that ring is read')
+    await log.close()
+    await pipeline.close()
+  },
+)
