@@ -15,9 +15,19 @@
 // accounted for, 1 otherwise. Not part of CI: it takes minutes by design.
 
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const args = process.argv.slice(2)
@@ -166,12 +176,15 @@ await stopCollector('SIGTERM')
 clearInterval(rss)
 
 // --- the accounting ----------------------------------------------------------
-const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean)
+// Line by line: ten minutes of logs are more than one string can hold.
+const lines = (file) =>
+  createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY })
 let invalid = 0
 const seen = new Map()
 const reported = new Map()
 const sinkDropped = new Map()
-for (const text of lines) {
+for await (const text of lines(out)) {
+  if (text === '') continue
   let line
   try {
     line = JSON.parse(text)
@@ -198,7 +211,8 @@ for (const text of lines) {
 }
 const flakySeen = new Map()
 if (existsSync(flakyOut)) {
-  for (const text of readFileSync(flakyOut, 'utf8').split('\n').filter(Boolean)) {
+  for await (const text of lines(flakyOut)) {
+    if (text === '') continue
     const [pid, source, i] = text.split(' ')
     const key = `${pid} ${source}`
     if (!flakySeen.has(key)) flakySeen.set(key, new Set())

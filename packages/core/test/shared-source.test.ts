@@ -13,9 +13,10 @@ import { waitFor } from '../src/testing/wait-for.js'
  * is demand, records every acknowledgement, counts how often it was created,
  * and on abort hands over what it holds, then completes.
  */
-function durableSource() {
+function durableSource({ holdUntilAbort = false } = {}) {
   const state = {
     created: 0,
+    fail: (_err: Error) => {},
     acks: [] as number[],
     queue: [] as LogEntry[],
     push: (_entries: LogEntry[]) => {},
@@ -30,10 +31,12 @@ function durableSource() {
       ctx.onAck((n) => state.acks.push(n))
       return new Observable<LogEntry>((subscriber) => {
         const pump = () => {
+          if (holdUntilAbort && !ctx.signal.aborted) return
           while (state.queue.length > 0 && !ctx.demand.paused)
             subscriber.next(state.queue.shift() as LogEntry)
           if (ctx.signal.aborted) subscriber.complete()
         }
+        state.fail = (err) => subscriber.error(err)
         state.push = (entries) => {
           state.queue.push(...entries)
           pump()
@@ -211,4 +214,51 @@ t.test('a pipeline that never joins holds the reader back only for startGraceMs'
   await waitFor(() => sinkA.entries.length === 4, 'the pipeline that joined reads')
   await waitFor(() => state.acked === 4, 'and acknowledges')
   await pa.close()
+})
+
+t.test('pipelines that stop together all get what the reader hands over at the end', async (t) => {
+  const { state, component } = durableSource({ holdUntilAbort: true })
+  const [a, b] = shareSource(component, 2)
+  const sinkA = createMemorySink()
+  const sinkB = createMemorySink()
+  const pa = createPipeline({ id: 'a', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
+  const pb = createPipeline({ id: 'b', sources: [b as never], sinks: [sinkB], diagnosticEntries: false })
+  await Promise.all([pa.start(), pb.start()])
+  state.push(entries(10))
+  // As compose stops: every pipeline's close() in one turn.
+  await Promise.all([pa.close(), pb.close()])
+  t.equal(sinkA.entries.length, 10, 'the first pipeline to stop wrote the 10 handed over')
+  t.equal(sinkB.entries.length, 10, 'and so did the second')
+  t.equal(state.acked, 10, 'the reader is acknowledged for what both wrote')
+})
+
+t.test('a reader that fails ends every pipeline reading it, even one that owed nothing', async (t) => {
+  const { state, component } = durableSource()
+  const [a, b] = shareSource(component, 2)
+  const sinkA = createMemorySink()
+  const sinkB = createMemorySink()
+  const failures: string[] = []
+  const onDiagnostic = (id: string) => (d: Diagnostic) => {
+    if (d.code === 'source_failed') failures.push(id)
+  }
+  const pa = createPipeline({
+    id: 'a',
+    sources: [a as never],
+    sinks: [sinkA],
+    diagnosticEntries: false,
+    onDiagnostic: onDiagnostic('a'),
+  })
+  const pb = createPipeline({
+    id: 'b',
+    sources: [b as never],
+    sinks: [sinkB],
+    diagnosticEntries: false,
+    onDiagnostic: onDiagnostic('b'),
+  })
+  await Promise.all([pa.start(), pb.start()])
+  state.push(entries(5))
+  await waitFor(() => state.acked === 5, 'both done with the first 5')
+  state.fail(new Error('the rings went away'))
+  await Promise.all([pa.closed, pb.closed])
+  t.same(failures.sort(), ['a', 'b'], 'both pipelines are told their source failed')
 })

@@ -126,8 +126,13 @@ export function shm(options: ShmOptions): ShmTransport {
   let closed = false
   /** Between the first drop and the ring's draining to half: one warning per such episode. */
   let dropping = false
-  /** The collector's beat when a wait last ran out: no new wait until it moves. */
-  let stuckBeat = 0
+  /**
+   * HEAD when a wait last ran out (-1: none did): no new wait until the
+   * collector has released something. Its beat would not do: a collector held
+   * back by a sink (policy block, a full disk) beats on, and each beat would
+   * cost every call of every worker another blockMs.
+   */
+  let stuckHead = -1
 
   const wake = () => {
     // Only the write that finds the collector asleep rings, once.
@@ -165,11 +170,13 @@ export function shm(options: ShmOptions): ShmTransport {
     if (policy === 'drop') return FULL_POLICY_DROP
     const now = Date.now()
     if (!ring.collectorBeating(now, BEAT_STALE_MS)) return FULL_NO_COLLECTOR
-    // The last wait ran out and the collector has not beaten since (stopped, or dead but not yet stale).
-    if (Atomics.load(h, CONSUMER_BEAT_INDEX) === stuckBeat) return FULL_COLLECTOR_STUCK
+    // The last wait ran out and the collector has released nothing since
+    // (stopped, held back, or dead but not yet stale).
+    const head = Atomics.load(h, HEAD_INDEX) >>> 0
+    if (head === stuckHead) return FULL_COLLECTOR_STUCK
     waits++
     if (waitForRoom(n, now + blockMs)) return ''
-    stuckBeat = Atomics.load(h, CONSUMER_BEAT_INDEX)
+    stuckHead = Atomics.load(h, HEAD_INDEX) >>> 0
     return FULL_COLLECTOR_STUCK
   }
 

@@ -263,6 +263,17 @@ export class Ring {
     return (to - from) >>> 0
   }
 
+  /**
+   * Moves HEAD forward to `position`, only if it lies in [HEAD, READ]: a
+   * collector instance that stopped may still acknowledge late, after its
+   * successor has attached and moved on; its older position must not move
+   * HEAD back (the ring would then look overfull, and be refused).
+   */
+  advanceHead(position: number): void {
+    const head = this.head
+    if (this.distance(head, position) <= this.distance(head, this.read)) this.setHead(position)
+  }
+
   setHead(position: number): void {
     Atomics.store(this.header, HEAD_INDEX, position | 0)
   }

@@ -60,6 +60,8 @@ interface RingState {
 
 const TURN_BYTES = 1024 * 1024
 const UNINITIALISED_GRACE_MS = 5000
+/** How long after teardown rings wait for their last acknowledgements before they are closed anyway. */
+const LATE_ACK_MS = 60_000
 
 export function createShmSource(
   app: string,
@@ -107,12 +109,12 @@ export function createShmSource(
       let lastPos = 0
       while (releaseHead < relEnd.length && (relEnd[releaseHead] as number) <= n) {
         const state = relRing[releaseHead] as RingState
-        if (last !== undefined && last !== state && !last.reaped) last.ring.setHead(lastPos)
+        if (last !== undefined && last !== state && !last.reaped) last.ring.advanceHead(lastPos)
         last = state
         lastPos = relPos[releaseHead] as number
         releaseHead++
       }
-      if (last !== undefined && !last.reaped) last.ring.setHead(lastPos)
+      if (last !== undefined && !last.reaped) last.ring.advanceHead(lastPos)
       if (releaseHead > 4096 && releaseHead * 2 > relEnd.length) {
         relEnd = relEnd.slice(releaseHead)
         relPos = relPos.slice(releaseHead)
@@ -464,6 +466,12 @@ export function createShmSource(
         Atomics.store(state.ring.header, CONSUMER_BEAT_INDEX, 0)
       }
       closeSettled()
+      // Acknowledgements that never come (a batch a sink gave up, left for the
+      // next collector) must not keep the rest open for the life of the process.
+      setTimeout(() => {
+        for (const state of rings.values()) state.ring.close()
+        rings.clear()
+      }, LATE_ACK_MS).unref()
       doorbell.close()
       handle.release()
     }

@@ -86,9 +86,9 @@ class SourceHub {
         this.#generation = gen
       }
       const current = gen
-      // A run of the same pipeline from before (it restarted) owes nothing any more:
-      // whatever its sinks did not write was counted by them.
-      this.#forget(current, slot)
+      // A run of the same pipeline from before (it restarted) is done with: what
+      // it had not finished is counted below with what went by without it.
+      const unfinished = this.#forget(current, slot)
       const run: Run = {
         slot,
         ctx,
@@ -107,11 +107,11 @@ class SourceHub {
         run.done = done
         this.#settle(current)
       })
-      const missed = current.emitted - (current.lastDelivered.get(slot) ?? 0)
+      const missed = current.emitted - (current.lastDelivered.get(slot) ?? 0) + unfinished
       if (missed > 0) {
         ctx.report({
           code: 'dropped',
-          message: `${missed} entries of source ${ctx.id} went to the other pipelines sharing it while this one was not running`,
+          message: `${missed} entries of source ${ctx.id} were not written by this pipeline: they went to the other pipelines sharing it while this one was not running (or its previous run had not finished them)`,
           count: missed,
           details: { reason: 'pipeline_not_running' },
         })
@@ -228,16 +228,31 @@ class SourceHub {
 
   #abortRun(gen: Generation, run: Run): void {
     run.aborting = true
-    const live = gen.runs.filter((r) => r.receiving)
-    if (!gen.started || live.some((r) => !r.aborting)) {
-      // Others still read (or nothing started): this pipeline just stops receiving.
+    if (!gen.started) {
       this.#stopReceiving(gen, run)
       run.subscriber.complete()
-      if (!gen.started && !gen.runs.some((r) => r.receiving)) this.#end(gen)
+      if (!gen.runs.some((r) => r.receiving)) this.#end(gen)
       return
     }
-    // The last pipeline is stopping: the upstream hands over what it holds, then completes.
-    gen.abort.abort()
+    if (gen.runs.every((r) => !r.receiving || r.aborting)) {
+      // The last pipeline is stopping: the upstream hands over what it holds to
+      // every stopping pipeline, then completes.
+      gen.abort.abort()
+      return
+    }
+    // Others still read. Pipelines that stop together (compose stops them all
+    // in one turn) must all get the hand-over, so wait a turn before this one
+    // stops receiving: if by then every pipeline is stopping, the upstream is
+    // aborted instead (by the last one's call).
+    setImmediate(() => {
+      if (!run.receiving || gen.abort.signal.aborted) return
+      if (gen.runs.every((r) => !r.receiving || r.aborting)) {
+        gen.abort.abort()
+        return
+      }
+      this.#stopReceiving(gen, run)
+      run.subscriber.complete()
+    })
   }
 
   #leave(gen: Generation, run: Run): void {
@@ -257,16 +272,22 @@ class SourceHub {
     this.#resumed(gen)
   }
 
-  #forget(gen: Generation, slot: number): void {
+  /** Drops the stopped runs of a slot; returns how many entries they had not finished. */
+  #forget(gen: Generation, slot: number): number {
+    let unfinished = 0
     for (let i = gen.runs.length - 1; i >= 0; i--) {
       const run = gen.runs[i] as Run
-      if (run.slot === slot && !run.receiving) gen.runs.splice(i, 1)
+      if (run.slot !== slot || run.receiving) continue
+      unfinished += run.delivered - run.done
+      gen.runs.splice(i, 1)
     }
     this.#settle(gen)
+    return unfinished
   }
 
   #complete(gen: Generation): void {
-    for (const run of gen.runs) {
+    // Over a copy: stopping a run may remove it from gen.runs (see #settle).
+    for (const run of [...gen.runs]) {
       if (!run.receiving) continue
       this.#stopReceiving(gen, run)
       run.subscriber.complete()
@@ -275,7 +296,7 @@ class SourceHub {
   }
 
   #fail(gen: Generation, err: unknown): void {
-    for (const run of gen.runs) {
+    for (const run of [...gen.runs]) {
       if (!run.receiving) continue
       this.#stopReceiving(gen, run)
       run.subscriber.error(err)
