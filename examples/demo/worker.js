@@ -8,10 +8,10 @@
 import { createLogger } from '@logkit/core/producer'
 
 const [name = 'worker', via = 'shm', crash] = process.argv.slice(2)
-// shm has a light producer entry point (no collector runtime to load).
-const { [via]: transportOf } = await import(
-  via === 'shm' ? '@logkit/transport-shm/producer' : `@logkit/transport-${via}`
-)
+// A worker imports the producer entry points only: the main entry points also
+// load the collector's runtime (RxJS, zod, the sources), several times the
+// start-up cost of require('pino') (`npm run bench -- --only startup`).
+const { [via]: transportOf } = await import(`@logkit/transport-${via}/producer`)
 const log = createLogger({
   app: 'demoapp',
   source: name,

@@ -13,14 +13,20 @@ import { median } from './measure.js'
 
 const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 
-async function drainOnce({ perRing, withFile }) {
-  const { base, env, shm: shmDir } = freshEnv()
-  for (let i = 0; i < 4; i++) {
+/** Fills `rings` shm rings of app 'bench' with `perRing` entries each, from this process (no collector running). */
+export async function fillRings(env, { rings = 4, perRing }) {
+  for (let i = 0; i < rings; i++) {
     const transport = shm({ app: 'bench', source: `p${i}`, capacity: 64 * 1024 * 1024, env })
     const log = createLogger({ app: 'bench', source: `p${i}`, transport })
     for (let k = 0; k < perRing; k++) log.info(fields, 'request completed')
     await log.close()
+    if (log.stats.dropped > 0) throw new Error(`ring p${i} dropped ${log.stats.dropped} entries`)
   }
+}
+
+async function drainOnce({ perRing, withFile }) {
+  const { base, env, shm: shmDir } = freshEnv()
+  await fillRings(env, { perRing })
   const counter = countingSink()
   const queue = { capacity: 20_000, maxBatch: 2000 }
   const sinks = [{ id: 'count', sink: counter.sink, queue }]

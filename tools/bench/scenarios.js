@@ -19,8 +19,14 @@ import Long from 'long'
 import pino from 'pino'
 import winston from 'winston'
 import { collectorDrain } from './collector.js'
+import { collectorAllocation, collectorOperators } from './collector-ops.js'
+import { composeEndToEnd } from './compose.js'
 import { endToEnd } from './e2e.js'
+import { latency } from './latency.js'
 import { compare, report } from './measure.js'
+import { collectorRss } from './rss.js'
+import { scaling } from './scaling.js'
+import { producerStartup } from './startup.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
 
@@ -307,4 +313,60 @@ const collector = {
   run: collectorDrain,
 }
 
-export const scenarios = [codec, producer, shmProducer, collector, e2e]
+const collectorOps = {
+  name: 'collector-ops',
+  title:
+    'the collector into the file sink: no operators, filter (level) + rateLimit, filter on a field value',
+  run: collectorOperators,
+}
+
+const collectorAlloc = {
+  name: 'collector-alloc',
+  title: 'bytes the collector allocates per entry (V8 sampling heap profiler)',
+  run: collectorAllocation,
+}
+
+const scalingScenario = {
+  name: 'scaling',
+  title: 'logkit compose with 1 to 32 producer processes at a fixed total: collector CPU per entry',
+  run: scaling,
+}
+
+const latencyScenario = {
+  name: 'latency',
+  title: 'log.info() → written to the file at 10,000 entries/s: p50, p99',
+  run: latency,
+}
+
+const rss = {
+  name: 'rss',
+  title: 'logkit compose at 100,000 entries/s: its resident memory over the run',
+  run: collectorRss,
+}
+
+const compose = {
+  name: 'compose',
+  title: 'end to end through logkit compose with its defaults, against pino.transport, alternating rounds',
+  run: composeEndToEnd,
+}
+
+const startup = {
+  name: 'startup',
+  title: 'producer start-up: CPU of a whole node process that imports what a worker imports, against pino',
+  run: producerStartup,
+}
+
+export const scenarios = [
+  codec,
+  producer,
+  shmProducer,
+  startup,
+  collector,
+  collectorOps,
+  collectorAlloc,
+  scalingScenario,
+  latencyScenario,
+  rss,
+  e2e,
+  compose,
+]
