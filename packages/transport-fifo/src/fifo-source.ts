@@ -464,6 +464,10 @@ class Collector {
   /** The producer is gone and its pipe drained: say so once, and remove what was its. */
   #reap(reader: PipeReader): void {
     if (reader.reaped) return
+    // A note its producer left before it exited is read against this reader,
+    // which knows what was delivered: read later against no checkpoint, it
+    // would count the whole run as missing.
+    this.#takeNote(reader.name, true)
     reader.reportSkips()
     reader.close()
     reader.reaped = true
