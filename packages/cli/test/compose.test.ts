@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { cliBin, isolatedEnv, producerScript, runCli, startNode, waitFor } from './helpers.js'
+import { cliBin, isolatedEnv, producerScript, readJsonLines, runCli, startNode, waitFor } from './helpers.js'
 
 function manifest(dir: string, out: string, sources: string[]): string {
   const file = join(dir, 'manifest.yaml')
@@ -35,14 +35,7 @@ interface Line {
   code?: string
 }
 
-function readLines(file: string): Line[] {
-  if (!existsSync(file)) return []
-  // The last segment may be a line still being written: only whole lines count.
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .slice(0, -1)
-    .map((l) => JSON.parse(l) as Line)
-}
+const readLines = (file: string) => readJsonLines<Line>(file)
 
 /** i values logged by `source`, in file order. */
 const indexesOf = (lines: readonly Line[], source: string) =>

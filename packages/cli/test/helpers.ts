@@ -124,3 +124,12 @@ export async function controlSocketOf(runtimeDir: string, app: string): Promise<
     }
   }, 'the control socket in the session')
 }
+
+/** The whole JSON lines of a file ([] when it does not exist); the last segment may still be being written. */
+export function readJsonLines<T>(file: string): T[] {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .slice(0, -1)
+    .map((l) => JSON.parse(l) as T)
+}

@@ -3,10 +3,10 @@
 // the totals say nothing was dropped (with two readers, each moved the other's
 // HEAD: one pipeline got 2,435 of 50,000 entries).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { cliBin, isolatedEnv, producerScript, runCli, startNode, waitFor } from './helpers.js'
+import { cliBin, isolatedEnv, producerScript, readJsonLines, runCli, startNode, waitFor } from './helpers.js'
 
 interface Line {
   name?: string
@@ -15,13 +15,7 @@ interface Line {
   level?: number
 }
 
-function readLines(file: string): Line[] {
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .slice(0, -1)
-    .map((l) => JSON.parse(l) as Line)
-}
+const readLines = (file: string) => readJsonLines<Line>(file)
 
 t.test('pipelines "all" and "audit" both use shm: each gets every entry of every producer', async (t) => {
   const { work, ...env } = isolatedEnv()
