@@ -64,7 +64,19 @@ async function logkitRun({ producers, perProducer, kind, sinkKind }) {
   await Promise.all(
     Array.from({ length: producers }, (_, i) => runProducer(env, [kind, perProducer, `p${i}`])),
   )
-  while (counter.count() < total) await new Promise((r) => setTimeout(r, 2))
+  // Bounded: entries that stop arriving for 30 s end the run with an error, not a hang.
+  let last = -1
+  let since = Date.now()
+  while (counter.count() < total) {
+    if (counter.count() !== last) {
+      last = counter.count()
+      since = Date.now()
+    } else if (Date.now() - since > 30_000) {
+      await pipeline.close()
+      throw new Error(`e2e ${kind}: ${last} of ${total} entries arrived, then none for 30 s`)
+    }
+    await new Promise((r) => setTimeout(r, 2))
+  }
   if (fileSink) await pipeline.flush()
   const elapsed = Number(process.hrtime.bigint() - start) / 1e6
   await pipeline.close()
