@@ -3,7 +3,12 @@ import t from 'tap'
 import type { Diagnostic } from '../src/diagnostics.js'
 import { createEntry, type LogEntry } from '../src/entry.js'
 import type { SourceContext } from '../src/plugin.js'
-import { createPipeline } from '../src/runtime/pipeline.js'
+import {
+  createPipeline,
+  type PipelineOptions,
+  type SinkInput,
+  type SourceComponent,
+} from '../src/runtime/pipeline.js'
 import { shareSource } from '../src/runtime/shared-source.js'
 import { createMemorySink } from '../src/testing/memory-sink.js'
 import { waitFor } from '../src/testing/wait-for.js'
@@ -51,6 +56,22 @@ function durableSource({ holdUntilAbort = false } = {}) {
   return { state, component }
 }
 
+/** A pipeline reading `source` into `sink`, diagnostics as calls only (`extra` adds options). */
+function pipelineOf(
+  id: string,
+  source: SourceComponent | undefined,
+  sink: SinkInput,
+  extra: Partial<PipelineOptions> = {},
+) {
+  return createPipeline({
+    id,
+    sources: [source as SourceComponent],
+    sinks: [sink],
+    diagnosticEntries: false,
+    ...extra,
+  })
+}
+
 const entries = (n: number, from = 1) =>
   Array.from({ length: n }, (_, i) => createEntry({ msg: `m${from + i}`, seq: from + i }))
 
@@ -59,8 +80,8 @@ t.test('two pipelines share one reader: each gets every entry, the source is cre
   const [a, b] = shareSource(component, 2)
   const sinkA = createMemorySink()
   const sinkB = createMemorySink()
-  const pa = createPipeline({ id: 'all', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
-  const pb = createPipeline({ id: 'audit', sources: [b as never], sinks: [sinkB], diagnosticEntries: false })
+  const pa = pipelineOf('all', a, sinkA)
+  const pb = pipelineOf('audit', b, sinkB)
   await pa.start()
   t.equal(state.created, 0, 'the reader waits until every pipeline has joined')
   await pb.start()
@@ -84,13 +105,8 @@ t.test('the source is acknowledged only as far as the slower pipeline is done', 
   const [a, b] = shareSource(component, 2)
   const fast = createMemorySink()
   const slow = createMemorySink({ manual: true })
-  const pa = createPipeline({ id: 'fast', sources: [a as never], sinks: [fast], diagnosticEntries: false })
-  const pb = createPipeline({
-    id: 'slow',
-    sources: [b as never],
-    sinks: [{ sink: slow, queue: { capacity: 100_000, policy: 'block' } }],
-    diagnosticEntries: false,
-  })
+  const pa = pipelineOf('fast', a, fast)
+  const pb = pipelineOf('slow', b, { sink: slow, queue: { capacity: 100_000, policy: 'block' } })
   await Promise.all([pa.start(), pb.start()])
   state.push(entries(100))
   await waitFor(() => fast.entries.length === 100 && slow.waiting > 0, 'fast done, slow writing')
@@ -112,13 +128,8 @@ t.test("one pipeline's full block queue pauses the shared reader for both", asyn
   const [a, b] = shareSource(component, 2)
   const free = createMemorySink()
   const stuck = createMemorySink({ manual: true })
-  const pa = createPipeline({ id: 'free', sources: [a as never], sinks: [free], diagnosticEntries: false })
-  const pb = createPipeline({
-    id: 'stuck',
-    sources: [b as never],
-    sinks: [{ sink: stuck, queue: { capacity: 10, policy: 'block' } }],
-    diagnosticEntries: false,
-  })
+  const pa = pipelineOf('free', a, free)
+  const pb = pipelineOf('stuck', b, { sink: stuck, queue: { capacity: 10, policy: 'block' } })
   await Promise.all([pa.start(), pb.start()])
   state.push(entries(1000))
   await waitFor(() => state.queue.length > 0 && stuck.waiting > 0, 'the reader paused')
@@ -143,8 +154,8 @@ t.test(
     const sinkA = createMemorySink()
     const sinkB1 = createMemorySink()
     const diagnostics: Diagnostic[] = []
-    const pa = createPipeline({ id: 'a', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
-    const pb1 = createPipeline({ id: 'b', sources: [b as never], sinks: [sinkB1], diagnosticEntries: false })
+    const pa = pipelineOf('a', a, sinkA)
+    const pb1 = pipelineOf('b', b, sinkB1)
     await Promise.all([pa.start(), pb1.start()])
     state.push(entries(10))
     await waitFor(() => sinkB1.entries.length === 10, 'b has the first 10')
@@ -153,13 +164,7 @@ t.test(
     state.push(entries(7, 11))
     await waitFor(() => sinkA.entries.length === 17, 'a has 17')
     const sinkB2 = createMemorySink()
-    const pb2 = createPipeline({
-      id: 'b',
-      sources: [b as never],
-      sinks: [sinkB2],
-      diagnosticEntries: false,
-      onDiagnostic: (d) => diagnostics.push(d),
-    })
+    const pb2 = pipelineOf('b', b, sinkB2, { onDiagnostic: (d) => diagnostics.push(d) })
     await pb2.start()
     state.push(entries(3, 18))
     await waitFor(() => sinkB2.entries.length === 3 && sinkA.entries.length === 20, 'both have the last 3')
@@ -182,8 +187,8 @@ t.test('when every pipeline stops, the reader hands over what it holds before th
   const [a, b] = shareSource(component, 2)
   const sinkA = createMemorySink()
   const sinkB = createMemorySink()
-  const pa = createPipeline({ id: 'a', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
-  const pb = createPipeline({ id: 'b', sources: [b as never], sinks: [sinkB], diagnosticEntries: false })
+  const pa = pipelineOf('a', a, sinkA)
+  const pb = pipelineOf('b', b, sinkB)
   await Promise.all([pa.start(), pb.start()])
   state.push(entries(50))
   await waitFor(() => sinkA.entries.length === 50 && sinkB.entries.length === 50, 'both have 50')
@@ -194,7 +199,7 @@ t.test('when every pipeline stops, the reader hands over what it holds before th
   // A new run after everything stopped starts a new reader.
   const [c] = shareSource(component, 1)
   const sinkC = createMemorySink()
-  const pc = createPipeline({ id: 'c', sources: [c as never], sinks: [sinkC], diagnosticEntries: false })
+  const pc = pipelineOf('c', c, sinkC)
   await pc.start()
   state.push(entries(2, 51))
   await waitFor(() => sinkC.entries.length === 2, 'a new reader reads')
@@ -206,7 +211,7 @@ t.test('a pipeline that never joins holds the reader back only for startGraceMs'
   const { state, component } = durableSource()
   const [a] = shareSource(component, 2, { startGraceMs: 50 })
   const sinkA = createMemorySink()
-  const pa = createPipeline({ id: 'a', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
+  const pa = pipelineOf('a', a, sinkA)
   await pa.start()
   t.equal(state.created, 0, 'not yet')
   await waitFor(() => state.created === 1, 'started after the grace period')
@@ -221,8 +226,8 @@ t.test('pipelines that stop together all get what the reader hands over at the e
   const [a, b] = shareSource(component, 2)
   const sinkA = createMemorySink()
   const sinkB = createMemorySink()
-  const pa = createPipeline({ id: 'a', sources: [a as never], sinks: [sinkA], diagnosticEntries: false })
-  const pb = createPipeline({ id: 'b', sources: [b as never], sinks: [sinkB], diagnosticEntries: false })
+  const pa = pipelineOf('a', a, sinkA)
+  const pb = pipelineOf('b', b, sinkB)
   await Promise.all([pa.start(), pb.start()])
   state.push(entries(10))
   // As compose stops: every pipeline's close() in one turn.
@@ -241,20 +246,8 @@ t.test('a reader that fails ends every pipeline reading it, even one that owed n
   const onDiagnostic = (id: string) => (d: Diagnostic) => {
     if (d.code === 'source_failed') failures.push(id)
   }
-  const pa = createPipeline({
-    id: 'a',
-    sources: [a as never],
-    sinks: [sinkA],
-    diagnosticEntries: false,
-    onDiagnostic: onDiagnostic('a'),
-  })
-  const pb = createPipeline({
-    id: 'b',
-    sources: [b as never],
-    sinks: [sinkB],
-    diagnosticEntries: false,
-    onDiagnostic: onDiagnostic('b'),
-  })
+  const pa = pipelineOf('a', a, sinkA, { onDiagnostic: onDiagnostic('a') })
+  const pb = pipelineOf('b', b, sinkB, { onDiagnostic: onDiagnostic('b') })
   await Promise.all([pa.start(), pb.start()])
   state.push(entries(5))
   await waitFor(() => state.acked === 5, 'both done with the first 5')

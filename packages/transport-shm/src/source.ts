@@ -220,7 +220,15 @@ export function createShmSource(
      * Before a callback touches the rings' memory: a file truncated by
      * another process would make that touch a SIGBUS.
      */
+    // At most once per turn of the event loop: the drain, the acknowledgements
+    // and the timers of one turn touch the rings after one check (an fstat per ring).
+    let checkedThisTurn = false
     const checkRings = () => {
+      if (checkedThisTurn) return
+      checkedThisTurn = true
+      setImmediate(() => {
+        checkedThisTurn = false
+      })
       for (const state of rings.values()) {
         if (!state.ring.intact()) refuse(state, 'was truncated by another process', 'truncated')
       }
