@@ -633,6 +633,24 @@ function readGoodbye(r: ProtoReader): Frame {
 }
 
 const NO_BYTES = Buffer.alloc(0)
+const entryReader = new ProtoReader(NO_BYTES, 0, 0)
+/**
+ * Decode one LogEntry message (a batch's entry, without its tag and length)
+ * from `buf[start, end)`, as decodeFrame decodes the entries of a batch.
+ * Throws LOGKIT_ERR_FRAME_MALFORMED when its bytes are not a valid entry.
+ */
+export function decodeEntry(buf: Buffer, start: number, end: number): LogEntry {
+  const r = entryReader
+  r.buf = buf
+  r.pos = start
+  r.limit = end
+  try {
+    return readEntry(r)
+  } finally {
+    r.buf = NO_BYTES
+  }
+}
+
 const frameReader = new ProtoReader(NO_BYTES, 0, 0)
 const UNKNOWN_FRAME: Frame = Object.freeze({ type: 'unknown' })
 

@@ -10,6 +10,7 @@ import type { LogEntry } from './entry.js'
 import { LogkitError } from './errors.js'
 import type { QueueOptions, RetryOptions } from './runtime/sink-runner.js'
 import type { Sink } from './sink.js'
+import type { EntryBatch } from './wire/entry-batch.js'
 
 /** The plugin contract this core implements; a plugin declares the one it was built for. */
 export const PLUGIN_API_VERSION = 1
@@ -85,7 +86,8 @@ export interface SourceDefinition<S extends Schema = Schema> extends DefinitionB
    * the same options in each.
    */
   readonly perApp?: boolean
-  readonly create: (options: z.output<S>, context: SourceContext) => Observable<LogEntry>
+  /** Emits entries, or (logkit's own transports) EntryBatch values of entries that are still bytes. */
+  readonly create: (options: z.output<S>, context: SourceContext) => Observable<LogEntry | EntryBatch>
 }
 
 export interface OperatorDefinition<S extends Schema = Schema> extends DefinitionBase<S> {

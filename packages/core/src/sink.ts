@@ -4,10 +4,19 @@
 // writes.
 
 import type { LogEntry } from './entry.js'
+import type { EntryBatch } from './wire/entry-batch.js'
 
 export interface Sink {
   /** Resolves when the batch is durable or delivered; rejects to have the runtime retry it. */
   write(batch: readonly LogEntry[]): void | Promise<void>
+  /**
+   * Optional, the byte path: takes entries that are still bytes (EntryBatch),
+   * in order, instead of decoded LogEntry objects. Same promise as write().
+   * The batches and their bytes are valid only until the returned promise
+   * settles: render or copy what is kept. A sink without it gets the same
+   * entries decoded, through write().
+   */
+  writeEntries?(batches: readonly EntryBatch[]): void | Promise<void>
   /** Resolves when everything written so far is durable. */
   flush?(): void | Promise<void>
   /** Flush and release resources; no write follows. */

@@ -38,3 +38,25 @@ export function isHolding(fn: unknown): boolean {
 export function emitsOnFlush(fn: unknown): boolean {
   return typeof fn === 'function' && (fn as { [HOLDS_ENTRIES]?: unknown })[HOLDS_ENTRIES] === 'flush'
 }
+
+/** The brand of operators that take EntryBatch values as well as entries; `Symbol.for` as above. */
+export const TAKES_BATCHES: unique symbol = Symbol.for('logkit.takesBatches')
+
+/**
+ * Brand `fn` as an operator that takes EntryBatch values (the collector's
+ * entries that are still bytes) besides LogEntry values, and return it. The
+ * runtime hands batches only to operators so branded, and unbatches (decodes
+ * the entries one by one) in front of every other operator. A branded
+ * operator must emit, for a batch, a batch of the same index (or nothing),
+ * and must keep order.
+ */
+// biome-ignore lint/complexity/noBannedTypes: any function may carry the brand
+export function markTakesBatches<F extends Function>(fn: F): F {
+  Object.defineProperty(fn, TAKES_BATCHES, { value: true, enumerable: false })
+  return fn
+}
+
+/** True when `fn` was branded by markTakesBatches. */
+export function takesBatches(fn: unknown): boolean {
+  return typeof fn === 'function' && (fn as { [TAKES_BATCHES]?: unknown })[TAKES_BATCHES] === true
+}

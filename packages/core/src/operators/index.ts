@@ -10,7 +10,14 @@ export {
   type Pattern,
 } from './filter.js'
 export { type FormatOptions, format, formatDefinition } from './format.js'
-export { HOLDS_ENTRIES, isHolding, markHolding } from './holds.js'
+export {
+  HOLDS_ENTRIES,
+  isHolding,
+  markHolding,
+  markTakesBatches,
+  TAKES_BATCHES,
+  takesBatches,
+} from './holds.js'
 export { type RateLimitKey, type RateLimitOptions, rateLimit, rateLimitDefinition } from './rate-limit.js'
 export {
   type Censor,

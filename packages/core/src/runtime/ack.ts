@@ -33,6 +33,12 @@ export class AckStream implements AckStreamLike {
     return { stream: this, position: ++this.issued }
   }
 
+  /** Issues `n` positions at once (an EntryBatch's); the ref is the last of them. */
+  take(n: number): AckRef {
+    this.issued += n
+    return { stream: this, position: this.issued }
+  }
+
   onAck(listener: (position: number) => void): void {
     this.#listeners.push(listener)
   }

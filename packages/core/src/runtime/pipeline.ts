@@ -14,17 +14,22 @@ import { Observable, type OperatorFunction, type SchedulerLike, Subject, type Su
 import type { Diagnostic, DiagnosticReporter, Stage } from '../diagnostics.js'
 import { createEntry, type LogEntry } from '../entry.js'
 import { LogkitError } from '../errors.js'
-import { emitsOnFlush, isHolding } from '../operators/holds.js'
+import { emitsOnFlush, isHolding, takesBatches } from '../operators/holds.js'
 import type { OperatorContext, SinkContext, SourceContext } from '../plugin.js'
 import type { Sink } from '../sink.js'
+import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
 import { AckStream } from './ack.js'
 import { DemandController } from './demand.js'
 import { Intake } from './intake.js'
 import { type QueueOptions, type RetryOptions, SinkRunner, type SinkStats } from './sink-runner.js'
+import { unbatch } from './unbatch.js'
+
+/** What a source emits: entries, or entries that are still bytes (see EntryBatch). */
+export type SourceItem = LogEntry | EntryBatch
 
 export interface SourceComponent {
   readonly id?: string
-  create(context: SourceContext): Observable<LogEntry>
+  create(context: SourceContext): Observable<SourceItem>
 }
 
 export interface OperatorComponent {
@@ -43,7 +48,7 @@ export interface SinkComponent {
   readonly retry?: RetryOptions
 }
 
-export type SourceInput = Observable<LogEntry> | SourceComponent
+export type SourceInput = Observable<SourceItem> | SourceComponent
 // biome-ignore lint/suspicious/noExplicitAny: see OperatorComponent
 export type OperatorInput = OperatorFunction<LogEntry, any> | OperatorComponent
 export type SinkInput = Sink | SinkComponent
@@ -106,7 +111,7 @@ const MAX_PENDING_DIAGNOSTIC_ENTRIES = 1000
 /** How often a chain with holding operators is flushed while entries wait for acknowledgement. */
 const SETTLE_INTERVAL_MS = 1000
 
-function isObservable(value: unknown): value is Observable<LogEntry> {
+function isObservable(value: unknown): value is Observable<SourceItem> {
   return value instanceof Observable
 }
 
@@ -147,7 +152,7 @@ class PipelineImpl implements Pipeline {
   readonly #demand = new DemandController()
   readonly #abort = new AbortController()
   readonly #flushes = new Subject<void>()
-  readonly #input = new Intake<LogEntry>()
+  readonly #input = new Intake<SourceItem>()
   readonly #sources: SourceState[]
   #sinks: SinkRunner[] = []
   #holding = false
@@ -330,7 +335,7 @@ class PipelineImpl implements Pipeline {
     return new Promise((resolve) => {
       const report = this.#reporter('source', source.id)
       const stream = source.stream
-      let observable: Observable<LogEntry>
+      let observable: Observable<SourceItem>
       try {
         observable = isObservable(source.input)
           ? source.input
@@ -357,7 +362,7 @@ class PipelineImpl implements Pipeline {
         resolve()
       }
       source.subscription = observable.subscribe({
-        next: (entry) => this.#intake(source, entry),
+        next: (item) => this.#intake(source, item),
         error: (err: unknown) => {
           report({
             code: 'source_failed',
@@ -371,18 +376,25 @@ class PipelineImpl implements Pipeline {
     })
   }
 
-  #intake(source: SourceState, entry: LogEntry): void {
+  #intake(source: SourceState, item: SourceItem): void {
     const stream = source.stream
-    const ack = stream.next()
-    const tagged = Object.isExtensible(entry) ? entry : { ...entry }
-    ;(tagged as { ack?: unknown }).ack = ack
-    source.emitted++
-    this.#in++
+    let tagged: SourceItem
+    if (isEntryBatch(item)) {
+      // A batch takes one position per row of its index (see EntryBatch).
+      tagged = item.withAck(stream.take(item.positions))
+      source.emitted += item.positions
+      this.#in += item.length
+    } else {
+      tagged = Object.isExtensible(item) ? item : { ...item }
+      ;(tagged as { ack?: unknown }).ack = stream.next()
+      source.emitted++
+      this.#in++
+    }
     this.#input.next(tagged)
     if (!this.#holding) {
-      // Nothing in the chain keeps entries: whatever this entry became has
+      // Nothing in the chain keeps entries: whatever this item became has
       // reached the sink queues, or it was consumed.
-      stream.passed = ack.position
+      stream.passed = stream.issued
       this.#scheduleAcks()
     }
   }
@@ -396,16 +408,35 @@ class PipelineImpl implements Pipeline {
       scheduler: this.#options.scheduler,
     })
     // biome-ignore lint/suspicious/noExplicitAny: see OperatorComponent
-    const chain: OperatorFunction<LogEntry, any>[] = (this.#options.operators ?? []).map((input, i) => {
+    const chain: OperatorFunction<any, any>[] = []
+    // Batches travel as far as the operators take them; the first operator
+    // that takes only entries gets them decoded, and so does every one after it.
+    let batches = true
+    const onCorrupt = (count: number) =>
+      this.#reporter(
+        'runtime',
+        this.id,
+      )({
+        code: 'frame_corrupt',
+        message: `${count} entries changed in shared memory after they were read no longer decode: skipped`,
+        count,
+      })
+    for (const [i, input] of (this.#options.operators ?? []).entries()) {
       const id = componentName(input, `${this.id}.operators[${i}]`)
+      let operator: OperatorFunction<LogEntry, unknown>
       if (typeof input === 'function') {
         this.#noteHolding(isHolding(input), input)
-        return input
+        operator = input
+      } else {
+        operator = input.create(contexts(id))
+        this.#noteHolding(input.holds === true || isHolding(operator), operator)
       }
-      const operator = input.create(contexts(id))
-      this.#noteHolding(input.holds === true || isHolding(operator), operator)
-      return operator
-    })
+      if (batches && !takesBatches(operator)) {
+        chain.push(unbatch(onCorrupt))
+        batches = false
+      }
+      chain.push(operator)
+    }
     return new Promise((resolve) => {
       let failures = 0
       const subscribe = () => {
@@ -413,7 +444,7 @@ class PipelineImpl implements Pipeline {
         let out: Observable<any> = this.#input.observable
         for (const operator of chain) out = out.pipe(operator)
         out.subscribe({
-          next: (item: LogEntry | readonly LogEntry[]) => {
+          next: (item: LogEntry | readonly LogEntry[] | EntryBatch) => {
             failures = 0
             this.#fanOut(item)
           },
@@ -483,8 +514,16 @@ class PipelineImpl implements Pipeline {
     this.#scheduleAcks()
   }
 
-  #fanOut(item: LogEntry | readonly LogEntry[]): void {
-    if (Array.isArray(item)) {
+  #fanOut(item: LogEntry | readonly LogEntry[] | EntryBatch): void {
+    if (isEntryBatch(item)) {
+      const ack = item.ack
+      if (ack !== undefined && ack.stream instanceof AckStream && ack.position > ack.stream.passed) {
+        ack.stream.passed = ack.position
+      }
+      // Every entry of it was consumed by an operator: nothing to write.
+      if (item.length === 0) return
+      this.#out += item.length
+    } else if (Array.isArray(item)) {
       for (const entry of item as readonly LogEntry[]) this.#passed(entry)
       this.#out += item.length
     } else {

@@ -25,9 +25,9 @@
 //   totals count them once.
 
 import { Observable, type Subscriber, type Subscription } from 'rxjs'
-import type { LogEntry } from '../entry.js'
 import type { Demand, SourceContext } from '../plugin.js'
-import type { SourceComponent } from './pipeline.js'
+import { isEntryBatch } from '../wire/entry-batch.js'
+import type { SourceComponent, SourceItem } from './pipeline.js'
 
 export interface ShareOptions {
   /** How long the upstream waits for every pipeline to join before it starts anyway (default 2000 ms). */
@@ -37,7 +37,7 @@ export interface ShareOptions {
 interface Run {
   readonly slot: number
   readonly ctx: SourceContext
-  readonly subscriber: Subscriber<LogEntry>
+  readonly subscriber: Subscriber<SourceItem>
   /** Global position before this run's first entry. */
   readonly base: number
   /** Global position of the last entry handed to this run. */
@@ -78,8 +78,8 @@ class SourceHub {
   ) {}
 
   /** The observable pipeline `slot` subscribes to, with its context. */
-  join(slot: number, ctx: SourceContext): Observable<LogEntry> {
-    return new Observable<LogEntry>((subscriber) => {
+  join(slot: number, ctx: SourceContext): Observable<SourceItem> {
+    return new Observable<SourceItem>((subscriber) => {
       let gen = this.#generation
       if (gen === undefined || gen.ended) {
         gen = new Generation()
@@ -179,7 +179,7 @@ class SourceHub {
         owner.ctx.report(diagnostic)
       },
     }
-    let upstream: Observable<LogEntry>
+    let upstream: Observable<SourceItem>
     try {
       upstream = this.component.create(context)
     } catch (err) {
@@ -187,23 +187,28 @@ class SourceHub {
       return
     }
     gen.subscription = upstream.subscribe({
-      next: (entry) => this.#deliver(gen, entry),
+      next: (item) => this.#deliver(gen, item),
       error: (err: unknown) => this.#fail(gen, err),
       complete: () => this.#complete(gen),
     })
   }
 
-  #deliver(gen: Generation, entry: LogEntry): void {
-    const position = ++gen.emitted
+  #deliver(gen: Generation, item: SourceItem): void {
+    const first = gen.emitted + 1
+    // A batch takes one position per row of its index, as in a pipeline.
+    const batch = isEntryBatch(item)
+    gen.emitted += batch ? item.positions : 1
+    const position = gen.emitted
     let given = false
     for (const run of gen.runs) {
       if (!run.receiving) continue
-      // Each pipeline gets its own object: the runtime tags entries with its acknowledgement.
-      run.subscriber.next(given ? { ...entry } : entry)
+      // Each pipeline gets its own entry object: the runtime tags entries with
+      // its acknowledgement (a batch it tags by making its own view of it).
+      run.subscriber.next(given && !batch ? { ...item } : item)
       run.delivered = position
       given = true
     }
-    if (!given && position < gen.undeliveredFrom) gen.undeliveredFrom = position
+    if (!given && first < gen.undeliveredFrom) gen.undeliveredFrom = first
   }
 
   #resumed(gen: Generation): void {

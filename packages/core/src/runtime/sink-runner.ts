@@ -19,6 +19,7 @@
 import type { DiagnosticReporter } from '../diagnostics.js'
 import type { LogEntry } from '../entry.js'
 import type { Sink } from '../sink.js'
+import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
 import { ackStreamOf } from './ack.js'
 import type { DemandController } from './demand.js'
 
@@ -62,7 +63,21 @@ export interface SinkStats {
   readonly capacity: number
 }
 
-type Item = LogEntry | readonly LogEntry[]
+type Item = LogEntry | readonly LogEntry[] | EntryBatch
+/** What one write takes: entries, or (from the byte path) batches of entries that are still bytes. */
+type Unit = readonly LogEntry[] | readonly EntryBatch[]
+
+/** Entries in a queue item. */
+function sizeOf(item: Item): number {
+  return isEntryBatch(item) ? item.length : Array.isArray(item) ? item.length : 1
+}
+
+function unitSize(unit: Unit): number {
+  if (unit.length === 0 || !isEntryBatch(unit[0])) return unit.length
+  let n = 0
+  for (const batch of unit as readonly EntryBatch[]) n += batch.length
+  return n
+}
 
 /**
  * The `details` key that marks the runner's own `dropped` diagnostics (queue
@@ -157,7 +172,7 @@ export class SinkRunner {
   #droppedBehindWrite: Item[] = []
 
   enqueue(item: Item): void {
-    const n = Array.isArray(item) ? item.length : 1
+    const n = sizeOf(item)
     if (n === 0) return
     if (this.#queued + n > this.#capacity) {
       if (this.#policy === 'drop_newest' || n > this.#capacity) {
@@ -215,8 +230,21 @@ export class SinkRunner {
     }
   }
 
-  #take(): readonly LogEntry[] {
+  #take(): Unit {
     const first = this.#items[this.#head] as Item
+    if (isEntryBatch(first)) {
+      // Batches of bytes go to a write together, up to maxBatch entries (at least one batch).
+      const batches: EntryBatch[] = []
+      let n = 0
+      while (this.#head < this.#items.length) {
+        const item = this.#items[this.#head] as Item
+        if (!isEntryBatch(item) || (n > 0 && n + item.length > this.#maxBatch)) break
+        batches.push(item)
+        n += item.length
+        this.#shift()
+      }
+      return batches
+    }
     if (Array.isArray(first)) {
       this.#shift()
       return first as readonly LogEntry[]
@@ -224,7 +252,7 @@ export class SinkRunner {
     const batch: LogEntry[] = []
     while (this.#head < this.#items.length && batch.length < this.#maxBatch) {
       const item = this.#items[this.#head] as Item
-      if (Array.isArray(item)) break
+      if (Array.isArray(item) || isEntryBatch(item)) break
       batch.push(item as LogEntry)
       this.#shift()
     }
@@ -238,7 +266,7 @@ export class SinkRunner {
       this.#items = this.#items.slice(this.#head)
       this.#head = 0
     }
-    this.#queued -= Array.isArray(item) ? item.length : 1
+    this.#queued -= sizeOf(item)
     if (this.#blocking && this.#queued <= this.#capacity / 2) {
       this.#blocking = false
       this.#demand.unblock(this)
@@ -248,7 +276,7 @@ export class SinkRunner {
 
   #dropOldest(): void {
     const item = this.#shift()
-    const n = Array.isArray(item) ? item.length : 1
+    const n = sizeOf(item)
     this.#droppedFromQueue += n
     this.#drop(n, 'queue_full_oldest')
     // The batch in flight is older than what is dropped here: marking these
@@ -266,14 +294,15 @@ export class SinkRunner {
       return
     }
     this.#inflight = true
-    const batch = this.#take()
-    void this.#write(batch).then((outcome) => {
-      if (outcome === 'written') this.#written += batch.length
-      else this.#failed += batch.length
+    const unit = this.#take()
+    const size = unitSize(unit)
+    void this.#write(unit, size).then((outcome) => {
+      if (outcome === 'written') this.#written += size
+      else this.#failed += size
       // Left unacknowledged: marking it (or anything after it) finished would
       // let the source release it.
       if (outcome === 'unacked') this.#unacked = true
-      this.#track(batch, 'finished')
+      this.#trackUnit(unit)
       for (const item of this.#droppedBehindWrite.splice(0)) this.#track(item, 'finished')
       this.#inflight = false
       this.#settleWaiters()
@@ -281,16 +310,25 @@ export class SinkRunner {
     })
   }
 
-  async #write(batch: readonly LogEntry[]): Promise<'written' | 'failed' | 'unacked'> {
+  async #write(unit: Unit, size: number): Promise<'written' | 'failed' | 'unacked'> {
     if (this.#unacked) {
       // Closing after a batch was given up: what is behind it is not tried
       // (a success would acknowledge the one given up).
-      this.#reportFailure(batch, 0, undefined)
+      this.#reportFailure(size, 0, undefined)
       return 'unacked'
     }
+    const sink = this.#sink
+    let entries: readonly LogEntry[] | undefined
+    let batches: readonly EntryBatch[] | undefined
+    if (unit.length > 0 && isEntryBatch(unit[0])) {
+      batches = unit as readonly EntryBatch[]
+      // A sink that takes only entries gets them decoded, once for every attempt.
+      if (sink.writeEntries === undefined) entries = this.#decode(batches)
+    } else entries = unit as readonly LogEntry[]
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.#sink.write(batch)
+        if (entries !== undefined) await sink.write(entries)
+        else await sink.writeEntries?.(batches as readonly EntryBatch[])
         if (this.#held > 0) this.#recovered(attempt + 1)
         return 'written'
       } catch (err) {
@@ -300,10 +338,10 @@ export class SinkRunner {
           // Closing: a held batch had its last attempt (close woke its wait).
           if (!hold || this.#closing) {
             this.#held = 0
-            this.#reportFailure(batch, attempt + 1, err)
+            this.#reportFailure(size, attempt + 1, err)
             return hold ? 'unacked' : 'failed'
           }
-          if (this.#held === 0) this.#hold(batch, attempt + 1, err)
+          if (this.#held === 0) this.#hold(size, attempt + 1, err)
         }
         const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(attempt, 30))
         await new Promise<void>((resolve) => {
@@ -319,15 +357,40 @@ export class SinkRunner {
   }
 
   /** Retries are spent under block: the batch stays, and flush waiters are told it is not written. */
-  #hold(batch: readonly LogEntry[], attempts: number, err: unknown): void {
-    this.#held = batch.length
+  /** Batches of bytes decoded for a sink that takes entries; an entry that no longer decodes is skipped and reported. */
+  #decode(batches: readonly EntryBatch[]): LogEntry[] {
+    const entries: LogEntry[] = []
+    let corrupt = 0
+    for (const batch of batches) {
+      for (let k = 0; k < batch.length; k++) {
+        try {
+          entries.push(batch.entry(k))
+        } catch {
+          corrupt++
+        }
+      }
+    }
+    if (corrupt > 0) {
+      this.#report({
+        code: 'frame_corrupt',
+        stage: 'sink',
+        component: this.id,
+        message: `${corrupt} entries changed in shared memory after they were read no longer decode: not written by sink ${this.id}`,
+        count: corrupt,
+      })
+    }
+    return entries
+  }
+
+  #hold(size: number, attempts: number, err: unknown): void {
+    this.#held = size
     this.#report({
       code: 'sink_holding',
       stage: 'sink',
       component: this.id,
       level: 50,
-      message: `sink ${this.id} failed to write ${batch.length} entries after ${attempts} attempts (${errorText(err)}): holding them and retrying every ${this.#maxDelay} ms at most; its queue fills and the sources slow down (policy block) until the sink recovers. Fix the cause (disk full?)`,
-      count: batch.length,
+      message: `sink ${this.id} failed to write ${size} entries after ${attempts} attempts (${errorText(err)}): holding them and retrying every ${this.#maxDelay} ms at most; its queue fills and the sources slow down (policy block) until the sink recovers. Fix the cause (disk full?)`,
+      count: size,
       details: { attempts, policy: this.#policy },
     })
     this.#settleWaiters()
@@ -346,7 +409,7 @@ export class SinkRunner {
     this.#held = 0
   }
 
-  #reportFailure(batch: readonly LogEntry[], attempts: number, err: unknown): void {
+  #reportFailure(size: number, attempts: number, err: unknown): void {
     const what =
       this.#policy === 'block'
         ? 'not written at shutdown and not acknowledged: a source that keeps its data (shm) delivers them again to the next collector, other sources lose them'
@@ -360,8 +423,8 @@ export class SinkRunner {
       stage: 'sink',
       component: this.id,
       level: 50,
-      message: `sink ${this.id} failed to write ${batch.length} entries (${why}): ${what}`,
-      count: batch.length,
+      message: `sink ${this.id} failed to write ${size} entries (${why}): ${what}`,
+      count: size,
       details: { attempts, policy: this.#policy },
     })
   }
@@ -380,9 +443,20 @@ export class SinkRunner {
     }
   }
 
+  #trackUnit(unit: Unit): void {
+    const k = this.#index
+    for (const item of unit) {
+      if (isEntryBatch(item)) this.#trackRef(item.ack, 'finished', k)
+      else this.#trackOne(item as LogEntry, 'finished', k)
+    }
+    this.#onFinished()
+  }
+
   #track(item: Item, slot: 'queued' | 'finished'): void {
     const k = this.#index
-    if (Array.isArray(item)) {
+    if (isEntryBatch(item)) {
+      this.#trackRef(item.ack, slot, k)
+    } else if (Array.isArray(item)) {
       for (const entry of item as readonly LogEntry[]) this.#trackOne(entry, slot, k)
     } else {
       this.#trackOne(item as LogEntry, slot, k)
@@ -391,11 +465,15 @@ export class SinkRunner {
   }
 
   #trackOne(entry: LogEntry, slot: 'queued' | 'finished', k: number): void {
+    this.#trackRef(entry.ack, slot, k)
+  }
+
+  #trackRef(ack: LogEntry['ack'], slot: 'queued' | 'finished', k: number): void {
     if (slot === 'finished' && this.#unacked) return
-    const stream = ackStreamOf(entry.ack)
+    const stream = ackStreamOf(ack)
     if (stream === undefined) return
     const positions = stream[slot]
-    const position = (entry.ack as { position: number }).position
+    const position = (ack as { position: number }).position
     if (position > (positions[k] as number)) positions[k] = position
   }
 
