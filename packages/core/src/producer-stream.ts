@@ -3,9 +3,12 @@
 // duplicates, and turns announced and unexplained losses into diagnostics.
 // Every source (memory, shm, fifo) feeds its frames through one of these.
 
+import { decodeFrame } from './codec.js'
 import type { DiagnosticReporter } from './diagnostics.js'
 import type { LogEntry } from './entry.js'
 import type { Frame, Hello } from './frame.js'
+import { FRAME_HEADER_SIZE } from './framing.js'
+import { type EntryIndex, KIND_BATCH, KIND_NONE } from './wire/entry-index.js'
 
 export interface ProducerStreamStats {
   entries: number
@@ -63,6 +66,44 @@ export class ProducerStream {
       default:
         return []
     }
+  }
+
+  /**
+   * The byte path's accept: handles frame f of `index` (a frame the index
+   * did not mark malformed) as accept() handles its decoded frame, without
+   * decoding a batch: the index rows of the entries to emit are written to
+   * rows[n …]. Returns the new n.
+   */
+  acceptRows(index: EntryIndex, f: number, rows: Int32Array, n: number): number {
+    const kind = index.frameKind[f]
+    if (kind !== KIND_BATCH) {
+      // Hello, heartbeat and goodbye are rare: decoded as they always were.
+      if (kind !== KIND_NONE) {
+        const start = (index.frameStart[f] as number) + FRAME_HEADER_SIZE
+        this.accept(decodeFrame(index.buf, start, index.frameEnd[f] as number))
+      } else this.stats.lastSeen = Date.now()
+      return n
+    }
+    this.stats.lastSeen = Date.now()
+    const first = index.frameFirstEntry[f] as number
+    const end = first + (index.frameEntryCount[f] as number)
+    let announced = index.frameDropped[f] as number
+    if (announced > 0) this.#announce(announced, first < end ? index.pid[first] : undefined)
+    let out = n
+    for (let i = first; i < end; i++) {
+      const seq = index.seq[i] as number
+      if (seq !== 0) {
+        if (seq <= this.stats.lastSeq) {
+          this.stats.duplicates++
+          continue
+        }
+        announced = this.#checkGap(seq, announced)
+        this.stats.lastSeq = seq
+      }
+      rows[out++] = i
+    }
+    this.stats.entries += out - n
+    return out
   }
 
   #batch(entries: LogEntry[], dropped: number): readonly LogEntry[] {
