@@ -37,8 +37,14 @@ export class DropLedger {
   frame(frame: Frame, p: number): void {
     if (frame.type !== 'batch' && frame.type !== 'goodbye') return
     if (this.ring.distance(this.#from, p) < this.#countedUntil) return
-    if (frame.type === 'batch') this.#announced += frame.dropped
+    if (frame.type === 'batch') this.batch(frame.dropped, p)
     else this.#announced = Math.max(this.#announced, frame.dropped)
+  }
+
+  /** Takes the drops a batch frame that starts at position p announces (the byte path's frame()). */
+  batch(dropped: number, p: number): void {
+    if (dropped === 0 || this.ring.distance(this.#from, p) < this.#countedUntil) return
+    this.#announced += dropped
   }
 
   /** The collector has published READ past the frames taken so far. */

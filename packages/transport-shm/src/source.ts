@@ -15,8 +15,8 @@ import {
   type DiagnosticReporter,
   decodeFrame,
   defineSource,
+  EntryBatch,
   FRAME_HEADER_SIZE,
-  type Frame,
   isLogkitError,
   type LogEntry,
   PLUGIN_API_VERSION,
@@ -25,6 +25,7 @@ import {
   type SourceContext,
   z,
 } from '@logkit/core'
+import { EntryIndex, FRAME_MALFORMED, KIND_BATCH, KIND_NONE } from '@logkit/core/wire'
 import { Observable } from 'rxjs'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellListener, doorbellPath } from './doorbell.js'
@@ -58,7 +59,15 @@ interface RingState {
   reaped: boolean
 }
 
+/** An index and its rows, reused once the batch made of them is acknowledged. */
+interface Slot {
+  readonly index: EntryIndex
+  rows: Int32Array
+}
+
 const TURN_BYTES = 1024 * 1024
+/** Slots kept for reuse; more are made while more batches are in flight, and left to the GC. */
+const SLOT_POOL = 64
 const UNINITIALISED_GRACE_MS = 5000
 /** How long after teardown rings wait for their last acknowledgements before they are closed anyway. */
 const LATE_ACK_MS = 60_000
@@ -67,7 +76,7 @@ export function createShmSource(
   app: string,
   options: ShmSourceOptions,
   ctx: Pick<SourceContext, 'demand' | 'signal' | 'report' | 'onAck'>,
-): Observable<LogEntry> {
+): Observable<LogEntry | EntryBatch> {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024
   const chunkBytes = options.chunkBytes ?? 256 * 1024
   const reapIntervalMs = options.reapIntervalMs ?? 1000
@@ -78,24 +87,36 @@ export function createShmSource(
     if (d.code !== 'dropped') report(d)
   }
 
-  return new Observable<LogEntry>((subscriber) => {
+  return new Observable<LogEntry | EntryBatch>((subscriber) => {
     const handle = acquireSession(app, options.env)
     const { paths } = handle.session
     ensureMemoryDir(paths)
     const rings = new Map<string, RingState>()
     const refused = new Set<string>()
     const uninitialised = new Map<string, number>()
-    // Release points, one per frame read, in read order: once the source's
-    // first relEnd[i] entries are done, relRing[i]'s HEAD may move to relPos[i].
-    // Per frame, so a restart re-reads at most what was in flight.
+    // Release points, one per batch read (a run of whole frames of one
+    // ring), in read order: once the source's first relEnd[i] positions are
+    // done, relRing[i]'s HEAD may move to relPos[i] and relSlot[i] (the
+    // batch's index, whose views point into the ring) may be reused. A batch
+    // takes one position per entry of its index (see EntryBatch).
     let relEnd: number[] = []
     let relPos: number[] = []
     let relRing: RingState[] = []
+    let relSlot: Slot[] = []
     let releaseHead = 0
+    /** Positions emitted (and, below, read but not yet emitted). */
     let emitted = 0
+    let pendingPositions = 0
     let acked = 0
-    let pending: LogEntry[] = []
+    let pending: EntryBatch[] = []
     let next = 0
+    const pool: Slot[] = []
+    const takeSlot = (): Slot =>
+      pool.pop() ?? { index: new EntryIndex({ checkCrc: true, maxFrameSize }), rows: new Int32Array(256) }
+    const freeSlot = (slot: Slot) => {
+      slot.index.release()
+      if (pool.length < SLOT_POOL) pool.push(slot)
+    }
     let scheduled: NodeJS.Immediate | undefined
     let asleep = false
     let stopped = false
@@ -109,6 +130,7 @@ export function createShmSource(
       let lastPos = 0
       while (releaseHead < relEnd.length && (relEnd[releaseHead] as number) <= n) {
         const state = relRing[releaseHead] as RingState
+        freeSlot(relSlot[releaseHead] as Slot)
         if (last !== undefined && last !== state && !last.reaped) last.ring.advanceHead(lastPos)
         last = state
         lastPos = relPos[releaseHead] as number
@@ -119,6 +141,7 @@ export function createShmSource(
         relEnd = relEnd.slice(releaseHead)
         relPos = relPos.slice(releaseHead)
         relRing = relRing.slice(releaseHead)
+        relSlot = relSlot.slice(releaseHead)
         releaseHead = 0
       }
       if (stopped) closeSettled()
@@ -244,7 +267,12 @@ export function createShmSource(
       for (const name of names) if (name.endsWith(RING_SUFFIX)) attach(name)
     }
 
-    /** Reads whole frames of one ring, up to the budget; returns the entries they held. */
+    /**
+     * Reads whole frames of one ring, up to the budget, as batches: each run
+     * of whole frames that lies in one piece in the ring becomes one batch
+     * whose entries are views into the ring (a frame that wraps is copied).
+     * Returns the bytes read.
+     */
     const readRing = (state: RingState, budget: number): number => {
       const ring = state.ring
       const tail = ring.tail
@@ -256,38 +284,57 @@ export function createShmSource(
       }
       const start = p
       let garbage = 0
+      // After garbage, frames are looked for with the scanner, whose checks
+      // are budgeted (scan.ts), until one is found.
+      let resync = false
       while (p !== tail && (p - start) >>> 0 < budget) {
         const available = (tail - p) >>> 0
+        const at = p & ring.mask
+        const contiguous = Math.min(available, ring.capacity - at)
+        const slot = takeSlot()
+        const index = slot.index
+        if (!resync) {
+          // Whole frames that lie in one piece from p, up to the chunk (or the
+          // one frame, when it alone is larger), CRCs checked.
+          const room = budget - ((p - start) >>> 0)
+          index.index(ring.data, at, at + Math.min(contiguous, room))
+          if (index.frames === 0 && index.stop === 'partial' && contiguous > room) {
+            index.index(ring.data, at, at + contiguous)
+          }
+          if (index.frames > 0) {
+            garbage += takeRun(state, slot, p, at)
+            p = (p + (index.end - at)) >>> 0
+            continue
+          }
+        }
+        // Not a run of whole frames here: a frame that wraps (copied, then
+        // read as a batch of its own), the frame that ends a run of garbage,
+        // or garbage (skipped a byte at a time, counted).
         const frame = state.scanner.at(ring, p, available)
         if (frame === undefined) {
-          // Not a frame here: skip a byte and look again, counting what is skipped.
+          freeSlot(slot)
           garbage++
           state.scanner.skipped(1)
           p = (p + 1) >>> 0
+          resync = true
           continue
         }
-        const at = p
+        resync = false
+        const bytes =
+          frame.buf === ring.data
+            ? ring.data
+            : Buffer.from(frame.buf.subarray(frame.at, frame.at + frame.size))
+        const from = bytes === ring.data ? frame.at : 0
+        index.index(bytes, from, from + frame.size)
+        garbage += takeRun(state, slot, p, from)
         p = (p + frame.size) >>> 0
-        let entries: readonly LogEntry[]
-        try {
-          const decoded: Frame = decodeFrame(frame.buf, frame.at + FRAME_HEADER_SIZE, frame.at + frame.size)
-          state.drops.frame(decoded, at)
-          entries = state.stream.accept(decoded)
-        } catch {
-          garbage += frame.size
-          continue
-        }
-        if (state.gone) state.salvaged += entries.length
-        for (const entry of entries) pending.push(entry)
-        relEnd.push(emitted + pending.length)
-        relPos.push(p)
-        relRing.push(state)
       }
       if (garbage > 0) {
         // Skipped bytes hold no entry: release them with what came before.
-        relEnd.push(emitted + pending.length)
+        relEnd.push(emitted + pendingPositions)
         relPos.push(p)
         relRing.push(state)
+        relSlot.push(takeSlot())
         report({
           code: 'frame_corrupt',
           message: `${ring.path}: skipped ${garbage} bytes that were not valid frames`,
@@ -300,6 +347,50 @@ export function createShmSource(
       state.drops.published()
       reportDrops(state)
       return (p - start) >>> 0
+    }
+
+    /**
+     * Takes the frames `slot.index` holds (they start at ring position p,
+     * index byte `at`): drops, hellos, sequence checks, then one batch of the
+     * entries to emit and its release point. Returns the bytes of frames
+     * that were not valid (skipped, as garbage).
+     */
+    const takeRun = (state: RingState, slot: Slot, p: number, at: number): number => {
+      const index = slot.index
+      if (slot.rows.length < index.entries)
+        slot.rows = new Int32Array(Math.max(index.entries, slot.rows.length * 2))
+      const rows = slot.rows
+      let n = 0
+      let garbage = 0
+      for (let f = 0; f < index.frames; f++) {
+        const frameStart = index.frameStart[f] as number
+        const frameEnd = index.frameEnd[f] as number
+        if (((index.frameFlags[f] as number) & FRAME_MALFORMED) !== 0) {
+          garbage += frameEnd - frameStart
+          continue
+        }
+        const position = (p + (frameStart - at)) >>> 0
+        const kind = index.frameKind[f] as number
+        if (kind === KIND_BATCH) {
+          state.drops.batch(index.frameDropped[f] as number, position)
+          n = state.stream.acceptRows(index, f, rows, n)
+        } else if (kind !== KIND_NONE) {
+          // Hello, heartbeat, goodbye: rare, decoded.
+          const frame = decodeFrame(index.buf, frameStart + FRAME_HEADER_SIZE, frameEnd)
+          state.drops.frame(frame, position)
+          state.stream.accept(frame)
+        }
+      }
+      if (state.gone) state.salvaged += n
+      if (n > 0) {
+        pending.push(new EntryBatch(index, rows, n))
+        pendingPositions += index.entries
+      }
+      relEnd.push(emitted + pendingPositions)
+      relPos.push((p + (index.end - at)) >>> 0)
+      relRing.push(state)
+      relSlot.push(slot)
+      return garbage
     }
 
     /** Rings in round-robin order; the cursor is where the next turn starts. */
@@ -329,8 +420,10 @@ export function createShmSource(
       for (;;) {
         if (demand.paused()) return
         if (next < pending.length) {
-          subscriber.next(pending[next++] as LogEntry)
-          emitted++
+          const batch = pending[next++] as EntryBatch
+          emitted += batch.positions
+          pendingPositions -= batch.positions
+          subscriber.next(batch)
           continue
         }
         pending = []
@@ -346,7 +439,7 @@ export function createShmSource(
         if (state === undefined) break
         budget -= readRing(state, Math.min(chunkBytes, budget))
         // Frames that held nothing new (hello, heartbeats, duplicates) are done already.
-        if (emitted + pending.length <= acked) release(acked)
+        if (emitted + pendingPositions <= acked) release(acked)
       }
       if (ctx.signal.aborted) return finish()
       if (!touched) checkRings()

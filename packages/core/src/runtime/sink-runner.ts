@@ -171,20 +171,43 @@ export class SinkRunner {
   /** Dropped (drop_oldest) while a write was in flight: decided after it. */
   #droppedBehindWrite: Item[] = []
 
-  enqueue(item: Item): void {
-    const n = sizeOf(item)
+  enqueue(given: Item): void {
+    let item = given
+    let n = sizeOf(item)
     if (n === 0) return
     if (this.#queued + n > this.#capacity) {
-      if (this.#policy === 'drop_newest' || n > this.#capacity) {
-        this.#drop(n, 'queue_full')
-        return
-      }
-      if (this.#policy === 'drop_oldest') {
-        while (this.#queued + n > this.#capacity) this.#dropOldest()
-      } else if (this.#queued + n > this.#capacity * 2) {
-        // block: a source that ignores demand is bounded here.
-        this.#drop(n, 'demand_ignored')
-        return
+      if (this.#policy === 'block') {
+        // Demand pauses at capacity; a source that ignores it is bounded
+        // here. A batch of bytes (a source's chunk) may be larger than the
+        // queue: it is taken whole while the queue is below twice its capacity.
+        if (
+          this.#queued >= this.#capacity * 2 ||
+          (!isEntryBatch(item) && this.#queued + n > this.#capacity * 2)
+        ) {
+          this.#drop(n, 'demand_ignored')
+          return
+        }
+      } else {
+        if (this.#policy === 'drop_oldest') {
+          // The oldest make room; what cannot fit even in an empty queue is the newest part of this item.
+          const fits = Math.min(n, this.#capacity)
+          while (this.#queued + fits > this.#capacity) this.#dropOldest(this.#queued + fits - this.#capacity)
+        }
+        const keep = Math.min(n, this.#capacity - this.#queued)
+        if (keep < n) {
+          if (keep === 0 || !isEntryBatch(item)) {
+            this.#drop(n, 'queue_full')
+            return
+          }
+          // Of a batch, the rows that fit are taken: the oldest under
+          // drop_newest, the newest under drop_oldest. The rest are dropped.
+          const oldest = this.#policy === 'drop_oldest'
+          this.#drop(n - keep, oldest ? 'queue_full_oldest' : 'queue_full')
+          item = oldest
+            ? item.withRows(item.rows.subarray(n - keep, n), keep)
+            : item.withRows(item.rows, keep)
+          n = keep
+        }
       }
     }
     this.#items.push(item)
@@ -274,7 +297,17 @@ export class SinkRunner {
     return item
   }
 
-  #dropOldest(): void {
+  /** Drops the oldest queued item, or, when it is a batch larger than `excess`, its first `excess` rows. */
+  #dropOldest(excess: number): void {
+    const first = this.#items[this.#head] as Item
+    if (isEntryBatch(first) && first.length > excess) {
+      this.#items[this.#head] = first.withRows(first.rows.subarray(excess), first.length - excess)
+      this.#queued -= excess
+      this.#droppedFromQueue += excess
+      this.#drop(excess, 'queue_full_oldest')
+      this.#settleWaiters()
+      return
+    }
     const item = this.#shift()
     const n = sizeOf(item)
     this.#droppedFromQueue += n
