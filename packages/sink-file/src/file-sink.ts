@@ -1,8 +1,16 @@
 // createFileSink: the plain building block behind `use: file`.
 //
-//   write(batch) ─▶ lane (one step at a time: rotate, guard, hand over) ─▶ Output (sonic-boom) ─▶ path
-//                                                   │ rotation: close ─ rename ─ reopen
-//                                                   └▶ background (one job at a time): gzip, retention
+//   write(entries) ────────┐
+//   writeEntries(batches) ─┴▶ lane (one step at a time: rotate, guard, render, hand over) ─▶ Output (sonic-boom) ─▶ path
+//                                  │ rotation: close ─ rename ─ reopen
+//                                  └▶ background (one job at a time): gzip, retention
+//
+// Both kinds of write go through the same steps (#hand); only the rendering
+// differs. Entries (LogEntry) are rendered by JsonLineWriter or the format's
+// formatter; batches of entries that are still bytes (EntryBatch) are, with
+// format json, rendered by copying their bytes (BatchLines), byte for byte
+// the lines their decoded entries would give, and decoded only for the
+// history. Other formats decode them and write the entries.
 //
 // Steps that change which file is written (rotation, reopen) go through the
 // lane, so a batch is never split between files except at a line boundary a
@@ -16,6 +24,7 @@ import { join, resolve } from 'node:path'
 import {
   createFormatter,
   type DiagnosticReporter,
+  type EntryBatch,
   formatJson,
   INVALID_FIELDS_KEY,
   ignoreDiagnostics,
@@ -26,6 +35,7 @@ import {
   type Sink,
   validateOptions,
 } from '@logkit/core'
+import { BatchLines } from './batch-lines.js'
 import { gzipFile } from './compress.js'
 import type { FileSinkReporter } from './diagnostics.js'
 import { fileSinkError } from './errors.js'
@@ -66,6 +76,13 @@ export interface FileSinkStats {
 export interface FileSink extends Sink {
   /** Resolves when the batch is in the OS (and fsync'd, with `fsync: 'always'`); rejects to be retried. */
   write(batch: readonly LogEntry[]): Promise<void>
+  /**
+   * The byte path: the same as write() with the batches' entries, decoded,
+   * one after the other (the same bytes in the file). With format json, the
+   * lines are rendered by copying the batches' bytes, which are not used
+   * once the promise settles.
+   */
+  writeEntries(batches: readonly EntryBatch[]): Promise<void>
   /** Resolves when everything written so far is fsync'd (unless `fsync: 'never'`), and the history file written. */
   flush(): Promise<void>
   /** Writes, fsyncs and closes the file, then waits for background compression and retention. */
@@ -123,7 +140,7 @@ interface Handed {
   readonly done: Promise<void>
 }
 
-/** Where #hand renders a write's lines. */
+/** Where #hand renders a write's lines: JsonLineWriter (entries) or BatchLines (batches). */
 interface LineBuffer {
   readonly pos: number
   /** Bytes rendered since the last take(). */
@@ -135,7 +152,7 @@ interface LineBuffer {
   discard(): void
 }
 
-/** The parts a write comes in: write()'s array of entries. */
+/** The parts a write comes in: write()'s array of entries, or each of writeEntries()'s batches. */
 interface Part {
   /** Entries in the part. */
   readonly length: number
@@ -163,6 +180,8 @@ class FileSinkImpl implements FileSink {
   readonly #rendersJson: boolean
   /** How write()'s entries are rendered (see #hand). */
   readonly #entryRendering: Rendering<readonly LogEntry[]>
+  /** How writeEntries()'s batches are rendered: by copying their bytes, with format json only. */
+  readonly #batchRendering: Rendering<EntryBatch> | undefined
   readonly #history: History | undefined
   readonly #guard: SpaceGuard
   readonly #abort = new AbortController()
@@ -198,6 +217,7 @@ class FileSinkImpl implements FileSink {
     })
     this.#rendersJson = this.#render === formatJson
     this.#entryRendering = entryRendering(this.#render, this.#rendersJson)
+    this.#batchRendering = this.#rendersJson ? batchRendering() : undefined
     if (config.mkdir) {
       // A folder readable by whoever may read the files: 0600 → 0700, 0640 → 0750.
       mkdirSync(this.#naming.dir, {
@@ -249,6 +269,23 @@ class FileSinkImpl implements FileSink {
 
   write(batch: readonly LogEntry[]): Promise<void> {
     return this.#write(this.#entryRendering, [batch], batch.length)
+  }
+
+  writeEntries(batches: readonly EntryBatch[]): Promise<void> {
+    const rendering = this.#batchRendering
+    if (rendering === undefined) {
+      // Formats for people read the decoded entries.
+      let entries: LogEntry[]
+      try {
+        entries = batches.flatMap((batch) => batch.entries())
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return this.write(entries)
+    }
+    let count = 0
+    for (const batch of batches) count += batch.length
+    return this.#write(rendering, batches, count)
   }
 
   flush(): Promise<void> {
@@ -679,5 +716,23 @@ function entryRendering(
       else lines.line(entry.line ?? render(entry))
     },
     entry: (entries, k) => entries[k],
+  }
+}
+
+/** writeEntries()'s batches as JSON lines, by copying their bytes. */
+function batchRendering(): Rendering<EntryBatch> {
+  const lines = new BatchLines(LINE_BUFFER)
+  return {
+    lines,
+    line: (batch, k) => lines.line(batch, k),
+    entry(batch, k) {
+      try {
+        return batch.entry(k)
+      } catch {
+        // Bytes changed under the batch (they belong to its source): its
+        // line is written as they are; the history goes on without it.
+        return undefined
+      }
+    },
   }
 }
