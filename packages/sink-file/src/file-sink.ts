@@ -1,8 +1,16 @@
 // createFileSink: the plain building block behind `use: file`.
 //
-//   write(batch) ─▶ lane (one step at a time: rotate, guard, hand over) ─▶ Output (sonic-boom) ─▶ path
-//                                                   │ rotation: close ─ rename ─ reopen
-//                                                   └▶ background (one job at a time): gzip, retention
+//   write(entries) ────────┐
+//   writeEntries(batches) ─┴▶ lane (one step at a time: rotate, guard, render, hand over) ─▶ Output (sonic-boom) ─▶ path
+//                                  │ rotation: close ─ rename ─ reopen
+//                                  └▶ background (one job at a time): gzip, retention
+//
+// Both kinds of write go through the same steps (#hand); only the rendering
+// differs. Entries (LogEntry) are rendered by JsonLineWriter or the format's
+// formatter; batches of entries that are still bytes (EntryBatch) are, with
+// format json, rendered by copying their bytes (BatchLines), byte for byte
+// the lines their decoded entries would give, and decoded only for the
+// history. Other formats decode them and write the entries.
 //
 // Steps that change which file is written (rotation, reopen) go through the
 // lane, so a batch is never split between files except at a line boundary a
@@ -16,6 +24,7 @@ import { join, resolve } from 'node:path'
 import {
   createFormatter,
   type DiagnosticReporter,
+  type EntryBatch,
   formatJson,
   INVALID_FIELDS_KEY,
   ignoreDiagnostics,
@@ -26,6 +35,7 @@ import {
   type Sink,
   validateOptions,
 } from '@logkit/core'
+import { BatchLines } from './batch-lines.js'
 import { gzipFile } from './compress.js'
 import type { FileSinkReporter } from './diagnostics.js'
 import { fileSinkError } from './errors.js'
@@ -66,6 +76,13 @@ export interface FileSinkStats {
 export interface FileSink extends Sink {
   /** Resolves when the batch is in the OS (and fsync'd, with `fsync: 'always'`); rejects to be retried. */
   write(batch: readonly LogEntry[]): Promise<void>
+  /**
+   * The byte path: the same as write() with the batches' entries, decoded,
+   * one after the other (the same bytes in the file). With format json, the
+   * lines are rendered by copying the batches' bytes, which are not used
+   * once the promise settles.
+   */
+  writeEntries(batches: readonly EntryBatch[]): Promise<void>
   /** Resolves when everything written so far is fsync'd (unless `fsync: 'never'`), and the history file written. */
   flush(): Promise<void>
   /** Writes, fsyncs and closes the file, then waits for background compression and retention. */
@@ -116,9 +133,38 @@ export function openFileSink(config: FileSinkConfig, context: FileSinkContext = 
 
 const noop = () => {}
 const RESOLVED = Promise.resolve()
+/** Bytes of a line buffer at first (it grows for a larger write). */
+const LINE_BUFFER = 256 * 1024
 
 interface Handed {
   readonly done: Promise<void>
+}
+
+/** Where #hand renders a write's lines: JsonLineWriter (entries) or BatchLines (batches). */
+interface LineBuffer {
+  readonly pos: number
+  /** Bytes rendered since the last take(). */
+  readonly pending: number
+  readonly invalidFields: number
+  /** The pending bytes up to `upTo`, never written again. */
+  take(upTo: number): Buffer
+  /** Forgets the pending bytes. */
+  discard(): void
+}
+
+/** The parts a write comes in: write()'s array of entries, or each of writeEntries()'s batches. */
+interface Part {
+  /** Entries in the part. */
+  readonly length: number
+}
+
+/** How #hand renders one kind of write. */
+interface Rendering<P extends Part> {
+  readonly lines: LineBuffer
+  /** Renders entry k of `part`, its line and newline, into `lines`. */
+  line(part: P, k: number): void
+  /** Entry k of `part` for the history; undefined when its bytes no longer decode. */
+  entry(part: P, k: number): LogEntry | undefined
 }
 
 class FileSinkImpl implements FileSink {
@@ -132,8 +178,10 @@ class FileSinkImpl implements FileSink {
   readonly #recordPath: string
   readonly #render: (entry: LogEntry) => string
   readonly #rendersJson: boolean
-  /** Where batches are rendered (see #hand). */
-  readonly #lines = new JsonLineWriter(256 * 1024)
+  /** How write()'s entries are rendered (see #hand). */
+  readonly #entryRendering: Rendering<readonly LogEntry[]>
+  /** How writeEntries()'s batches are rendered: by copying their bytes, with format json only. */
+  readonly #batchRendering: Rendering<EntryBatch> | undefined
   readonly #history: History | undefined
   readonly #guard: SpaceGuard
   readonly #abort = new AbortController()
@@ -168,6 +216,8 @@ class FileSinkImpl implements FileSink {
       timeFormat: config.timeFormat,
     })
     this.#rendersJson = this.#render === formatJson
+    this.#entryRendering = entryRendering(this.#render, this.#rendersJson)
+    this.#batchRendering = this.#rendersJson ? batchRendering() : undefined
     if (config.mkdir) {
       // A folder readable by whoever may read the files: 0600 → 0700, 0640 → 0750.
       mkdirSync(this.#naming.dir, {
@@ -218,9 +268,24 @@ class FileSinkImpl implements FileSink {
   }
 
   write(batch: readonly LogEntry[]): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(this.#closedError('write'))
-    if (batch.length === 0) return RESOLVED
-    return this.#step(() => this.#hand(batch)).then((handed) => handed.done)
+    return this.#write(this.#entryRendering, [batch], batch.length)
+  }
+
+  writeEntries(batches: readonly EntryBatch[]): Promise<void> {
+    const rendering = this.#batchRendering
+    if (rendering === undefined) {
+      // Formats for people read the decoded entries.
+      let entries: LogEntry[]
+      try {
+        entries = batches.flatMap((batch) => batch.entries())
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return this.write(entries)
+    }
+    let count = 0
+    for (const batch of batches) count += batch.length
+    return this.#write(rendering, batches, count)
   }
 
   flush(): Promise<void> {
@@ -278,6 +343,13 @@ class FileSinkImpl implements FileSink {
     await this.settled()
   }
 
+  /** A write of `count` entries in `parts`: one step of the lane. */
+  #write<P extends Part>(how: Rendering<P>, parts: readonly P[], count: number): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(this.#closedError('write'))
+    if (count === 0) return RESOLVED
+    return this.#step(() => this.#hand(how, parts, count)).then((handed) => handed.done)
+  }
+
   /** Runs `fn` after every earlier step; a failed step does not stop the ones after it. */
   #step<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.#lane.then(fn)
@@ -285,14 +357,86 @@ class FileSinkImpl implements FileSink {
     return run
   }
 
-  /** Hands a batch to the file; what it returns resolves when the OS has all of it. */
-  async #hand(batch: readonly LogEntry[]): Promise<Handed> {
+  /**
+   * Hands a write (`count` entries in `parts`) to the file; what it returns
+   * resolves when the OS has all of it.
+   */
+  async #hand<P extends Part>(how: Rendering<P>, parts: readonly P[], count: number): Promise<Handed> {
+    if (!(await this.#ready(count))) return { done: RESOLVED }
+    const max = this.#config.rotate?.size
+    const history = this.#history
+    // History keeps the last N entries: only those are added (and a batch's decoded for it).
+    const keepFrom = count - this.#config.history
+    const appended: Promise<void>[] = []
+    // The write is rendered as UTF-8 into a line buffer (JSON lines
+    // straight, no string per line) and handed to the file whole, or in two
+    // parts around a rotation: each part ends the write for its file, which
+    // is where a failed write cuts that file back to.
+    const lines = how.lines
+    lines.discard() // what a write that failed while rendering left
+    const invalidBefore = lines.invalidFields
+    let handed = 0
+    const handOver = (upTo: number) => {
+      const bytes = lines.take(upTo)
+      if (bytes.length === 0) return
+      handed += bytes.length
+      this.#guard.wrote(bytes.length)
+      const part = this.#out.append(bytes)
+      // Handled here too: it may fail while a rotation below is awaited.
+      part.catch(noop)
+      appended.push(part)
+    }
+    let k = 0 // the entry's position in the write
+    for (const part of parts) {
+      const n = part.length
+      for (let j = 0; j < n; j++, k++) {
+        const before = lines.pending
+        how.line(part, j)
+        if (k >= keepFrom) {
+          const entry = how.entry(part, j)
+          if (entry !== undefined) history?.add(entry)
+        }
+        if (max !== undefined) {
+          // Whole lines only: a line that does not fit starts the next file (an
+          // oversized line still gets a file of its own).
+          const limit = Math.max(max, this.#retryRotationAt)
+          if (this.#out.size + lines.pending > limit && this.#out.size + before > 0) {
+            handOver(lines.pos - (lines.pending - before))
+            await this.#rotateNow()
+          }
+        }
+      }
+    }
+    handOver(lines.pos)
+    let done = appended.length === 1 ? (appended[0] as Promise<void>) : Promise.all(appended).then(noop)
+    if (this.#config.fsync === 'always') {
+      const last = this.#out
+      done = done.then(() => last.sync())
+    }
+    // Counted for this attempt only, and reported once it is written: a
+    // retried write is rendered (and counted) again.
+    const invalid = lines.invalidFields - invalidBefore
+    return {
+      done: done.then(() => {
+        this.#entries += count
+        this.#bytes += handed
+        if (invalid > 0) this.#reportInvalidFields(invalid)
+      }),
+    }
+  }
+
+  /**
+   * What comes before a write renders: a fresh output after a failed write, a
+   * time rotation that is due, the free-space guard (false: it dropped the
+   * write's `count` entries), a copytruncate noticed.
+   */
+  async #ready(count: number): Promise<boolean> {
     // A failed write left the output closing: start a fresh one on the same path.
     if (this.#out.closing) await this.#replaceOutput()
     if (this.#period !== undefined && this.#clock.now() >= this.#period.end) await this.#rotateNow()
     if (!(await this.#guard.admit(this.#abort.signal))) {
-      this.#guard.drop(batch.length)
-      return { done: RESOLVED }
+      this.#guard.drop(count)
+      return false
     }
     if (this.#config.copytruncate && this.#out.truncatedUnderUs()) {
       // The truncation emptied the file: what is in it now was written after, by us.
@@ -305,58 +449,7 @@ class FileSinkImpl implements FileSink {
         details: { path: this.path },
       })
     }
-    const max = this.#config.rotate?.size
-    const history = this.#history
-    const parts: Promise<void>[] = []
-    // The batch is rendered as UTF-8 into the sink's line buffer (JSON lines
-    // straight, no string per line) and handed to the file whole, or in two
-    // parts around a rotation: each part ends the batch for its file, which
-    // is where a failed write cuts that file back to.
-    const lines = this.#lines
-    lines.discard() // what a batch that failed while rendering left
-    const invalidBefore = lines.invalidFields
-    let handed = 0
-    const handOver = (upTo: number) => {
-      const bytes = lines.take(upTo)
-      if (bytes.length === 0) return
-      handed += bytes.length
-      this.#guard.wrote(bytes.length)
-      const part = this.#out.append(bytes)
-      // Handled here too: it may fail while a rotation below is awaited.
-      part.catch(noop)
-      parts.push(part)
-    }
-    for (const entry of batch) {
-      const before = lines.pending
-      if (entry.line === undefined && this.#rendersJson) lines.json(entry)
-      else lines.line(entry.line ?? this.#render(entry))
-      history?.add(entry)
-      if (max !== undefined) {
-        // Whole lines only: a line that does not fit starts the next file (an
-        // oversized line still gets a file of its own).
-        const limit = Math.max(max, this.#retryRotationAt)
-        if (this.#out.size + lines.pending > limit && this.#out.size + before > 0) {
-          handOver(lines.pos - (lines.pending - before))
-          await this.#rotateNow()
-        }
-      }
-    }
-    handOver(lines.pos)
-    let done = parts.length === 1 ? (parts[0] as Promise<void>) : Promise.all(parts).then(noop)
-    if (this.#config.fsync === 'always') {
-      const last = this.#out
-      done = done.then(() => last.sync())
-    }
-    // Counted for this attempt only, and reported once it is written: a
-    // retried batch is rendered (and counted) again.
-    const invalid = lines.invalidFields - invalidBefore
-    return {
-      done: done.then(() => {
-        this.#entries += batch.length
-        this.#bytes += handed
-        if (invalid > 0) this.#reportInvalidFields(invalid)
-      }),
-    }
+    return true
   }
 
   #reportInvalidFields(count: number): void {
@@ -607,4 +700,39 @@ async function syncDir(dir: string): Promise<void> {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+/** write()'s entries: JSON lines straight into a JsonLineWriter, other formats through their formatter. */
+function entryRendering(
+  render: (entry: LogEntry) => string,
+  rendersJson: boolean,
+): Rendering<readonly LogEntry[]> {
+  const lines = new JsonLineWriter(LINE_BUFFER)
+  return {
+    lines,
+    line(entries, k) {
+      const entry = entries[k] as LogEntry
+      if (entry.line === undefined && rendersJson) lines.json(entry)
+      else lines.line(entry.line ?? render(entry))
+    },
+    entry: (entries, k) => entries[k],
+  }
+}
+
+/** writeEntries()'s batches as JSON lines, by copying their bytes. */
+function batchRendering(): Rendering<EntryBatch> {
+  const lines = new BatchLines(LINE_BUFFER)
+  return {
+    lines,
+    line: (batch, k) => lines.line(batch, k),
+    entry(batch, k) {
+      try {
+        return batch.entry(k)
+      } catch {
+        // Bytes changed under the batch (they belong to its source): its
+        // line is written as they are; the history goes on without it.
+        return undefined
+      }
+    },
+  }
 }
