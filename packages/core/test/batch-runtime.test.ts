@@ -15,7 +15,7 @@ import { shareSource } from '../src/runtime/shared-source.js'
 import type { Sink } from '../src/sink.js'
 import { createMemorySink } from '../src/testing/memory-sink.js'
 import { waitFor } from '../src/testing/wait-for.js'
-import { EntryBatch, isEntryBatch } from '../src/wire/entry-batch.js'
+import { EntryBatch, isEntryBatch, MAX_BATCH_ENTRIES } from '../src/wire/entry-batch.js'
 import { EntryIndex, SPAN_ENTRY, SPAN_STRIDE } from '../src/wire/entry-index.js'
 
 const encoder = new FrameEncoder()
@@ -70,6 +70,28 @@ function bytesSink() {
     },
   }
   return { got, sink }
+}
+
+/** A sink that takes batches and resolves each write only when release() is called. */
+function manualBytesSink() {
+  const got = { seqs: [] as number[] }
+  let waiting: (() => void)[] = []
+  const sink: Sink = {
+    write() {
+      throw new Error('entries were decoded for a sink that takes batches')
+    },
+    writeEntries(batches) {
+      for (const batch of batches) {
+        for (let k = 0; k < batch.length; k++) got.seqs.push(batch.index.seq[batch.row(k)] as number)
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve))
+    },
+  }
+  const release = () => {
+    for (const resolve of waiting.splice(0)) resolve()
+    waiting = []
+  }
+  return { got, sink, release }
 }
 
 function run(source: ReturnType<typeof itemSource>, sinks: SinkInput[], operators: unknown[] = []) {
@@ -242,20 +264,17 @@ t.test('sink queue policies over batches count rows exactly', async (t) => {
   ] as const
   for (const { policy, kept, dropped } of cases) {
     const source = itemSource([batchOf(entries(3)), batchOf(entries(5, 4))])
-    const sink = createMemorySink({ manual: true })
+    const { got, sink, release } = manualBytesSink()
     const { pipeline } = run(source, [{ sink, queue: { capacity: 3, policy } }])
     await pipeline.start()
-    await waitFor(() => sink.waiting > 0, 'first write in flight')
-    while (sink.entries.length < kept.length) {
-      sink.release()
+    await waitFor(() => got.seqs.length > 0, 'first write in flight')
+    while (got.seqs.length < kept.length) {
+      release()
       await new Promise((resolve) => setImmediate(resolve))
     }
+    release()
     const stats = await pipeline.close()
-    t.same(
-      sink.entries.map((e) => e.seq),
-      kept,
-      `${policy}: the rows kept`,
-    )
+    t.same(got.seqs, kept, `${policy}: the rows kept`)
     t.equal(stats.sinks[0]?.dropped, dropped, `${policy}: the rows dropped, counted`)
     t.equal(source.acked, 8, `${policy}: every position acknowledged`)
   }
@@ -289,4 +308,62 @@ t.test('pipelines sharing a source each get every batch and acknowledge on their
   await waitFor(() => source.acked === 12, 'released once both are done')
   await pa.close()
   await pb.close()
+})
+
+t.test('one index handed over as several batches: each row keeps its own position', async (t) => {
+  const whole = batchOf(entries(6))
+  const rows = whole.rows
+  // Rows 0–2 and 3–5 as two batches, as a source splits a long run.
+  const first = new EntryBatch(whole.index, rows.subarray(0, 3), 3, 0, 3)
+  const second = new EntryBatch(whole.index, rows.subarray(3, 6), 3, 3, 3)
+  const source = itemSource([first, second])
+  const sink = createMemorySink()
+  const holder = markHolding((source: Observable<LogEntry>) => source.pipe(bufferCount(4)))
+  const { pipeline } = run(source, [sink], [holder])
+  await pipeline.start()
+  await waitFor(() => sink.entries.length === 4, 'the first four written')
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(source.acked, 4, 'acknowledged up to the fourth row, inside the second batch')
+  await pipeline.close()
+  t.same(
+    sink.entries.map((e) => e.seq),
+    [1, 2, 3, 4, 5, 6],
+  )
+  t.equal(source.acked, 6)
+})
+
+t.test('batches decoded whole in front of an operator stay within a block queue’s bound', async (t) => {
+  // A source that respects demand, emitting batches of MAX_BATCH_ENTRIES into a queue of 10.
+  const list = Array.from({ length: 4 }, (_, i) =>
+    batchOf(entries(MAX_BATCH_ENTRIES, 1 + i * MAX_BATCH_ENTRIES)),
+  )
+  const acks: number[] = []
+  const component = {
+    id: 'demanding',
+    create(ctx: SourceContext) {
+      ctx.onAck((n) => acks.push(n))
+      return new Observable<SourceItem>((subscriber) => {
+        const pump = () => {
+          while (list.length > 0 && !ctx.demand.paused) subscriber.next(list.shift() as EntryBatch)
+          if (ctx.signal.aborted) subscriber.complete()
+        }
+        const stop = ctx.demand.onResume(pump)
+        ctx.signal.addEventListener('abort', pump, { once: true })
+        pump()
+        return stop
+      })
+    },
+  }
+  const sink = createMemorySink()
+  const pipeline = createPipeline({
+    sources: [component],
+    operators: [map((e: LogEntry) => e)],
+    sinks: [{ sink, queue: { capacity: 10, policy: 'block' } }],
+    diagnosticEntries: false,
+  })
+  await pipeline.start()
+  await waitFor(() => sink.entries.length === 4 * MAX_BATCH_ENTRIES, 'every entry')
+  const stats = await pipeline.close()
+  t.equal(stats.sinks[0]?.dropped, 0, 'nothing dropped as demand_ignored')
+  t.equal(acks.at(-1), 4 * MAX_BATCH_ENTRIES, 'all acknowledged')
 })

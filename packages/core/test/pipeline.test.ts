@@ -11,6 +11,7 @@ import { useOperator } from '../src/plugin.js'
 import { createPipeline } from '../src/runtime/pipeline.js'
 import { QUEUE_DROP_FLAG } from '../src/runtime/sink-runner.js'
 import { createMemorySink } from '../src/testing/memory-sink.js'
+import { MAX_BATCH_ENTRIES } from '../src/wire/entry-batch.js'
 
 const entries = (n: number, from = 1) =>
   Array.from({ length: n }, (_, i) =>
@@ -177,26 +178,29 @@ t.test('block: a full queue pauses demand, sources stop reading, nothing is lost
   await pipeline.close()
 })
 
-t.test('block: a source that ignores demand is cut at twice the capacity, counted', async (t) => {
-  const sink = createMemorySink({ manual: true })
-  const source = arraySource(entries(100))
-  const pipeline = createPipeline({
-    sources: [source.component],
-    sinks: [{ sink, queue: { capacity: 10, policy: 'block' } }],
-    diagnosticEntries: false,
-  })
-  await pipeline.start()
-  await tick()
-  const s = pipeline.stats().sinks[0]
-  t.equal(s?.queued, 20, 'the queue stops at twice its capacity')
-  t.equal(s?.dropped, 79, 'the rest is dropped and counted')
-  const closing = pipeline.close()
-  while (pipeline.state !== 'closed') {
-    sink.release()
+t.test(
+  'block: a source that ignores demand is cut at capacity + max(capacity, MAX_BATCH_ENTRIES), counted',
+  async (t) => {
+    const sink = createMemorySink({ manual: true })
+    const source = arraySource(entries(1100))
+    const pipeline = createPipeline({
+      sources: [source.component],
+      sinks: [{ sink, queue: { capacity: 10, policy: 'block' } }],
+      diagnosticEntries: false,
+    })
+    await pipeline.start()
     await tick()
-  }
-  await closing
-})
+    const s = pipeline.stats().sinks[0]
+    t.equal(s?.queued, 10 + MAX_BATCH_ENTRIES, 'the queue stops at its bound')
+    t.equal(s?.dropped, 1100 - 1 - 10 - MAX_BATCH_ENTRIES, 'the rest is dropped and counted')
+    const closing = pipeline.close()
+    while (pipeline.state !== 'closed') {
+      sink.release()
+      await tick()
+    }
+    await closing
+  },
+)
 
 t.test('a failing sink is isolated: it is retried, reported, and the others get everything', async (t) => {
   const diagnostics: Diagnostic[] = []

@@ -19,6 +19,7 @@ import {
   FRAME_HEADER_SIZE,
   isLogkitError,
   type LogEntry,
+  MAX_BATCH_ENTRIES,
   PLUGIN_API_VERSION,
   ProducerStream,
   type RuntimeEnv,
@@ -59,6 +60,21 @@ interface RingState {
   reaped: boolean
 }
 
+/** A run's release point (see createShmSource). */
+interface Release {
+  /** Positions done before HEAD may pass the whole run. */
+  readonly end: number
+  /** Positions done before the run's first entry. */
+  readonly base: number
+  /** The ring position after the run. */
+  readonly pos: number
+  /** The ring position of the run's first byte, and where that byte is in the index's buffer. */
+  readonly start: number
+  readonly at: number
+  readonly state: RingState
+  readonly slot: Slot
+}
+
 /** An index and its rows, reused once the batch made of them is acknowledged. */
 interface Slot {
   readonly index: EntryIndex
@@ -94,15 +110,14 @@ export function createShmSource(
     const rings = new Map<string, RingState>()
     const refused = new Set<string>()
     const uninitialised = new Map<string, number>()
-    // Release points, one per batch read (a run of whole frames of one
-    // ring), in read order: once the source's first relEnd[i] positions are
-    // done, relRing[i]'s HEAD may move to relPos[i] and relSlot[i] (the
-    // batch's index, whose views point into the ring) may be reused. A batch
+    // Release points, one per run of frames read (one index), in read
+    // order: once the source's first `end` positions are done, the ring's
+    // HEAD may move to `pos` and the run's slot (its index, whose views point
+    // into the ring) may be reused. Within a run, HEAD follows the
+    // acknowledgements frame by frame (see releaseWithin), so a collector
+    // that is killed re-reads at most what its sinks had in flight. A run
     // takes one position per entry of its index (see EntryBatch).
-    let relEnd: number[] = []
-    let relPos: number[] = []
-    let relRing: RingState[] = []
-    let relSlot: Slot[] = []
+    let releases: Release[] = []
     let releaseHead = 0
     /** Positions emitted (and, below, read but not yet emitted). */
     let emitted = 0
@@ -128,26 +143,39 @@ export function createShmSource(
       if (!stopped) checkRings()
       let last: RingState | undefined
       let lastPos = 0
-      while (releaseHead < relEnd.length && (relEnd[releaseHead] as number) <= n) {
-        const state = relRing[releaseHead] as RingState
-        freeSlot(relSlot[releaseHead] as Slot)
-        if (last !== undefined && last !== state && !last.reaped) last.ring.advanceHead(lastPos)
-        last = state
-        lastPos = relPos[releaseHead] as number
+      while (releaseHead < releases.length && (releases[releaseHead] as Release).end <= n) {
+        const point = releases[releaseHead] as Release
+        freeSlot(point.slot)
+        if (last !== undefined && last !== point.state && !last.reaped) last.ring.advanceHead(lastPos)
+        last = point.state
+        lastPos = point.pos
         releaseHead++
       }
       if (last !== undefined && !last.reaped) last.ring.advanceHead(lastPos)
-      if (releaseHead > 4096 && releaseHead * 2 > relEnd.length) {
-        relEnd = relEnd.slice(releaseHead)
-        relPos = relPos.slice(releaseHead)
-        relRing = relRing.slice(releaseHead)
-        relSlot = relSlot.slice(releaseHead)
+      const partial = releases[releaseHead]
+      if (partial !== undefined && n > partial.base && !partial.state.reaped) releaseWithin(partial, n)
+      if (releaseHead > 4096 && releaseHead * 2 > releases.length) {
+        releases = releases.slice(releaseHead)
         releaseHead = 0
       }
       if (stopped) closeSettled()
       else maybeReapAll()
     }
     ctx.onAck(release)
+
+    /**
+     * Moves HEAD past the frames of a run whose entries are done up to
+     * position n (base < n < end): to the end of the frame of the last entry
+     * done when it is that frame's last entry, else to that frame's start.
+     */
+    const releaseWithin = (point: Release, n: number) => {
+      const index = point.slot.index
+      const row = n - point.base - 1
+      const f = index.entryFrame[row] as number
+      const lastRow = (index.frameFirstEntry[f] as number) + (index.frameEntryCount[f] as number) - 1
+      const boundary = row === lastRow ? (index.frameEnd[f] as number) : (index.frameStart[f] as number)
+      point.state.ring.advanceHead((point.start + (boundary - point.at)) >>> 0)
+    }
 
     /**
      * After teardown, acknowledgements still come (the sinks write what the
@@ -299,7 +327,8 @@ export function createShmSource(
           const room = budget - ((p - start) >>> 0)
           index.index(ring.data, at, at + Math.min(contiguous, room))
           if (index.frames === 0 && index.stop === 'partial' && contiguous > room) {
-            index.index(ring.data, at, at + contiguous)
+            // The first frame is larger than what is left of the budget: that frame alone.
+            index.index(ring.data, at, at + Math.min(contiguous, FRAME_HEADER_SIZE + ring.frameLengthAt(p)))
           }
           if (index.frames > 0) {
             garbage += takeRun(state, slot, p, at)
@@ -331,10 +360,8 @@ export function createShmSource(
       }
       if (garbage > 0) {
         // Skipped bytes hold no entry: release them with what came before.
-        relEnd.push(emitted + pendingPositions)
-        relPos.push(p)
-        relRing.push(state)
-        relSlot.push(takeSlot())
+        const end = emitted + pendingPositions
+        releases.push({ end, base: end, pos: p, start: p, at: 0, state, slot: takeSlot() })
         report({
           code: 'frame_corrupt',
           message: `${ring.path}: skipped ${garbage} bytes that were not valid frames`,
@@ -382,14 +409,25 @@ export function createShmSource(
         }
       }
       if (state.gone) state.salvaged += n
-      if (n > 0) {
-        pending.push(new EntryBatch(index, rows, n))
-        pendingPositions += index.entries
+      // At most MAX_BATCH_ENTRIES a batch: consecutive row ranges of the index, views of one rows array.
+      let firstRow = 0
+      for (let k = 0; k < n; k += MAX_BATCH_ENTRIES) {
+        const length = Math.min(MAX_BATCH_ENTRIES, n - k)
+        const endRow = k + length < n ? (rows[k + length - 1] as number) + 1 : index.entries
+        pending.push(new EntryBatch(index, rows.subarray(k, k + length), length, firstRow, endRow - firstRow))
+        firstRow = endRow
       }
-      relEnd.push(emitted + pendingPositions)
-      relPos.push((p + (index.end - at)) >>> 0)
-      relRing.push(state)
-      relSlot.push(slot)
+      const base = emitted + pendingPositions
+      if (n > 0) pendingPositions += index.entries
+      releases.push({
+        end: base + (n > 0 ? index.entries : 0),
+        base,
+        pos: (p + (index.end - at)) >>> 0,
+        start: p,
+        at,
+        state,
+        slot,
+      })
       return garbage
     }
 

@@ -87,7 +87,17 @@ t.test('a malformed frame among good ones is skipped and counted; the others arr
   const encoder = new FrameEncoder()
   const good = (msg: string, seq: number) =>
     Buffer.from(
-      encoder.entry({ time: 1n, level: 30, msg, app: 'malformed', source: 'm', pid: 1, hostname: 'h', seq, fields: Fields.empty }),
+      encoder.entry({
+        time: 1n,
+        level: 30,
+        msg,
+        app: 'malformed',
+        source: 'm',
+        pid: 1,
+        hostname: 'h',
+        seq,
+        fields: Fields.empty,
+      }),
     )
   // A frame whose CRC holds but whose payload is not a Frame message: a batch
   // whose entry claims more bytes than the batch holds.

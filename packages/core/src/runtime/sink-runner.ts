@@ -19,7 +19,7 @@
 import type { DiagnosticReporter } from '../diagnostics.js'
 import type { LogEntry } from '../entry.js'
 import type { Sink } from '../sink.js'
-import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
+import { type EntryBatch, isEntryBatch, MAX_BATCH_ENTRIES } from '../wire/entry-batch.js'
 import { ackStreamOf } from './ack.js'
 import type { DemandController } from './demand.js'
 
@@ -172,24 +172,32 @@ export class SinkRunner {
   #droppedBehindWrite: Item[] = []
 
   enqueue(given: Item): void {
+    if (isEntryBatch(given) && this.#sink.writeEntries === undefined) {
+      // A sink that takes entries gets them decoded now, while the bytes are
+      // sure to be valid; each is then queued, written and acknowledged as
+      // any entry (in writes of maxBatch, acknowledged entry by entry).
+      for (const entry of this.#decode([given])) this.enqueue(entry)
+      return
+    }
     let item = given
     let n = sizeOf(item)
     if (n === 0) return
     if (this.#queued + n > this.#capacity) {
       if (this.#policy === 'block') {
-        // Demand pauses at capacity; a source that ignores it is bounded
-        // here. A batch of bytes (a source's chunk) may be larger than the
-        // queue: it is taken whole while the queue is below twice its capacity.
-        if (
-          this.#queued >= this.#capacity * 2 ||
-          (!isEntryBatch(item) && this.#queued + n > this.#capacity * 2)
-        ) {
+        // Demand pauses at capacity; what a source emits beyond that (a
+        // batch decoded whole, at most MAX_BATCH_ENTRIES, or a source that
+        // ignores demand) is bounded here.
+        if (this.#queued + n > this.#capacity + Math.max(this.#capacity, MAX_BATCH_ENTRIES)) {
           this.#drop(n, 'demand_ignored')
           return
         }
       } else {
+        if (n > this.#capacity && !isEntryBatch(item)) {
+          this.#drop(n, 'queue_full')
+          return
+        }
         if (this.#policy === 'drop_oldest') {
-          // The oldest make room; what cannot fit even in an empty queue is the newest part of this item.
+          // The oldest make room; of a batch larger than the queue, its newest rows are kept.
           const fits = Math.min(n, this.#capacity)
           while (this.#queued + fits > this.#capacity) this.#dropOldest(this.#queued + fits - this.#capacity)
         }
@@ -351,17 +359,12 @@ export class SinkRunner {
       return 'unacked'
     }
     const sink = this.#sink
-    let entries: readonly LogEntry[] | undefined
-    let batches: readonly EntryBatch[] | undefined
-    if (unit.length > 0 && isEntryBatch(unit[0])) {
-      batches = unit as readonly EntryBatch[]
-      // A sink that takes only entries gets them decoded, once for every attempt.
-      if (sink.writeEntries === undefined) entries = this.#decode(batches)
-    } else entries = unit as readonly LogEntry[]
+    // Batches reach here only for a sink that takes them (see enqueue).
+    const batches = unit.length > 0 && isEntryBatch(unit[0]) ? (unit as readonly EntryBatch[]) : undefined
     for (let attempt = 0; ; attempt++) {
       try {
-        if (entries !== undefined) await sink.write(entries)
-        else await sink.writeEntries?.(batches as readonly EntryBatch[])
+        if (batches === undefined) await sink.write(unit as readonly LogEntry[])
+        else await sink.writeEntries?.(batches)
         if (this.#held > 0) this.#recovered(attempt + 1)
         return 'written'
       } catch (err) {

@@ -7,11 +7,17 @@
 // decoded one by one (entry(k)), only where it asks.
 //
 // Acknowledgement positions: a batch takes `positions` consecutive positions
-// of its source, one per row of its index (rows 0 … positions-1), whether a
-// row is in the batch or not (a duplicate, an invalid entry, an entry an
-// operator dropped). The runtime sets `ack` to the last of them; row r's
-// position is ack.position - positions + 1 + r. A source counts a batch's
-// positions when it emits it, so its release points stay exact.
+// of its source, one per row of its index from `firstRow` on (rows firstRow …
+// firstRow + positions - 1), whether a row is in the batch or not (a
+// duplicate, an invalid entry, an entry an operator dropped). The runtime
+// sets `ack` to the last of them; row r's position is
+// ack.position - positions + 1 + (r - firstRow). A source counts a batch's
+// positions when it emits it, so its release points stay exact. One index
+// may be handed over as several batches of consecutive row ranges.
+//
+// Size: a batch holds at most MAX_BATCH_ENTRIES entries. The runtime decodes
+// a batch whole in front of an operator that takes entries, whatever the
+// demand, so this bounds what a queue may receive beyond its capacity.
 //
 // Lifetime: the bytes belong to the source (a ring's memory, a reused chunk)
 // and stay valid until the batch is acknowledged, not after. A sink must not
@@ -25,6 +31,9 @@ import { type EntryIndex, SPAN_ENTRY, SPAN_STRIDE } from './entry-index.js'
 
 const BATCH_BRAND = Symbol.for('logkit.EntryBatch')
 
+/** The most entries a source puts in one batch (see the header comment). */
+export const MAX_BATCH_ENTRIES = 1024
+
 export class EntryBatch {
   /** Rows of `index` in the batch, in order: rows[0 … length-1]. */
   readonly rows: Int32Array
@@ -37,8 +46,10 @@ export class EntryBatch {
     readonly index: EntryIndex,
     rows: Int32Array,
     length: number = rows.length,
-    /** Positions the batch takes in its source (one per index row); see the header comment. */
-    readonly positions: number = index.entries,
+    /** The first index row the batch's positions count from; see the header comment. */
+    readonly firstRow: number = 0,
+    /** Positions the batch takes in its source (one per index row from firstRow). */
+    readonly positions: number = index.entries - firstRow,
     ack?: AckRef,
   ) {
     this.rows = rows
@@ -51,22 +62,22 @@ export class EntryBatch {
   }
 
   /** A batch of every valid entry of `index`. */
-  static of(index: EntryIndex, positions: number = index.entries): EntryBatch {
+  static of(index: EntryIndex): EntryBatch {
     const rows = new Int32Array(index.entries)
     let n = 0
     const valid = index.valid
     for (let i = 0; i < index.entries; i++) if (valid[i] !== 0) rows[n++] = i
-    return new EntryBatch(index, rows, n, positions)
+    return new EntryBatch(index, rows, n)
   }
 
   /** The same rows, acknowledged as `ack` (the runtime's per-pipeline view of a shared batch). */
   withAck(ack: AckRef): EntryBatch {
-    return new EntryBatch(this.index, this.rows, this.length, this.positions, ack)
+    return new EntryBatch(this.index, this.rows, this.length, this.firstRow, this.positions, ack)
   }
 
   /** Another selection of the same index (rows of it, in order), acknowledged as this batch is. */
   withRows(rows: Int32Array, length: number = rows.length): EntryBatch {
-    return new EntryBatch(this.index, rows, length, this.positions, this.ack)
+    return new EntryBatch(this.index, rows, length, this.firstRow, this.positions, this.ack)
   }
 
   /** The index row of the batch's k-th entry. */
@@ -84,7 +95,7 @@ export class EntryBatch {
     if (ack !== undefined) {
       ;(entry as { ack?: AckRef }).ack = {
         stream: ack.stream,
-        position: ack.position - this.positions + 1 + row,
+        position: ack.position - this.positions + 1 + (row - this.firstRow),
       }
     }
     return entry
