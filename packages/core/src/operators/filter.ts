@@ -154,20 +154,29 @@ interface FilterPlan {
 }
 
 function compilePlan(options: FilterOptions): FilterPlan {
+  const minLevel = options.level === undefined ? undefined : compileLevel(options.level)
+  const app = options.app === undefined ? undefined : compileNames(options.app, 'app')
+  const source = options.source === undefined ? undefined : compileNames(options.source, 'source')
   const include = options.include === undefined ? undefined : compileAny(options.include, 'include')
   const exclude = options.exclude === undefined ? undefined : compileAny(options.exclude, 'exclude')
   const fieldTests = Object.entries(options.fields ?? {}).map(([path, condition]) =>
     compileField(path, condition),
   )
   return {
-    minLevel: options.level === undefined ? undefined : compileLevel(options.level),
-    app: options.app === undefined ? undefined : compileNames(options.app, 'app'),
-    source: options.source === undefined ? undefined : compileNames(options.source, 'source'),
+    minLevel,
+    app,
+    source,
     message:
       include === undefined && exclude === undefined
         ? undefined
         : (msg) => (include === undefined || include(msg)) && (exclude === undefined || !exclude(msg)),
-    fields: fieldTests.length === 0 ? undefined : (fields) => fieldTests.every((test) => test(fields)),
+    fields:
+      fieldTests.length === 0
+        ? undefined
+        : (fields) => {
+            for (const test of fieldTests) if (!test(fields)) return false
+            return true
+          },
   }
 }
 
