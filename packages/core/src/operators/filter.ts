@@ -1,15 +1,23 @@
 // `filter`: keep the entries a manifest asks for, by level, app, source,
 // message and field values. Every condition is compiled once, when the operator
 // is made; the per-entry function checks the cheap conditions first and parses
-// an entry's fields only when a `fields` condition needs them.
+// an entry's fields only when a `fields` condition needs them. In the
+// collector it keeps rows of batches that are still bytes by the same
+// conditions (BatchFilter), decoding only the message or fields a condition
+// reads.
 
-import { type MonoTypeOperatorFunction, filter as rxFilter } from 'rxjs'
+import { defer, type MonoTypeOperatorFunction } from 'rxjs'
 import { z } from 'zod'
 import type { LogEntry } from '../entry.js'
 import { isLogkitError } from '../errors.js'
+import { Fields } from '../fields.js'
 import { type LevelName, levelNames, parseLevel } from '../levels.js'
 import { defineOperator, PLUGIN_API_VERSION } from '../plugin.js'
+import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
+import { SPAN_APP, SPAN_FIELDS, SPAN_MESSAGE, SPAN_SOURCE } from '../wire/entry-index.js'
+import { KeptRows, selectEach, takingBatches } from './batch-aware.js'
 import { invalidOption } from './options.js'
+import { SpanMemo } from './span-memo.js'
 
 /**
  * A message pattern: a substring (`'healthcheck'`), a regular expression
@@ -98,7 +106,7 @@ function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
 }
 
-type FieldTest = (entry: LogEntry) => boolean
+type FieldTest = (fields: Fields) => boolean
 
 function compileField(path: string, condition: FieldCondition): FieldTest {
   const keys = path.split('.')
@@ -109,13 +117,13 @@ function compileField(path: string, condition: FieldCondition): FieldTest {
         ? regexLiteral(condition, `fields.${path}`)
         : undefined
   if (re !== undefined) {
-    return (entry) => {
-      const value = entry.fields.get(keys)
+    return (fields) => {
+      const value = fields.get(keys)
       const type = typeof value
       return (type === 'string' || type === 'number' || type === 'boolean') && re.test(String(value))
     }
   }
-  return (entry) => entry.fields.get(keys) === condition
+  return (fields) => fields.get(keys) === condition
 }
 
 function compileLevel(level: LevelName | number | string): number {
@@ -128,9 +136,25 @@ function compileLevel(level: LevelName | number | string): number {
   }
 }
 
-/** The predicate a FilterOptions stands for, compiled once. */
-export function compileFilter(options: FilterOptions): (entry: LogEntry) => boolean {
-  const min = options.level === undefined ? undefined : compileLevel(options.level)
+/**
+ * The conditions of a FilterOptions, compiled once, one per value of an entry
+ * (undefined: no condition on it). An entry is kept when every condition
+ * holds; entries and batches ask the same conditions of the same values, the
+ * cheapest first: numbers, then names, then the message, then (parsing) the
+ * fields.
+ */
+interface FilterPlan {
+  readonly minLevel: number | undefined
+  readonly app: Test | undefined
+  readonly source: Test | undefined
+  /** Included (when `include` is given) and not excluded. */
+  readonly message: Test | undefined
+  /** Every `fields` condition. */
+  readonly fields: FieldTest | undefined
+}
+
+function compilePlan(options: FilterOptions): FilterPlan {
+  const minLevel = options.level === undefined ? undefined : compileLevel(options.level)
   const app = options.app === undefined ? undefined : compileNames(options.app, 'app')
   const source = options.source === undefined ? undefined : compileNames(options.source, 'source')
   const include = options.include === undefined ? undefined : compileAny(options.include, 'include')
@@ -138,14 +162,81 @@ export function compileFilter(options: FilterOptions): (entry: LogEntry) => bool
   const fieldTests = Object.entries(options.fields ?? {}).map(([path, condition]) =>
     compileField(path, condition),
   )
-  // Cheapest first: numbers, then names, then the message, then (parsing) the fields.
+  return {
+    minLevel,
+    app,
+    source,
+    message:
+      include === undefined && exclude === undefined
+        ? undefined
+        : (msg) => (include === undefined || include(msg)) && (exclude === undefined || !exclude(msg)),
+    fields:
+      fieldTests.length === 0
+        ? undefined
+        : (fields) => {
+            for (const test of fieldTests) if (!test(fields)) return false
+            return true
+          },
+  }
+}
+
+function entryPredicate({
+  minLevel,
+  app,
+  source,
+  message,
+  fields,
+}: FilterPlan): (entry: LogEntry) => boolean {
   return (entry) =>
-    (min === undefined || entry.level >= min) &&
+    (minLevel === undefined || entry.level >= minLevel) &&
     (app === undefined || app(entry.app)) &&
     (source === undefined || source(entry.source)) &&
-    (include === undefined || include(entry.msg)) &&
-    (exclude === undefined || !exclude(entry.msg)) &&
-    fieldTests.every((test) => test(entry))
+    (message === undefined || message(entry.msg)) &&
+    (fields === undefined || fields(entry.fields))
+}
+
+/** The predicate a FilterOptions stands for, compiled once. */
+export function compileFilter(options: FilterOptions): (entry: LogEntry) => boolean {
+  return entryPredicate(compilePlan(options))
+}
+
+/**
+ * The plan asked of a batch's rows: the level from its column, app and source
+ * through a memo of their bytes (no decoding for a name seen before), and only
+ * the message and the fields decoded, each only for a row that reaches its
+ * condition — as readEntry decodes them (Fields.fromJSON of the fields text).
+ */
+class BatchFilter {
+  readonly #plan: FilterPlan
+  readonly #app: SpanMemo<boolean> | undefined
+  readonly #source: SpanMemo<boolean> | undefined
+  readonly #kept = new KeptRows()
+
+  constructor(plan: FilterPlan) {
+    this.#plan = plan
+    this.#app = plan.app === undefined ? undefined : new SpanMemo(SPAN_APP, plan.app)
+    this.#source = plan.source === undefined ? undefined : new SpanMemo(SPAN_SOURCE, plan.source)
+  }
+
+  select(batch: EntryBatch): EntryBatch | undefined {
+    const { minLevel, message, fields } = this.#plan
+    const app = this.#app
+    const source = this.#source
+    const { index, rows, length } = batch
+    const levels = index.level
+    const kept = this.#kept.room(length)
+    let n = 0
+    for (let k = 0; k < length; k++) {
+      const row = rows[k] as number
+      if (minLevel !== undefined && !((levels[row] as number) >= minLevel)) continue
+      if (app !== undefined && !app.get(index, row)) continue
+      if (source !== undefined && !source.get(index, row)) continue
+      if (message !== undefined && !message(index.text(row, SPAN_MESSAGE))) continue
+      if (fields !== undefined && !fields(Fields.fromJSON(index.text(row, SPAN_FIELDS)))) continue
+      kept[n++] = row
+    }
+    return this.#kept.selection(batch, n)
+  }
 }
 
 /**
@@ -157,6 +248,11 @@ export function compileFilter(options: FilterOptions): (entry: LogEntry) => bool
  * expression throws LOGKIT_ERR_OPTIONS_INVALID then); fields are parsed only
  * for entries that reach a `fields` condition.
  *
+ * In the collector it takes batches of entries that are still bytes
+ * (EntryBatch, see markTakesBatches) and keeps their rows by the same
+ * conditions, decoding only what a condition needs: the message for
+ * `include`/`exclude`, the fields for `fields`.
+ *
  * @example
  * ```ts
  * entries$.pipe(
@@ -167,7 +263,16 @@ export function compileFilter(options: FilterOptions): (entry: LogEntry) => bool
  * @param options See FilterOptions; with no condition every entry passes.
  */
 export function filter(options: FilterOptions = {}): MonoTypeOperatorFunction<LogEntry> {
-  return rxFilter(compileFilter(options))
+  const plan = compilePlan(options)
+  const keep = entryPredicate(plan)
+  return takingBatches((source) =>
+    defer(() => {
+      const batches = new BatchFilter(plan)
+      return source.pipe(
+        selectEach((item) => (isEntryBatch(item) ? batches.select(item) : keep(item) ? item : undefined)),
+      )
+    }),
+  )
 }
 
 function validRegexLiteral(text: string): boolean {

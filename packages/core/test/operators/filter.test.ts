@@ -2,7 +2,7 @@ import { from, toArray } from 'rxjs'
 import t from 'tap'
 import type { LogEntry } from '../../src/entry.js'
 import { Fields } from '../../src/fields.js'
-import { filter, filterDefinition } from '../../src/operators/filter.js'
+import { compileFilter, filter, filterDefinition } from '../../src/operators/filter.js'
 import { validateOptions } from '../../src/plugin.js'
 import { marbles, testEntries, testEntry } from '../../src/testing/marbles.js'
 
@@ -303,6 +303,24 @@ t.test('prototype keys are neither levels nor fields in a filter', (t) => {
     collect([plain], filter({ fields: { 'a.toString': '/function/' } })).map((e) => e.msg),
     [],
     'nor does a path reach a method of a value',
+  )
+  t.end()
+})
+
+t.test('compileFilter is the predicate filter applies to entries', (t) => {
+  const e = testEntries({
+    a: { level: 30, app: 'shop', msg: 'order placed', fields: { n: 1 } },
+    b: { level: 50, app: 'shop', msg: 'order failed', fields: { n: 2 } },
+    c: { level: 50, app: 'admin', msg: 'order failed', fields: { n: 1 } },
+    d: { level: 60, app: 'shop-eu', msg: 'order failed', fields: { n: 1 } },
+  })
+  const keep = compileFilter({ level: 'error', app: 'shop*', include: 'order', fields: { n: 1 } })
+  t.same(
+    Object.entries(e)
+      .filter(([, entry]) => keep(entry))
+      .map(([name]) => name),
+    ['d'],
+    'it keeps the entry that meets every condition',
   )
   t.end()
 })
