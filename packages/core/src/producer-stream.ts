@@ -72,19 +72,20 @@ export class ProducerStream {
    * The byte path's accept: handles frame f of `index` (a frame the index
    * did not mark malformed) as accept() handles its decoded frame, without
    * decoding a batch: the index rows of the entries to emit are written to
-   * rows[n …]. Returns the new n.
+   * rows[n …]. Returns the new n. `now` (ms) is when the frame arrived: a
+   * caller taking many frames at once reads the clock once for them.
    */
-  acceptRows(index: EntryIndex, f: number, rows: Int32Array, n: number): number {
+  acceptRows(index: EntryIndex, f: number, rows: Int32Array, n: number, now: number = Date.now()): number {
     const kind = index.frameKind[f]
     if (kind !== KIND_BATCH) {
       // Hello, heartbeat and goodbye are rare: decoded as they always were.
       if (kind !== KIND_NONE) {
         const start = (index.frameStart[f] as number) + FRAME_HEADER_SIZE
         this.accept(decodeFrame(index.buf, start, index.frameEnd[f] as number))
-      } else this.stats.lastSeen = Date.now()
+      } else this.stats.lastSeen = now
       return n
     }
-    this.stats.lastSeen = Date.now()
+    this.stats.lastSeen = now
     const first = index.frameFirstEntry[f] as number
     const end = first + (index.frameEntryCount[f] as number)
     let announced = index.frameDropped[f] as number

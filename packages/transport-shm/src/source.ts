@@ -389,6 +389,7 @@ export function createShmSource(
       const rows = slot.rows
       let n = 0
       let garbage = 0
+      const now = Date.now()
       for (let f = 0; f < index.frames; f++) {
         const frameStart = index.frameStart[f] as number
         const frameEnd = index.frameEnd[f] as number
@@ -400,7 +401,7 @@ export function createShmSource(
         const kind = index.frameKind[f] as number
         if (kind === KIND_BATCH) {
           state.drops.batch(index.frameDropped[f] as number, position)
-          n = state.stream.acceptRows(index, f, rows, n)
+          n = state.stream.acceptRows(index, f, rows, n, now)
         } else if (kind !== KIND_NONE) {
           // Hello, heartbeat, goodbye: rare, decoded.
           const frame = decodeFrame(index.buf, frameStart + FRAME_HEADER_SIZE, frameEnd)
