@@ -31,7 +31,10 @@ import { pathToFileURL } from 'node:url'
 import { setFlagsFromString } from 'node:v8'
 import {
   createFormatter,
+  type EntryBatch,
+  isEntryBatch,
   type LogEntry,
+  markTakesBatches,
   type OperatorInput,
   parseLevel,
   type RuntimeEnv,
@@ -39,7 +42,8 @@ import {
   type Sink,
   type SinkComponent,
 } from '@logkit/core'
-import { tap } from 'rxjs'
+import { SPAN_SOURCE, SPAN_STRIDE } from '@logkit/core/wire'
+import { type Observable, tap } from 'rxjs'
 import type { RunningCompose } from './compose.js'
 import { type CliErrorCode, cliError, cliErrorCodes } from './errors.js'
 import { PluginResolver } from './plugins.js'
@@ -91,6 +95,13 @@ interface ProducerStats {
   lastMs: number
   lastSeq: number
   gaps: number
+}
+
+/** True when buf[a, aEnd) and buf[b, bEnd) hold the same bytes. */
+function sameBytes(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  if (aEnd - a !== bEnd - b) return false
+  for (let k = 0; k < aEnd - a; k++) if (buf[a + k] !== buf[b + k]) return false
+  return true
 }
 
 /** A control request refused with a code of the CLI's table. */
@@ -304,47 +315,84 @@ export class ControlServer {
   }
 
   /**
-   * A sink that keeps the history and feeds tail followers; never blocks the
-   * pipeline. With `shared`, the pipeline reads a source it shares with
-   * others (see shareSource), so an entry may come through several pipelines:
-   * tail shows it once.
+   * A sink that keeps the history and feeds tail followers. Its write never
+   * waits (a follower that cannot keep up drops, counts and is told), so its
+   * `block` queue holds the pipeline back no longer than formatting takes; a
+   * drop policy would lose entries a follower is never told of when a source
+   * hands over a batch beyond the queue's room. With `shared`, the pipeline
+   * reads a source it shares with others (see shareSource), so an entry may
+   * come through several pipelines: tail shows it once.
    */
   tapSink(shared = false): SinkComponent {
     const sink: Sink = {
       write: (batch) => this.#written(shared ? batch.filter((e) => this.#recent.firstTime(e)) : batch),
     }
-    return { id: 'logkit.tail', sink, queue: { policy: 'drop_oldest', capacity: 10_000 } }
+    return { id: 'logkit.tail', sink, queue: { policy: 'block', capacity: 10_000 } }
   }
 
-  /** An operator put before the manifest's own: counts producers as entries arrive. */
+  /**
+   * An operator put before the manifest's own: counts producers as entries
+   * arrive. It takes batches (entries that are still bytes) as they are,
+   * reading pid, seq and source from them without decoding the entries.
+   */
   intake(): OperatorInput {
-    return tap((entry: LogEntry) => this.#count(entry))
+    return markTakesBatches((items: Observable<LogEntry | EntryBatch>) =>
+      items.pipe(tap((item) => (isEntryBatch(item) ? this.#countBatch(item) : this.#count(item)))),
+    )
   }
 
   #count(entry: LogEntry): void {
     if (entry.source === 'logkit' && entry.pid === process.pid) return
-    const key = `${entry.pid}:${entry.source}`
     const now = Date.now()
+    this.#tally(this.#producerOf(entry.pid, entry.source, entry.seq, now), entry.seq, now)
+  }
+
+  /** #count for each entry of a batch; a run of one producer's entries looks its record up once. */
+  #countBatch(batch: EntryBatch): void {
+    const index = batch.index
+    const buf = index.buf
+    const spans = index.spans
+    const now = Date.now()
+    let p: ProducerStats | undefined
+    let lastPid = -1
+    let lastStart = 0
+    let lastEnd = 0
+    for (let k = 0; k < batch.length; k++) {
+      const row = batch.row(k)
+      const pid = index.pid[row] as number
+      const seq = index.seq[row] as number
+      const at = row * SPAN_STRIDE + SPAN_SOURCE
+      const start = spans[at] as number
+      const end = spans[at + 1] as number
+      if (p === undefined || pid !== lastPid || !sameBytes(buf, start, end, lastStart, lastEnd)) {
+        p = this.#producerOf(pid, buf.toString('utf8', start, end), seq, now)
+        lastPid = pid
+        lastStart = start
+        lastEnd = end
+      }
+      this.#tally(p, seq, now)
+    }
+  }
+
+  /** The record of producer (pid, source), made (with room made for it) when it is new. */
+  #producerOf(pid: number, source: string, seq: number, now: number): ProducerStats {
+    const key = `${pid}:${source}`
     let p = this.#producers.get(key)
-    // Seen already: through another pipeline that shares its source, or replayed.
-    if (p !== undefined && entry.seq !== 0 && entry.seq <= p.lastSeq) return
     if (p === undefined) {
       if (this.#producers.size >= this.#maxProducers) this.#makeRoom(now)
-      p = {
-        pid: entry.pid,
-        source: entry.source,
-        entries: 0,
-        firstMs: now,
-        lastMs: now,
-        lastSeq: entry.seq - 1,
-        gaps: 0,
-      }
+      p = { pid, source, entries: 0, firstMs: now, lastMs: now, lastSeq: seq - 1, gaps: 0 }
       this.#producers.set(key, p)
     }
+    return p
+  }
+
+  #tally(p: ProducerStats, seq: number, now: number): void {
+    // Seen already: through another pipeline that shares its source, or replayed.
+    if (seq !== 0 && seq <= p.lastSeq) return
     p.entries++
     p.lastMs = now
-    if (entry.seq > p.lastSeq + 1) p.gaps += entry.seq - p.lastSeq - 1
-    if (entry.seq > p.lastSeq) p.lastSeq = entry.seq
+    if (seq > p.lastSeq + 1) p.gaps += seq - p.lastSeq - 1
+    if (seq > p.lastSeq) p.lastSeq = seq
   }
 
   /** Prunes idle producers; if the table is still full, evicts the least recently seen. */
