@@ -97,6 +97,20 @@ interface ProducerStats {
   gaps: number
 }
 
+/** The last `n` entries of `batches`, decoded, in order; an entry whose bytes no longer decode is left out. */
+function decodeLast(batches: readonly EntryBatch[], n: number): LogEntry[] {
+  const out: LogEntry[] = []
+  for (let b = batches.length - 1; b >= 0 && out.length < n; b--) {
+    const batch = batches[b] as EntryBatch
+    for (let k = batch.length - 1; k >= 0 && out.length < n; k--) {
+      try {
+        out.push(batch.entry(k))
+      } catch {}
+    }
+  }
+  return out.reverse()
+}
+
 /** True when buf[a, aEnd) and buf[b, bEnd) hold the same bytes. */
 function sameBytes(buf: Buffer, a: number, aEnd: number, b: number, bEnd: number): boolean {
   if (aEnd - a !== bEnd - b) return false
@@ -326,6 +340,14 @@ export class ControlServer {
   tapSink(shared = false): SinkComponent {
     const sink: Sink = {
       write: (batch) => this.#written(shared ? batch.filter((e) => this.#recent.firstTime(e)) : batch),
+      // Entries that are still bytes are decoded only as far as needed: all
+      // of them while someone follows (or to show each once across shared
+      // pipelines), else the last ones, which the history keeps.
+      writeEntries: (batches) => {
+        if (shared || this.#followers.size > 0)
+          return sink.write(decodeLast(batches, Number.POSITIVE_INFINITY))
+        this.#written(decodeLast(batches, this.#historySize))
+      },
     }
     return { id: 'logkit.tail', sink, queue: { policy: 'block', capacity: 10_000 } }
   }
