@@ -2,8 +2,9 @@
 //
 //   acquireSession(app) ── setTransport('fifo', { dir })      producers find the dir here
 //   app dir ── fs.watch + rescan every scanMs ──▶ PipeReader per SOURCE.PID.fifo
-//   PipeReader ── entries ──▶ subscriber        (sockets paused while demand is)
-//   acks ──▶ checkpoint per pipe (last seq delivered), for the next collector
+//   PipeReader ── an EntryBatch per read ──▶ subscriber   (sockets paused while demand is)
+//   acks ──▶ checkpoint per pipe (last seq delivered), for the next collector;
+//            a batch's chunk (index, buffer) back to the pool once acknowledged
 //   every scanMs: producers gone → drain, producer_exited, remove the pipe;
 //                 late heartbeats → heartbeat_missed (then _recovered);
 //                 a producer's note (SOURCE.PID.fifo.lost: its close() gave up)
@@ -17,6 +18,7 @@ import { type FSWatcher, lstatSync, readdirSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import {
   acquireSession,
+  type EntryBatch,
   isLogkitError,
   type LogEntry,
   LogkitError,
@@ -31,6 +33,7 @@ import {
 import { Observable, type Subscriber } from 'rxjs'
 import { noteFileName, pipeOfNote, readNote } from './abandoned-note.js'
 import { type CheckpointFile, readCheckpoint, removeFile } from './checkpoint.js'
+import { ChunkPool, type PipeChunk } from './chunk-pool.js'
 import { fifoError } from './errors.js'
 import { type FifoSourceOptions, fifoSourceOptions } from './options.js'
 import { checkpointFileName, parsePipeName, pipeOfCheckpoint } from './pipe-name.js'
@@ -69,11 +72,16 @@ function claim(app: string, env: RuntimeEnv): SessionHandle {
 }
 
 /**
- * The fifo source: entries from every producer pipe of `app`. Takes the app's
- * session at once (throws LOGKIT_ERR_SESSION_LOCKED when another collector
- * holds it); starts reading on subscription.
+ * The fifo source: entries from every producer pipe of `app`, as EntryBatch
+ * values (one per read of a pipe; entries that do not say who logged them
+ * come decoded, as LogEntry values). Takes the app's session at once (throws
+ * LOGKIT_ERR_SESSION_LOCKED when another collector holds it); starts reading
+ * on subscription.
  */
-export function createFifoSource(options: FifoSourceOptions, context: SourceContext): Observable<LogEntry> {
+export function createFifoSource(
+  options: FifoSourceOptions,
+  context: SourceContext,
+): Observable<LogEntry | EntryBatch> {
   const opts = validateOptions(
     { kind: 'source', name: 'fifo', apiVersion: PLUGIN_API_VERSION, options: fifoSourceOptions },
     options,
@@ -88,7 +96,7 @@ export function createFifoSource(options: FifoSourceOptions, context: SourceCont
   }
   const env = opts.env ?? process.env
   let handle: SessionHandle | undefined = claim(app, env)
-  return new Observable<LogEntry>((subscriber) => {
+  return new Observable<LogEntry | EntryBatch>((subscriber) => {
     const own = handle ?? claim(app, env)
     handle = undefined
     const collector = new Collector(own, opts, context, subscriber)
@@ -97,24 +105,35 @@ export function createFifoSource(options: FifoSourceOptions, context: SourceCont
   })
 }
 
+/** What was emitted of one read, the positions it took, and what its acknowledgement moves. */
 interface Mark {
   readonly reader: PipeReader
   readonly run: string | undefined
-  /** Position before the first of these entries. */
+  /** Position before the first of these positions. */
   readonly start: number
-  readonly entries: readonly LogEntry[]
-  /** entries[from, from + count) took positions start + 1 … start + count. */
-  readonly from: number
+  /** Positions start + 1 … start + count. */
   readonly count: number
+  /** A batch: its index row r took position start + 1 + r. */
+  readonly batch: EntryBatch | undefined
+  /** The chunk the batch holds, released once the batch is acknowledged. */
+  readonly chunk: PipeChunk | undefined
+  /** Or decoded entries: entries[from, from + count) took the positions, in order. */
+  readonly entries: readonly LogEntry[] | undefined
+  readonly from: number
   /** The producer's announced drops once these entries were read. */
   readonly dropped: number
 }
 
-/** Entries decoded but not yet emitted: demand paused in the middle of a read. */
+/**
+ * What a read handed over and is not yet emitted: demand paused before it (a
+ * batch goes out whole), or in the middle of decoded entries.
+ */
 interface Pending {
   readonly reader: PipeReader
   readonly run: string | undefined
-  readonly entries: readonly LogEntry[]
+  readonly batch: EntryBatch | undefined
+  readonly chunk: PipeChunk | undefined
+  readonly entries: readonly LogEntry[] | undefined
   readonly dropped: number
   next: number
 }
@@ -123,7 +142,7 @@ class Collector {
   readonly #handle: SessionHandle
   readonly #opts: ParsedOptions
   readonly #ctx: SourceContext
-  readonly #subscriber: Subscriber<LogEntry>
+  readonly #subscriber: Subscriber<LogEntry | EntryBatch>
   readonly #dir: string
   readonly #readers = new Map<string, PipeReader>()
   readonly #unsafe = new Set<string>()
@@ -151,7 +170,7 @@ class Collector {
     handle: SessionHandle,
     opts: ParsedOptions,
     ctx: SourceContext,
-    subscriber: Subscriber<LogEntry>,
+    subscriber: Subscriber<LogEntry | EntryBatch>,
   ) {
     this.#handle = handle
     this.#opts = opts
@@ -161,7 +180,8 @@ class Collector {
     this.#readerContext = {
       report: ctx.report,
       maxFrameSize: opts.maxFrameSize,
-      emit: (reader, entries) => this.#emit(reader, entries),
+      pool: new ChunkPool(opts.maxFrameSize),
+      emit: (reader, out, chunk) => this.#emit(reader, out, chunk),
       ended: (reader) => this.#ended(reader),
       recovered: (reader, silentMs) =>
         ctx.report({
@@ -348,17 +368,27 @@ class Collector {
     })
   }
 
-  #emit(reader: PipeReader, entries: LogEntry[]): void {
+  #emit(reader: PipeReader, out: EntryBatch | LogEntry[], chunk: PipeChunk | undefined): void {
     if (this.#completed) return
-    this.#pending.push({ reader, run: reader.run, entries, dropped: reader.stream.stats.dropped, next: 0 })
+    const batch = Array.isArray(out) ? undefined : out
+    this.#pending.push({
+      reader,
+      run: reader.run,
+      batch,
+      chunk,
+      entries: batch === undefined ? (out as LogEntry[]) : undefined,
+      dropped: reader.stream.stats.dropped,
+      next: 0,
+    })
     this.#emitPending()
   }
 
   /**
-   * Hands out decoded entries while there is demand. Demand can pause in the
-   * middle of one read (a 64 KiB read holds hundreds of entries): the rest
-   * waits here, and the pipes are paused until demand resumes. Once stopped,
-   * everything goes out regardless: the runtime asked for what is in hand.
+   * Hands out what the pipes gave while there is demand: a batch whole, one
+   * per read; decoded entries one by one, so demand can pause in the middle
+   * of them. What is left waits here, and the pipes are paused until demand
+   * resumes. Once stopped, everything goes out regardless: the runtime asked
+   * for what is in hand.
    */
   #emitPending(): void {
     if (this.#emitting) return
@@ -373,22 +403,24 @@ class Collector {
         }
         const p = this.#pending[0] as Pending
         const start = this.#emitted
+        const batch = p.batch
+        if (batch !== undefined) {
+          this.#pending.shift()
+          // Counted and marked before it goes: its acknowledgement may come back at once.
+          this.#emitted += batch.positions
+          this.#marks.push(markOf(p, start, batch.positions, 0))
+          subscriber.next(batch)
+          continue
+        }
+        const entries = p.entries as readonly LogEntry[]
         const from = p.next
-        while (p.next < p.entries.length) {
-          subscriber.next(p.entries[p.next++] as LogEntry)
+        while (p.next < entries.length) {
+          subscriber.next(entries[p.next++] as LogEntry)
           this.#emitted++
           if (!this.#stopped && demand.paused) break
         }
-        this.#marks.push({
-          reader: p.reader,
-          run: p.run,
-          start,
-          entries: p.entries,
-          from,
-          count: p.next - from,
-          dropped: p.dropped,
-        })
-        if (p.next === p.entries.length) this.#pending.shift()
+        this.#marks.push(markOf(p, start, p.next - from, from))
+        if (p.next === entries.length) this.#pending.shift()
       }
     } finally {
       this.#emitting = false
@@ -531,7 +563,10 @@ class Collector {
       const mark = marks[this.#markHead] as Mark
       const done = Math.min(position - mark.start, mark.count)
       if (done <= 0) break
-      const seq = lastSeq(mark.entries, mark.from, done)
+      const seq =
+        mark.batch !== undefined
+          ? batchLastSeq(mark.batch, done)
+          : lastSeq(mark.entries as readonly LogEntry[], mark.from, done)
       const reader = mark.reader
       if (mark.run === reader.run && seq > reader.ackedSeq) {
         reader.ackedSeq = seq
@@ -539,6 +574,8 @@ class Collector {
         touched.add(reader)
       }
       if (done < mark.count) break
+      // Every position of the batch is acknowledged: no one reads its bytes any more.
+      mark.chunk?.release()
       marks[this.#markHead++] = undefined as unknown as Mark
     }
     if (this.#markHead > 1024 && this.#markHead * 2 > marks.length) {
@@ -589,6 +626,45 @@ class Collector {
     this.#handle.release()
     reading.delete(this.#dir)
   }
+}
+
+/** The mark of positions start + 1 … start + count, taken by what `p` holds (its entries from `from` on). */
+function markOf(p: Pending, start: number, count: number, from: number): Mark {
+  return {
+    reader: p.reader,
+    run: p.run,
+    start,
+    count,
+    batch: p.batch,
+    chunk: p.chunk,
+    entries: p.entries,
+    from,
+    dropped: p.dropped,
+  }
+}
+
+/**
+ * The seq of the last entry with one among the batch's rows that took the
+ * first `done` of its positions (its index rows below `done`; rows are in order).
+ */
+function batchLastSeq(batch: EntryBatch, done: number): number {
+  const rows = batch.rows
+  const seqs = batch.index.seq
+  // The first k with rows[k] >= done: rows[0, k) are done.
+  let lo = 0
+  let hi = batch.length
+  if (done < batch.positions) {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((rows[mid] as number) < done) lo = mid + 1
+      else hi = mid
+    }
+  }
+  for (let k = hi - 1; k >= 0; k--) {
+    const seq = seqs[rows[k] as number] as number
+    if (seq !== 0) return seq
+  }
+  return 0
 }
 
 /** The seq of the last entry with one among entries[from, from + count). */

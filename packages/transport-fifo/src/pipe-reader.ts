@@ -1,8 +1,17 @@
 // The collector's reader of one producer pipe: the pipe opened O_RDONLY |
 // O_NONBLOCK and read through a net.Socket (no libuv pool thread, nothing
-// blocking process.exit), one FrameDecoder and one ProducerStream for the
+// blocking process.exit), one FrameChunker and one ProducerStream for the
 // pipe's whole life, and what the source needs to watch it: heartbeat
 // deadlines, whether its process lives, what was skipped.
+//
+// The byte path: each read becomes one chunk of whole frames, indexed and
+// not decoded (frame-chunker.ts); its batch frames go through the stream's
+// acceptRows (drops, gaps, duplicates, from the index's columns) and the rows
+// to emit are handed to the source as one EntryBatch per read. Only hello
+// and heartbeat frames are decoded. A new producer run starting inside a
+// read splits it: the rows before its hello go out under the run they
+// belong to. Entries that do not say who logged them (a producer other than
+// logkit's logger) are decoded and tagged from the hello, as they always were.
 //
 // The socket ends when the last writer closes. A freshly opened read end
 // stays quiet until a writer comes (Linux reports no hang-up to a reader that
@@ -13,24 +22,44 @@ import { closeSync, constants, fstatSync, readSync } from 'node:fs'
 import { Socket } from 'node:net'
 import {
   type DiagnosticReporter,
-  type Frame,
-  FrameDecoder,
+  decodeFrame,
+  EntryBatch,
+  FRAME_HEADER_SIZE,
   type FrameDecoderStats,
+  type HeartbeatFrame,
   type Hello,
   type HelloFrame,
   type LogEntry,
   openPrivateFile,
   ProducerStream,
 } from '@logkit/core'
+import {
+  type EntryIndex,
+  FRAME_MALFORMED,
+  KIND_BATCH,
+  KIND_HEARTBEAT,
+  KIND_HELLO,
+  SPAN_APP,
+  SPAN_HOSTNAME,
+  SPAN_SOURCE,
+  SPAN_STRIDE,
+} from '@logkit/core/wire'
 import type { AbandonedNote } from './abandoned-note.js'
 import { type Checkpoint, CheckpointFile, runOf } from './checkpoint.js'
+import type { ChunkPool, PipeChunk } from './chunk-pool.js'
 import { fifoError } from './errors.js'
+import { FrameChunker } from './frame-chunker.js'
 
 export interface PipeReaderContext {
   readonly report: DiagnosticReporter
   readonly maxFrameSize: number
-  /** Hands entries decoded from one read to the source. */
-  emit(reader: PipeReader, entries: LogEntry[]): void
+  /** Where chunks' indexes and join buffers come from and go back to. */
+  readonly pool: ChunkPool
+  /**
+   * Hands the entries of one read to the source: a batch that holds `chunk`
+   * until it is acknowledged (release it then), or entries decoded and tagged.
+   */
+  emit(reader: PipeReader, out: EntryBatch | LogEntry[], chunk: PipeChunk | undefined): void
   /** The pipe's writer closed: the source decides whether the producer is gone. */
   ended(reader: PipeReader): void
   /** Frames arrived from a producer that had missed its check-in. */
@@ -53,14 +82,13 @@ export class PipeReader {
   readonly checkpointFile: CheckpointFile
   /** The sequence check of the current producer run (a new hello starts a new one). */
   stream: ProducerStream
-  readonly #decoder: FrameDecoder
+  readonly #chunker: FrameChunker
   readonly #ctx: PipeReaderContext
   readonly #fileSource: string
   readonly #filePid: number
   #socket: Socket | undefined
   #fd = -1
   #paused = false
-  #out: LogEntry[] = []
   /** The producer run (pid and start time) whose sequence the stream follows. */
   run: string | undefined
   /** When the producer promised to check in next (ms since epoch), and how often it does. */
@@ -104,10 +132,7 @@ export class PipeReader {
     this.#filePid = options.pid
     this.#ctx = options.context
     this.stream = this.#newStream()
-    this.#decoder = new FrameDecoder({
-      maxFrameSize: options.context.maxFrameSize,
-      onFrame: (frame) => this.#onFrame(frame),
-    })
+    this.#chunker = new FrameChunker(options.context.pool, options.context.maxFrameSize)
     const cp = options.checkpoint
     if (cp !== undefined) {
       // Pick the sequence up where the previous collector left it: what the
@@ -159,7 +184,7 @@ export class PipeReader {
       })
       // Not reopened at once: an error that repeats must not spin.
       this.#closeSocket()
-      this.#decoder.end()
+      this.#endConnection()
     })
     this.#socket = socket
     this.#fd = fd
@@ -191,9 +216,10 @@ export class PipeReader {
     for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
       this.#onData(chunk)
     }
-    const buf = Buffer.allocUnsafe(64 * 1024)
     let total = 0
     while (total < DRAIN_LIMIT) {
+      // A buffer per read: batches of it stay in flight after this returns.
+      const buf = Buffer.allocUnsafe(64 * 1024)
       let n: number
       try {
         n = readSync(this.#fd, buf, 0, buf.length, null)
@@ -210,12 +236,13 @@ export class PipeReader {
   close(): void {
     this.closed = true
     this.#closeSocket()
-    this.#decoder.end()
+    // Counted as skipped or cut short; nothing is handed out any more.
+    this.#chunker.end()?.release()
   }
 
-  /** Reports what the decoder skipped since the last report; returns true when something was. */
+  /** Reports what the chunker skipped since the last report; returns true when something was. */
   reportSkips(): boolean {
-    const now = this.#decoder.stats
+    const now = this.#chunker.stats
     const last = this.#reported
     const d = {
       skippedBytes: now.skippedBytes - last.skippedBytes,
@@ -283,11 +310,11 @@ export class PipeReader {
     socket?.destroy()
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(bytes: Buffer): void {
     if (this.closed) return
-    const frames = this.#decoder.stats.frames
-    this.#decoder.push(chunk)
-    if (this.#decoder.stats.frames !== frames) {
+    const frames = this.#chunker.stats.frames
+    const chunk = this.#chunker.push(bytes)
+    if (this.#chunker.stats.frames !== frames) {
       const now = Date.now()
       if (this.heartbeatWarned) {
         this.heartbeatWarned = false
@@ -295,68 +322,144 @@ export class PipeReader {
       }
       this.lastFrameAt = now
     }
-    if (this.#out.length === 0) return
-    const out = this.#out
-    this.#out = []
-    if (this.dead) this.salvaged += out.length
-    this.#ctx.emit(this, out)
+    if (chunk !== undefined) this.#take(chunk)
   }
 
   #onEnd(socket: Socket): void {
     if (socket !== this.#socket) return
     this.#closeSocket()
-    // A frame cut short at the end cannot be completed by the next connection.
-    this.#decoder.end()
+    this.#endConnection()
     this.#ctx.ended(this)
   }
 
-  #onFrame(frame: Frame): void {
-    switch (frame.type) {
-      case 'hello': {
-        const run = runOf(frame)
+  /** A frame cut short at the end cannot be completed by the next connection: a last look at what is carried. */
+  #endConnection(): void {
+    const chunk = this.#chunker.end()
+    if (chunk !== undefined) this.#take(chunk)
+  }
+
+  /**
+   * Goes through the frames of one chunk in order and hands out the rows to
+   * emit: hello and heartbeat frames decoded and handled here, batches
+   * checked by the stream from the index's columns, nothing else decoded.
+   */
+  #take(chunk: PipeChunk): void {
+    const index = chunk.index
+    const rows = index.entries === 0 ? NO_ROWS : new Int32Array(index.entries)
+    let from = 0
+    let n = 0
+    let untagged = false
+    for (let f = 0; f < index.frames; f++) {
+      // Counted by the chunker, skipped whole: decodeFrame would refuse it.
+      if (((index.frameFlags[f] as number) & FRAME_MALFORMED) !== 0) continue
+      const kind = index.frameKind[f]
+      if (kind === KIND_BATCH) {
+        // A replayed frame already delivered also carries its drop announcement again: count it once.
+        if ((index.frameDropped[f] as number) > 0 && delivered(index, f, this.stream.stats.lastSeq)) {
+          index.frameDropped[f] = 0
+        }
+        const before = n
+        n = this.stream.acceptRows(index, f, rows, n)
+        if (!untagged) untagged = !identified(index, rows, before, n)
+      } else if (kind === KIND_HELLO) {
+        const hello = frameAt(index, f) as HelloFrame
+        const run = runOf(hello)
         // The same run reconnecting: its sequence goes on.
-        if (run === this.run) return
-        // A new run of the logger: a sequence and counts of its own. The
-        // transport's heartbeat promise still holds.
+        if (run === this.run) continue
+        // A new run of the logger: what came before its hello is the last run's.
+        this.#hand(chunk, rows, from, n, untagged)
+        from = n
+        untagged = false
+        // A sequence and counts of its own. The transport's heartbeat promise still holds.
         if (this.run !== undefined) this.stream = this.#newStream()
-        this.stream.accept(frame)
+        this.stream.accept(hello)
         this.run = run
         this.ackedSeq = 0
         this.ackedDropped = 0
         this.checkpointSeq = 0
-        return
+      } else if (kind === KIND_HEARTBEAT) {
+        this.#heartbeat(frameAt(index, f) as HeartbeatFrame)
+      } else {
+        // A goodbye (decoded by the stream), or a frame of a kind this core does not know.
+        this.stream.acceptRows(index, f, rows, n)
       }
-      case 'heartbeat': {
-        const next = Number(frame.next / 1_000_000n)
-        const now = Number(frame.now / 1_000_000n)
-        // A replayed heartbeat is older than one already seen: it never moves the deadline back.
-        if (this.nextCheckIn === undefined || next > this.nextCheckIn) {
-          this.nextCheckIn = next
-          this.checkInInterval = Math.max(0, next - now)
-        }
-        this.stream.accept(frame)
-        return
-      }
-      case 'batch': {
-        let batch = frame
-        const last = this.stream.stats.lastSeq
-        // A replayed frame already delivered also carries its drop announcement again: count it once.
-        if (
-          batch.dropped > 0 &&
-          batch.entries.length > 0 &&
-          batch.entries.every((e) => e.seq !== 0 && e.seq <= last)
-        ) {
-          batch = { ...batch, dropped: 0 }
-        }
-        const entries = this.stream.accept(batch)
-        const hello = this.stream.hello
-        for (const entry of entries) this.#out.push(tag(entry, hello, this.#fileSource, this.#filePid))
-        return
-      }
-      default:
-        this.stream.accept(frame)
+    }
+    this.#hand(chunk, rows, from, n, untagged)
+    chunk.release()
+  }
+
+  /** Hands rows[from, to) of the chunk to the source, as a batch, or decoded and tagged. */
+  #hand(chunk: PipeChunk, rows: Int32Array, from: number, to: number, untagged: boolean): void {
+    if (to === from) return
+    if (this.dead) this.salvaged += to - from
+    const batch = new EntryBatch(
+      chunk.index,
+      from === 0 && to === rows.length ? rows : rows.subarray(from, to),
+    )
+    if (!untagged) {
+      chunk.retain()
+      this.#ctx.emit(this, batch, chunk)
+      return
+    }
+    const hello = this.stream.hello
+    const out = new Array<LogEntry>(batch.length)
+    for (let k = 0; k < batch.length; k++)
+      out[k] = tag(batch.entry(k), hello, this.#fileSource, this.#filePid)
+    this.#ctx.emit(this, out, undefined)
+  }
+
+  #heartbeat(frame: HeartbeatFrame): void {
+    const next = Number(frame.next / 1_000_000n)
+    const now = Number(frame.now / 1_000_000n)
+    // A replayed heartbeat is older than one already seen: it never moves the deadline back.
+    if (this.nextCheckIn === undefined || next > this.nextCheckIn) {
+      this.nextCheckIn = next
+      this.checkInInterval = Math.max(0, next - now)
+    }
+    this.stream.accept(frame)
+  }
+}
+
+const NO_ROWS = new Int32Array(0)
+
+/** Frame f of the index, decoded (one decodeFrame would accept: not marked malformed). */
+function frameAt(index: EntryIndex, f: number) {
+  return decodeFrame(
+    index.buf,
+    (index.frameStart[f] as number) + FRAME_HEADER_SIZE,
+    index.frameEnd[f] as number,
+  )
+}
+
+/** True when batch frame f has entries and every one of them has a seq at or below `lastSeq`. */
+function delivered(index: EntryIndex, f: number, lastSeq: number): boolean {
+  const first = index.frameFirstEntry[f] as number
+  const end = first + (index.frameEntryCount[f] as number)
+  if (first === end) return false
+  for (let i = first; i < end; i++) {
+    const seq = index.seq[i] as number
+    if (seq === 0 || seq > lastSeq) return false
+  }
+  return true
+}
+
+/** True when every entry of rows[from, to) says who logged it: source, pid, app and hostname. */
+function identified(index: EntryIndex, rows: Int32Array, from: number, to: number): boolean {
+  const spans = index.spans
+  const pid = index.pid
+  for (let k = from; k < to; k++) {
+    const row = rows[k] as number
+    const at = row * SPAN_STRIDE
+    if (
+      pid[row] === 0 ||
+      spans[at + SPAN_SOURCE] === spans[at + SPAN_SOURCE + 1] ||
+      spans[at + SPAN_APP] === spans[at + SPAN_APP + 1] ||
+      spans[at + SPAN_HOSTNAME] === spans[at + SPAN_HOSTNAME + 1]
+    ) {
+      return false
     }
   }
+  return true
 }
 
 /** Fills in who logged an entry from the pipe's hello (or name) where the entry does not say. */
