@@ -77,7 +77,13 @@ function piece(rand: () => number, seq: number): Buffer {
         }),
       )
     case 5:
-      return copy(encoder.heartbeat({ now: BigInt(seq) * 1_000_000n, next: BigInt(seq + 1) * 1_000_000n }))
+      return copy(
+        encoder.heartbeat({
+          now: BigInt(seq) * 1_000_000n,
+          next: BigInt(seq + 1) * 1_000_000n,
+          lastSeq: seq,
+        }),
+      )
     case 6:
       return copy(encoder.goodbye({ lastSeq: seq, dropped: 0 }))
     case 7: {
