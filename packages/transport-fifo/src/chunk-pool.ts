@@ -1,7 +1,7 @@
 // What a chunk of pipe bytes needs to become a batch, kept for reuse: the
-// EntryIndex over it (its columns grow to the largest chunk seen, so making
-// one per read would cost more than the read) and, for a chunk that had to be
-// joined to the tail of the read before it, the buffer it was joined in.
+// EntryIndex over it (typed-array columns: making them for every read would
+// cost more than indexing it) and, for a chunk that had to be joined to the
+// tail of the read before it, the buffer it was joined in.
 //
 //   take ──▶ PipeChunk (held by the reader) ──▶ EntryBatch values (retain, one per batch)
 //                 │ reader done (release)          │ each batch acknowledged (release)
@@ -12,26 +12,56 @@
 // goes back. The pool keeps a few of each, no more: memory stays flat, and
 // whatever is not given back (a source torn down with batches in flight)
 // is simply collected.
+//
+// An index costs about 100 bytes per row of capacity for as long as a batch
+// of it is in flight, so it is sized by the chunk: about one row per 128
+// bytes (a logger's entry is ~130 bytes framed), growing by itself when the
+// entries are smaller. A pooled index is reused only for a chunk at least a
+// quarter of its size: a quiet producer's one-entry reads, queued behind a
+// slow sink, never each hold an index made for 64 KiB.
 
 import { EntryIndex } from '@logkit/core/wire'
 
 /** Size of a pooled join buffer: a pipe read (64 KiB) and the tail before it, with room. */
 export const JOIN_BUFFER_BYTES = 128 * 1024
-/** Free indexes and free buffers kept, each. */
+/** Free join buffers kept, and free indexes kept per capacity. */
 const KEEP = 8
+/** Bytes of chunk per index row asked for. */
+const BYTES_PER_ROW = 128
+const MIN_ROWS = 16
+/** Largest capacity asked for; an index grows past it when a chunk needs it. */
+const MAX_ROWS = 1024
+/** Largest capacity kept in the pool. */
+const KEEP_ROWS = 4 * MAX_ROWS
+
+/** The capacity (a power of two, as EntryIndex grows by doubling) to index `bytes` of frames with. */
+function rowsFor(bytes: number): number {
+  let rows = MIN_ROWS
+  while (rows < MAX_ROWS && rows * BYTES_PER_ROW < bytes) rows *= 2
+  return rows
+}
 
 export class ChunkPool {
   readonly #maxFrameSize: number
-  readonly #indexes: EntryIndex[] = []
+  /** Free indexes by capacity. */
+  readonly #indexes = new Map<number, EntryIndex[]>()
   readonly #buffers: Buffer[] = []
 
   constructor(maxFrameSize: number) {
     this.#maxFrameSize = maxFrameSize
   }
 
-  /** An index that checks CRCs and refuses frames over maxFrameSize, as the pipe's reader always did. */
-  takeIndex(): EntryIndex {
-    return this.#indexes.pop() ?? new EntryIndex({ checkCrc: true, maxFrameSize: this.#maxFrameSize })
+  /**
+   * An index for `bytes` of frames, checking CRCs and refusing frames over
+   * maxFrameSize as the pipe's reader always did.
+   */
+  takeIndex(bytes: number): EntryIndex {
+    const rows = rowsFor(bytes)
+    for (let c = rows; c <= 4 * rows; c *= 2) {
+      const index = this.#indexes.get(c)?.pop()
+      if (index !== undefined) return index
+    }
+    return new EntryIndex({ checkCrc: true, maxFrameSize: this.#maxFrameSize, capacity: rows })
   }
 
   /** A buffer of at least `size` bytes (pooled when the size allows). */
@@ -43,7 +73,12 @@ export class ChunkPool {
   give(index: EntryIndex, buffer: Buffer | undefined): void {
     // The index must not keep the bytes alive while it waits here.
     index.release()
-    if (this.#indexes.length < KEEP) this.#indexes.push(index)
+    const rows = index.valid.length
+    if (rows <= KEEP_ROWS) {
+      const free = this.#indexes.get(rows) ?? []
+      if (free.length === 0) this.#indexes.set(rows, free)
+      if (free.length < KEEP) free.push(index)
+    }
     if (buffer !== undefined && buffer.length === JOIN_BUFFER_BYTES && this.#buffers.length < KEEP) {
       this.#buffers.push(buffer)
     }

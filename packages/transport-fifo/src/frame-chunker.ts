@@ -112,7 +112,7 @@ export class FrameChunker {
   /** Indexes the frames of data[0, size), skipping and counting what is not a good frame. */
   #index(data: Buffer, size: number, buffer: Buffer | undefined, final: boolean): PipeChunk | undefined {
     const stats = this.stats
-    const index = this.#pool.takeIndex()
+    const index = this.#pool.takeIndex(size)
     index.index(data, 0, 0)
     let good = 0
     let i = 0
