@@ -113,7 +113,7 @@ interface Mark {
   readonly start: number
   /** Positions start + 1 … start + count. */
   readonly count: number
-  /** A batch: its index row r took position start + 1 + r. */
+  /** A batch: its index row r took position start + 1 + (r - batch.firstRow). */
   readonly batch: EntryBatch | undefined
   /** The chunk the batch holds, released once the batch is acknowledged. */
   readonly chunk: PipeChunk | undefined
@@ -645,18 +645,20 @@ function markOf(p: Pending, start: number, count: number, from: number): Mark {
 
 /**
  * The seq of the last entry with one among the batch's rows that took the
- * first `done` of its positions (its index rows below `done`; rows are in order).
+ * first `done` of its positions: its index rows below firstRow + done (rows
+ * are in order).
  */
 function batchLastSeq(batch: EntryBatch, done: number): number {
   const rows = batch.rows
   const seqs = batch.index.seq
-  // The first k with rows[k] >= done: rows[0, k) are done.
-  let lo = 0
   let hi = batch.length
   if (done < batch.positions) {
+    // The first k with rows[k] >= firstRow + done: rows[0, k) are done.
+    const below = batch.firstRow + done
+    let lo = 0
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if ((rows[mid] as number) < done) lo = mid + 1
+      if ((rows[mid] as number) < below) lo = mid + 1
       else hi = mid
     }
   }

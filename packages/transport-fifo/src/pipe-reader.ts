@@ -39,6 +39,7 @@ import {
   KIND_BATCH,
   KIND_HEARTBEAT,
   KIND_HELLO,
+  MAX_BATCH_ENTRIES,
   SPAN_APP,
   SPAN_HOSTNAME,
   SPAN_SOURCE,
@@ -346,7 +347,10 @@ export class PipeReader {
   #take(chunk: PipeChunk): void {
     const index = chunk.index
     const rows = index.entries === 0 ? NO_ROWS : new Int32Array(index.entries)
+    // rows[from, n) are the current run's rows not yet handed out; their
+    // batches' positions count from index row firstRow.
     let from = 0
+    let firstRow = 0
     let n = 0
     let untagged = false
     for (let f = 0; f < index.frames; f++) {
@@ -367,7 +371,8 @@ export class PipeReader {
         // The same run reconnecting: its sequence goes on.
         if (run === this.run) continue
         // A new run of the logger: what came before its hello is the last run's.
-        this.#hand(chunk, rows, from, n, untagged)
+        if (n > from)
+          firstRow = this.#hand(chunk, rows, from, n, untagged, firstRow, (rows[n - 1] as number) + 1)
         from = n
         untagged = false
         // A sequence and counts of its own. The transport's heartbeat promise still holds.
@@ -384,28 +389,45 @@ export class PipeReader {
         this.stream.acceptRows(index, f, rows, n)
       }
     }
-    this.#hand(chunk, rows, from, n, untagged)
+    if (n > from) this.#hand(chunk, rows, from, n, untagged, firstRow, index.entries)
     chunk.release()
   }
 
-  /** Hands rows[from, to) of the chunk to the source, as a batch, or decoded and tagged. */
-  #hand(chunk: PipeChunk, rows: Int32Array, from: number, to: number, untagged: boolean): void {
-    if (to === from) return
+  /**
+   * Hands rows[from, to) of the chunk to the source: as batches of at most
+   * MAX_BATCH_ENTRIES, whose positions count the index rows firstRow …
+   * endRow - 1 between them (consecutive ranges, each batch's ending after
+   * its last row), or decoded and tagged. Returns endRow.
+   */
+  #hand(
+    chunk: PipeChunk,
+    rows: Int32Array,
+    from: number,
+    to: number,
+    untagged: boolean,
+    firstRow: number,
+    endRow: number,
+  ): number {
     if (this.dead) this.salvaged += to - from
-    const batch = new EntryBatch(
-      chunk.index,
-      from === 0 && to === rows.length ? rows : rows.subarray(from, to),
-    )
-    if (!untagged) {
-      chunk.retain()
-      this.#ctx.emit(this, batch, chunk)
-      return
+    if (untagged) {
+      const hello = this.stream.hello
+      const batch = new EntryBatch(chunk.index, rows.subarray(from, to))
+      const out = new Array<LogEntry>(batch.length)
+      for (let k = 0; k < batch.length; k++)
+        out[k] = tag(batch.entry(k), hello, this.#fileSource, this.#filePid)
+      this.#ctx.emit(this, out, undefined)
+      return endRow
     }
-    const hello = this.stream.hello
-    const out = new Array<LogEntry>(batch.length)
-    for (let k = 0; k < batch.length; k++)
-      out[k] = tag(batch.entry(k), hello, this.#fileSource, this.#filePid)
-    this.#ctx.emit(this, out, undefined)
+    let first = firstRow
+    for (let k = from; k < to; k += MAX_BATCH_ENTRIES) {
+      const length = Math.min(MAX_BATCH_ENTRIES, to - k)
+      const end = k + length < to ? (rows[k + length - 1] as number) + 1 : endRow
+      const part = k === 0 && length === rows.length ? rows : rows.subarray(k, k + length)
+      chunk.retain()
+      this.#ctx.emit(this, new EntryBatch(chunk.index, part, length, first, end - first), chunk)
+      first = end
+    }
+    return endRow
   }
 
   #heartbeat(frame: HeartbeatFrame): void {

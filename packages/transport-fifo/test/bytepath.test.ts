@@ -1,8 +1,9 @@
 // The fifo source's byte path, against real pipes and real producer
 // processes: reads become EntryBatch values that a sink with writeEntries
-// takes as bytes; a frame cut across two reads at any offset arrives once and
-// whole; garbage between frames is skipped and counted as FrameDecoder counts
-// it while the frames around it arrive; a producer run starting inside a read
+// takes as bytes, at most MAX_BATCH_ENTRIES a batch; a frame cut across two
+// reads at any offset arrives once and whole; garbage between frames is
+// skipped and counted as FrameDecoder counts it while the frames around it
+// arrive; a producer run starting inside a read
 // keeps its own sequence; a replayed frame's drops count once; a batch's
 // acknowledgement, whole or in part, moves the pipe's checkpoint to the last
 // entry the sink finished, never further.
@@ -11,6 +12,7 @@ import { execFileSync } from 'node:child_process'
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import {
+  acquireSession,
   crc32,
   createEntry,
   createPipeline,
@@ -22,6 +24,7 @@ import {
   FrameEncoder,
   type Hello,
   type LogEntry,
+  MAX_BATCH_ENTRIES,
   type OperatorInput,
   runtimePaths,
   type Sink,
@@ -189,6 +192,59 @@ t.test(
       rec.batchSizes.some((n) => n > 1),
       'a batch holds the entries of a read, not one entry',
     )
+  },
+)
+
+/**
+ * A pipe of `app` made and filled before the collector starts, with a hello
+ * and `count` small entries (under 64 KiB in all): the collector's first read
+ * takes all of it. Returns the pipe's fd (open for reading and writing).
+ */
+function filledPipe(t: Test, env: Env, app: string, count: number) {
+  acquireSession(app, env).release() // makes the app directory
+  const path = join(runtimePaths(app, env).appDir, `tiny.${process.pid}.fifo`)
+  execFileSync('mkfifo', ['-m', '600', path])
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK)
+  const tiny = (seq: number) =>
+    Buffer.from(
+      encoder.entry({
+        ...createEntry({ seq, app: 'b', source: 'tiny', pid: process.pid, hostname: 'h' }),
+        fields: '',
+      }),
+    )
+  const bytes = Buffer.concat([
+    helloFrame(helloOf(app, 'tiny')),
+    ...Array.from({ length: count }, (_, i) => tiny(i + 1)),
+  ])
+  t.ok(bytes.length < 64 * 1024, `all of it fits the pipe (${bytes.length} bytes)`)
+  t.equal(writeSync(fd, bytes), bytes.length, 'and is in it')
+  return { fd, checkpointPath: `${path}.ack` }
+}
+
+t.test(
+  'a read of more than MAX_BATCH_ENTRIES entries goes out as batches of at most that many',
+  async (t) => {
+    const env = runtimeEnv()
+    const rec = recordingSink()
+    const pipe = filledPipe(t, env, 'many', 1300)
+    const c = collect(env, 'many', rec)
+    await c.pipeline.start()
+    await waitFor(() => rec.fromBytes.length === 1300, 'the 1300 entries')
+    closeSync(pipe.fd)
+    await c.pipeline.close()
+    t.ok(
+      contiguous(
+        rec.fromBytes.map((e) => e.seq),
+        1,
+        1300,
+      ),
+      'all of them, in order, once',
+    )
+    t.ok(
+      rec.batchSizes.every((n) => n <= MAX_BATCH_ENTRIES),
+      `no batch holds more than ${MAX_BATCH_ENTRIES} (${rec.batchSizes.join(', ')})`,
+    )
+    t.ok(rec.batchSizes.includes(MAX_BATCH_ENTRIES), 'the read was cut at MAX_BATCH_ENTRIES')
   },
 )
 
@@ -480,6 +536,25 @@ t.test(
     t.same(rec.fromEntries, [], 'all of them as bytes')
     await p.command('close')
     await waitFor(() => c.diagnostics.some((d) => d.code === 'producer_exited'), 'the producer reaped')
+    const closing = c.pipeline.close()
+    while (rec.released < rec.writes.length) rec.release()
+    await closing
+  },
+)
+
+t.test(
+  'parts of the later batch of a read cut at MAX_BATCH_ENTRIES move the checkpoint to their last seq',
+  async (t) => {
+    const env = runtimeEnv()
+    const rec = recordingSink({ manual: true })
+    const pipe = filledPipe(t, env, 'later', 1300)
+    // Decoded in front of an operator that takes entries, written 100 at a time.
+    const c = collect(env, 'later', rec, { operators: [map((e: LogEntry) => e)], maxBatch: 100 })
+    await c.pipeline.start()
+    const early = await releaseAndCheck(t, rec, pipe.checkpointPath, 1300)
+    t.same(early, [], 'no part was acknowledged before the sink finished it')
+    t.ok(rec.released >= 13, "each write of at most 100 moved the checkpoint to its last entry's seq")
+    closeSync(pipe.fd)
     const closing = c.pipeline.close()
     while (rec.released < rec.writes.length) rec.release()
     await closing
