@@ -353,6 +353,8 @@ export class PipeReader {
     let firstRow = 0
     let n = 0
     let untagged = false
+    // One clock read for the chunk's frames: they arrived together.
+    const now = Date.now()
     for (let f = 0; f < index.frames; f++) {
       // Counted by the chunker, skipped whole: decodeFrame would refuse it.
       if (((index.frameFlags[f] as number) & FRAME_MALFORMED) !== 0) continue
@@ -363,7 +365,7 @@ export class PipeReader {
           index.frameDropped[f] = 0
         }
         const before = n
-        n = this.stream.acceptRows(index, f, rows, n)
+        n = this.stream.acceptRows(index, f, rows, n, now)
         if (!untagged) untagged = !identified(index, rows, before, n)
       } else if (kind === KIND_HELLO) {
         const hello = frameAt(index, f) as HelloFrame
@@ -386,7 +388,7 @@ export class PipeReader {
         this.#heartbeat(frameAt(index, f) as HeartbeatFrame)
       } else {
         // A goodbye (decoded by the stream), or a frame of a kind this core does not know.
-        this.stream.acceptRows(index, f, rows, n)
+        this.stream.acceptRows(index, f, rows, n, now)
       }
     }
     if (n > from) this.#hand(chunk, rows, from, n, untagged, firstRow, index.entries)
