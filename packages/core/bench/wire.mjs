@@ -1,7 +1,8 @@
 // Micro-benchmark of the collector's byte path (not a test: no thresholds).
 // Fills a 1 MiB region with realistic frames from the logger's own writer
 // (~170-byte lines: `{ reqId, userId, path }` fields, 'request completed'),
-// then reports ns per entry for EntryIndex.index, JsonRenderer.render, both,
+// then reports ns per entry for EntryIndex.index (without and with the CRC
+// check the sources make), JsonRenderer.render, both,
 // and, on the same frames, what the collector does today: decodeFrame and
 // JsonLineWriter. The rendered bytes of both paths are compared first. The
 // last line times a plain byte-copy loop, to tell a slow machine (the CPU is
@@ -42,11 +43,16 @@ function fill() {
 
 const { region, frames, entries } = fill()
 const index = new EntryIndex({ capacity: entries })
+// As the collector's sources index: every frame's CRC-32 checked.
+const checked = new EntryIndex({ capacity: entries, checkCrc: true })
 const renderer = new JsonRenderer({ size: 4 * REGION })
 const writer = new JsonLineWriter(4 * REGION)
 
 function indexOnly() {
   index.index(region)
+}
+function indexChecked() {
+  checked.index(region)
 }
 function renderOnly() {
   renderer.reset()
@@ -96,6 +102,7 @@ function copyLoop() {
 
 const results = {
   index: measure(indexOnly),
+  'index, CRCs checked': measure(indexChecked),
   render: measure(renderOnly),
   'index+render': measure(both),
   'decodeFrame+JsonLineWriter': measure(today),

@@ -78,6 +78,16 @@ export function framesOf(rnd: () => number, entries: readonly LogEntry[]): Buffe
 }
 
 /** A batch of every entry of the frames in `buf`. */
+/** 2,000 entries of the common case: two apps and three sources, the same on row after row, and one batch of them. */
+export function repeatingBatch(rnd: () => number): { entries: LogEntry[]; batch: EntryBatch } {
+  const entries = Array.from({ length: 2000 }, (_, i) => ({
+    ...poolEntry(rnd, i + 1),
+    app: i % 2 === 0 ? 'shop' : 'admin',
+    source: ['db.pool', 'http', 'cache'][i % 3] as string,
+  }))
+  return { entries, batch: batchOf(framesOf(rnd, entries)) }
+}
+
 export function batchOf(buf: Buffer): EntryBatch {
   const index = new EntryIndex({ capacity: 64 })
   index.index(buf)

@@ -18,6 +18,7 @@ import {
   itemsOf,
   poolBatch,
   poolEntry,
+  repeatingBatch,
   seqAndMsg,
   spyOnDecoding,
 } from './batch-entries.js'
@@ -125,12 +126,7 @@ t.test('filter is branded as taking batches and still filters plain entries', (t
 t.test('filter decides level, app and source from the bytes, without decoding a string per row', (t) => {
   const rnd = random(11)
   // The common case: a few apps and sources, the same on row after row.
-  const entries = Array.from({ length: 2000 }, (_, i) => ({
-    ...poolEntry(rnd, i + 1),
-    app: i % 2 === 0 ? 'shop' : 'admin',
-    source: ['db.pool', 'http', 'cache'][i % 3] as string,
-  }))
-  const batch = batchOf(framesOf(rnd, entries))
+  const { entries, batch } = repeatingBatch(rnd)
   const spy = spyOnDecoding(batch)
   t.teardown(() => spy.restore())
 

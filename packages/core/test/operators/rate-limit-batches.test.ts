@@ -35,6 +35,7 @@ import {
   itemsOf,
   poolBatch,
   poolEntry,
+  repeatingBatch,
   seqAndMsg,
   spyOnDecoding,
 } from './batch-entries.js'
@@ -174,12 +175,7 @@ t.test(
 
 t.test('rateLimit keys by source, app and level from the bytes, without decoding a string per row', (t) => {
   const rnd = random(5)
-  const entries = Array.from({ length: 2000 }, (_, i) => ({
-    ...poolEntry(rnd, i + 1),
-    app: i % 2 === 0 ? 'shop' : 'admin',
-    source: ['db.pool', 'http', 'cache'][i % 3] as string,
-  }))
-  const batch = batchOf(framesOf(rnd, entries))
+  const { entries, batch } = repeatingBatch(rnd)
   const spy = spyOnDecoding(batch)
   t.teardown(() => spy.restore())
   /** What comes out of the batch, and how many of its entries the operator decoded. */
