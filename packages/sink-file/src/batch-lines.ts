@@ -54,6 +54,19 @@ export class BatchLines {
     while (renderer.renderSelection(index, rows, k, k + 1) === k) this.#renew()
   }
 
+  /** Renders every entry of `batch`, as line() for each would, with as few calls into the renderer as fit. */
+  all(batch: EntryBatch): void {
+    const renderer = this.#renderer
+    const index = batch.index
+    const rows = batch.rows
+    const n = batch.length
+    let k = 0
+    while (k < n) {
+      k = renderer.renderSelection(index, rows, k, n)
+      if (k < n) this.#renew()
+    }
+  }
+
   /**
    * The bytes from base to `upTo` (at most pos), to hand to a writer, which
    * may hold them as long as it likes; what follows upTo stays pending.

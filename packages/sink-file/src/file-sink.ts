@@ -163,6 +163,8 @@ interface Rendering<P extends Part> {
   readonly lines: LineBuffer
   /** Renders entry k of `part`, its line and newline, into `lines`. */
   line(part: P, k: number): void
+  /** Optional: renders every entry of `part`, as line() for each would, in one go (no size rotation to watch). */
+  all?(part: P): void
   /** Entry k of `part` for the history; undefined when its bytes no longer decode. */
   entry(part: P, k: number): LogEntry | undefined
 }
@@ -389,6 +391,16 @@ class FileSinkImpl implements FileSink {
     let k = 0 // the entry's position in the write
     for (const part of parts) {
       const n = part.length
+      if (max === undefined && how.all !== undefined) {
+        // No size to watch: the part's lines in one go, then the history's share of them.
+        how.all(part)
+        for (let j = Math.max(0, keepFrom - k); j < n; j++) {
+          const entry = how.entry(part, j)
+          if (entry !== undefined) history?.add(entry)
+        }
+        k += n
+        continue
+      }
       for (let j = 0; j < n; j++, k++) {
         const before = lines.pending
         how.line(part, j)
@@ -725,6 +737,7 @@ function batchRendering(): Rendering<EntryBatch> {
   return {
     lines,
     line: (batch, k) => lines.line(batch, k),
+    all: (batch) => lines.all(batch),
     entry(batch, k) {
       try {
         return batch.entry(k)
