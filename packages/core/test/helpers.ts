@@ -3,17 +3,7 @@
 import { createEntry, type LogEntry } from '../src/entry.js'
 import { Fields } from '../src/fields.js'
 
-/** mulberry32: small, seeded, good enough to make reproducible test data. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom as random } from '../src/testing/random.js'
 
 const alphabet = ['a', 'Z', '0', ' ', '"', '\\', '\n', 'é', 'ß', '✓', '日本', '🎉', '\u0000', '{', '}']
 

@@ -36,17 +36,7 @@ export function jsonLines(entries: readonly LogEntry[]): string {
   return entries.map((e) => `${formatJson(e)}\n`).join('')
 }
 
-/** mulberry32: small, seeded, reproducible. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom as random } from '@logkit/core/testing'
 
 const alphabet = [
   'a',

@@ -14,6 +14,7 @@ import {
   FrameEncoder,
   writeFrameHeader,
 } from '@logkit/core'
+import { seededRandom } from '@logkit/core/testing'
 import { FRAME_MALFORMED } from '@logkit/core/wire'
 import t from 'tap'
 import { ChunkPool, type PipeChunk } from '../src/chunk-pool.js'
@@ -21,16 +22,8 @@ import { FrameChunker } from '../src/frame-chunker.js'
 
 const MAX_FRAME = 4096
 
-/** A seeded generator (mulberry32): the same streams on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), a | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded generator: the same streams on every run. */
+const random = seededRandom
 
 const encoder = new FrameEncoder({ maxFrameSize: MAX_FRAME })
 const copy = (b: Buffer) => Buffer.from(b)

@@ -17,7 +17,7 @@ import {
   runtimePaths,
   useSource,
 } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import { createMemorySink, seededRandom } from '@logkit/core/testing'
 import { lastValueFrom, toArray } from 'rxjs'
 import t from 'tap'
 import { writeCheckpoint } from '../src/checkpoint.js'
@@ -46,13 +46,10 @@ async function deadPid(): Promise<number> {
 
 /** Seeded bytes that never hold the frame magic "LK", so every one of them is garbage. */
 function garbage(seed: number, n: number): Buffer {
-  let a = seed >>> 0
+  const rnd = seededRandom(seed)
   const out = Buffer.alloc(n)
   for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), a | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    out[i] = (x ^ (x >>> 14)) & 0xff
+    out[i] = (rnd() * 4294967296) & 0xff
     if (out[i] === 0x4b && out[i - 1] === 0x4c) out[i] = 0x4a
   }
   return out
