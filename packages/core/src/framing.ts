@@ -133,6 +133,11 @@ export interface FrameDecoderStats {
   truncatedBytes: number
 }
 
+/** Stats with nothing counted yet (for a decoder, or another reader that counts as it does). */
+export function emptyDecoderStats(): FrameDecoderStats {
+  return { frames: 0, skippedBytes: 0, corrupt: 0, oversized: 0, malformed: 0, truncatedBytes: 0 }
+}
+
 export interface FrameDecoderOptions {
   maxFrameSize?: number
   /** Called once per good frame, in order. */
@@ -140,14 +145,7 @@ export interface FrameDecoderOptions {
 }
 
 export class FrameDecoder {
-  readonly stats: FrameDecoderStats = {
-    frames: 0,
-    skippedBytes: 0,
-    corrupt: 0,
-    oversized: 0,
-    malformed: 0,
-    truncatedBytes: 0,
-  }
+  readonly stats: FrameDecoderStats = emptyDecoderStats()
   readonly #maxFrameSize: number
   readonly #onFrame: (frame: Frame) => void
   /** Copies of the bytes kept between pushes, and how many bytes are needed before parsing again. */

@@ -22,6 +22,7 @@
 // index ever points into.
 
 import {
+  emptyDecoderStats,
   FRAME_HEADER_SIZE,
   FRAME_LENGTH_OFFSET,
   FRAME_MAGIC_0,
@@ -35,14 +36,7 @@ import { type ChunkPool, JOIN_BUFFER_BYTES, PipeChunk } from './chunk-pool.js'
 const NO_BYTES = Buffer.alloc(0)
 
 export class FrameChunker {
-  readonly stats: FrameDecoderStats = {
-    frames: 0,
-    skippedBytes: 0,
-    corrupt: 0,
-    oversized: 0,
-    malformed: 0,
-    truncatedBytes: 0,
-  }
+  readonly stats: FrameDecoderStats = emptyDecoderStats()
   readonly #pool: ChunkPool
   readonly #maxFrameSize: number
   /** The bytes carried to the next read: carry[0, carried). Never indexed in place. */
