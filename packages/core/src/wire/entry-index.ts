@@ -46,6 +46,7 @@ import {
   FRAME_VERSION,
 } from '../framing.js'
 import { severityToLevel } from '../levels.js'
+import { type WireImplementation, type WireNative, wireFor } from './native.js'
 import {
   BATCH_DROPPED,
   BATCH_ENTRY,
@@ -105,6 +106,28 @@ export const FRAME_MALFORMED = 1
  */
 export type IndexStop = 'end' | 'partial' | 'bad-header' | 'corrupt'
 
+// The columns live in two blocks (one ArrayBuffer each) that the native
+// indexer (native.ts) writes as they are, at these offsets for a capacity of
+// n entries / m frames; packages/wire-native/native/wire.cc reads the same
+// layout (its Entries and Frames). Every Float64 column starts at a multiple
+// of 8 bytes whatever n is.
+//   entries: level f64 @0, pid f64 @8n, seq f64 @16n, timeHi u32 @24n,
+//            timeLo u32 @28n, spans u32×16 @32n, entryFrame u32 @96n, valid u8 @100n
+//   frames:  frameDropped f64 @0, frameStart u32 @8m, frameEnd u32 @12m,
+//            frameFirstEntry u32 @16m, frameEntryCount u32 @20m, frameKind u8 @24m, frameFlags u8 @25m
+const ENTRY_BLOCK_BYTES_PER_ROW = 101
+const FRAME_BLOCK_BYTES_PER_ROW = 26
+
+// The native indexer's state slots and answers (wire.cc).
+const STATE_ENTRIES = 0
+const STATE_FRAMES = 1
+const STATE_INVALID = 2
+const STATE_MALFORMED = 3
+const STATE_END = 4
+const STATE_STOP = 5
+const NEED_ENTRIES = 1
+const STOPS: readonly IndexStop[] = ['end', 'partial', 'bad-header', 'corrupt']
+
 export interface EntryIndexOptions {
   /** Check each frame's CRC-32 (a frame that fails stops indexing as 'corrupt'). Default false. */
   readonly checkCrc?: boolean
@@ -112,6 +135,8 @@ export interface EntryIndexOptions {
   readonly maxFrameSize?: number
   /** Entries to make room for at first (grown by doubling). */
   readonly capacity?: number
+  /** Whose loop indexes: the addon's ('native', an error when it is missing) or the TypeScript's; default: the addon when installed (native.ts). */
+  readonly implementation?: WireImplementation
 }
 
 const NO_BYTES = Buffer.alloc(0)
@@ -184,6 +209,13 @@ export class EntryIndex {
   /** Why it stopped there. */
   stop: IndexStop = 'end'
 
+  /** The entry columns' block and the rows it has room for (JsonRenderer's native loop reads it). */
+  entryBlock: ArrayBuffer
+  capacity: number
+  /** The frame columns' block and its rows. */
+  frameBlock: ArrayBuffer
+  frameCapacity: number
+
   // Entry columns; row i is entry i. Longer than `entries` (grown by doubling).
   /** 1 for an entry whose bytes are well-formed, 0 for one marked invalid (its other columns are 0). */
   valid: Uint8Array
@@ -217,31 +249,45 @@ export class EntryIndex {
 
   readonly #checkCrc: boolean
   readonly #maxFrameSize: number
+  readonly #native: WireNative | undefined
+  readonly #state = new Float64Array(6)
 
   constructor({
     checkCrc = false,
     maxFrameSize = DEFAULT_MAX_FRAME_SIZE,
     capacity = 1024,
+    implementation,
   }: EntryIndexOptions = {}) {
     this.#checkCrc = checkCrc
     this.#maxFrameSize = maxFrameSize
+    this.#native = wireFor(implementation)
     const n = Math.max(16, capacity)
-    this.valid = new Uint8Array(n)
-    this.level = new Float64Array(n)
-    this.pid = new Float64Array(n)
-    this.seq = new Float64Array(n)
-    this.timeHi = new Uint32Array(n)
-    this.timeLo = new Uint32Array(n)
-    this.spans = new Uint32Array(n * SPAN_STRIDE)
-    this.entryFrame = new Uint32Array(n)
-    const f = Math.max(16, n >> 2)
-    this.frameStart = new Uint32Array(f)
-    this.frameEnd = new Uint32Array(f)
-    this.frameKind = new Uint8Array(f)
-    this.frameFlags = new Uint8Array(f)
-    this.frameFirstEntry = new Uint32Array(f)
-    this.frameEntryCount = new Uint32Array(f)
-    this.frameDropped = new Float64Array(f)
+    this.capacity = n
+    this.entryBlock = new ArrayBuffer(n * ENTRY_BLOCK_BYTES_PER_ROW)
+    this.level = new Float64Array(this.entryBlock, 0, n)
+    this.pid = new Float64Array(this.entryBlock, 8 * n, n)
+    this.seq = new Float64Array(this.entryBlock, 16 * n, n)
+    this.timeHi = new Uint32Array(this.entryBlock, 24 * n, n)
+    this.timeLo = new Uint32Array(this.entryBlock, 28 * n, n)
+    this.spans = new Uint32Array(this.entryBlock, 32 * n, n * SPAN_STRIDE)
+    this.entryFrame = new Uint32Array(this.entryBlock, 96 * n, n)
+    this.valid = new Uint8Array(this.entryBlock, 100 * n, n)
+    // Room for one frame per entry: what a producer of the shm transport writes.
+    const m = n
+    this.frameCapacity = m
+    this.frameBlock = new ArrayBuffer(m * FRAME_BLOCK_BYTES_PER_ROW)
+    this.frameDropped = new Float64Array(this.frameBlock, 0, m)
+    this.frameStart = new Uint32Array(this.frameBlock, 8 * m, m)
+    this.frameEnd = new Uint32Array(this.frameBlock, 12 * m, m)
+    this.frameFirstEntry = new Uint32Array(this.frameBlock, 16 * m, m)
+    this.frameEntryCount = new Uint32Array(this.frameBlock, 20 * m, m)
+    this.frameKind = new Uint8Array(this.frameBlock, 24 * m, m)
+    this.frameFlags = new Uint8Array(this.frameBlock, 25 * m, m)
+  }
+
+  /** Whose loop this index runs. */
+  get implementation(): WireImplementation {
+    return this.#native === undefined ? 'js' : 'native'
   }
 
   /**
@@ -262,6 +308,7 @@ export class EntryIndex {
    * buf): for a caller that skipped garbage at `end` and goes on.
    */
   add(start: number, end: number): number {
+    if (this.#native !== undefined) return this.#addNative(this.#native, start, end)
     const buf = this.buf
     const limit = Math.min(end, buf.length)
     let p = start
@@ -299,6 +346,40 @@ export class EntryIndex {
     return p
   }
 
+  /** add() in the addon: the same columns, grown here when a frame does not fit them. */
+  #addNative(native: WireNative, start: number, end: number): number {
+    const state = this.#state
+    let from = start
+    for (;;) {
+      state[STATE_ENTRIES] = this.entries
+      state[STATE_FRAMES] = this.frames
+      state[STATE_INVALID] = this.invalidEntries
+      state[STATE_MALFORMED] = this.malformedFrames
+      const status = native.index(
+        this.buf,
+        from,
+        end,
+        this.#checkCrc,
+        this.#maxFrameSize,
+        this.entryBlock,
+        this.capacity,
+        this.frameBlock,
+        this.frameCapacity,
+        state,
+      )
+      this.entries = state[STATE_ENTRIES] as number
+      this.frames = state[STATE_FRAMES] as number
+      this.invalidEntries = state[STATE_INVALID] as number
+      this.malformedFrames = state[STATE_MALFORMED] as number
+      this.end = state[STATE_END] as number
+      this.stop = STOPS[state[STATE_STOP] as number] as IndexStop
+      if (status === 0) return this.end
+      if (status === NEED_ENTRIES) this.#growEntries()
+      else this.#growFrames()
+      from = this.end
+    }
+  }
+
   /** Drops the reference to the bytes (a ring, a chunk) so that the index does not keep them alive. */
   release(): void {
     this.buf = NO_BYTES
@@ -331,7 +412,7 @@ export class EntryIndex {
 
   /** One frame at buf[start, end), its header already checked. */
   #frame(start: number, end: number): void {
-    if (this.frames === this.frameStart.length) this.#growFrames()
+    if (this.frames === this.frameCapacity) this.#growFrames()
     const f = this.frames++
     const buf = this.buf
     this.frameStart[f] = start
@@ -426,7 +507,7 @@ export class EntryIndex {
    * index: one-byte tags and lengths (nearly all of them) are read inline.
    */
   #entry(f: number, start: number, end: number): boolean {
-    if (this.entries === this.valid.length) this.#growEntries()
+    if (this.entries === this.capacity) this.#growEntries()
     const i = this.entries++
     const buf = this.buf
     let level = 0
@@ -583,27 +664,35 @@ export class EntryIndex {
     return true
   }
 
+  /** Doubles the entry block, rows kept. */
   #growEntries(): void {
-    const n = this.valid.length * 2
-    this.valid = grow(this.valid, new Uint8Array(n))
-    this.level = grow(this.level, new Float64Array(n))
-    this.pid = grow(this.pid, new Float64Array(n))
-    this.seq = grow(this.seq, new Float64Array(n))
-    this.timeHi = grow(this.timeHi, new Uint32Array(n))
-    this.timeLo = grow(this.timeLo, new Uint32Array(n))
-    this.spans = grow(this.spans, new Uint32Array(n * SPAN_STRIDE))
-    this.entryFrame = grow(this.entryFrame, new Uint32Array(n))
+    const n = this.capacity * 2
+    const block = new ArrayBuffer(n * ENTRY_BLOCK_BYTES_PER_ROW)
+    this.level = grow(this.level, new Float64Array(block, 0, n))
+    this.pid = grow(this.pid, new Float64Array(block, 8 * n, n))
+    this.seq = grow(this.seq, new Float64Array(block, 16 * n, n))
+    this.timeHi = grow(this.timeHi, new Uint32Array(block, 24 * n, n))
+    this.timeLo = grow(this.timeLo, new Uint32Array(block, 28 * n, n))
+    this.spans = grow(this.spans, new Uint32Array(block, 32 * n, n * SPAN_STRIDE))
+    this.entryFrame = grow(this.entryFrame, new Uint32Array(block, 96 * n, n))
+    this.valid = grow(this.valid, new Uint8Array(block, 100 * n, n))
+    this.entryBlock = block
+    this.capacity = n
   }
 
+  /** Doubles the frame block, rows kept. */
   #growFrames(): void {
-    const n = this.frameStart.length * 2
-    this.frameStart = grow(this.frameStart, new Uint32Array(n))
-    this.frameEnd = grow(this.frameEnd, new Uint32Array(n))
-    this.frameKind = grow(this.frameKind, new Uint8Array(n))
-    this.frameFlags = grow(this.frameFlags, new Uint8Array(n))
-    this.frameFirstEntry = grow(this.frameFirstEntry, new Uint32Array(n))
-    this.frameEntryCount = grow(this.frameEntryCount, new Uint32Array(n))
-    this.frameDropped = grow(this.frameDropped, new Float64Array(n))
+    const m = this.frameCapacity * 2
+    const block = new ArrayBuffer(m * FRAME_BLOCK_BYTES_PER_ROW)
+    this.frameDropped = grow(this.frameDropped, new Float64Array(block, 0, m))
+    this.frameStart = grow(this.frameStart, new Uint32Array(block, 8 * m, m))
+    this.frameEnd = grow(this.frameEnd, new Uint32Array(block, 12 * m, m))
+    this.frameFirstEntry = grow(this.frameFirstEntry, new Uint32Array(block, 16 * m, m))
+    this.frameEntryCount = grow(this.frameEntryCount, new Uint32Array(block, 20 * m, m))
+    this.frameKind = grow(this.frameKind, new Uint8Array(block, 24 * m, m))
+    this.frameFlags = grow(this.frameFlags, new Uint8Array(block, 25 * m, m))
+    this.frameBlock = block
+    this.frameCapacity = m
   }
 }
 

@@ -50,6 +50,7 @@ import {
   SPAN_TRACE_ID,
 } from './entry-index.js'
 import { scanJsonObject, utf8SequenceLength } from './json-scan.js'
+import { type WireImplementation, type WireNative, wireFor } from './native.js'
 
 /** Runs at least this long are copied with Buffer#copy; shorter ones byte by byte. */
 const COPY_NATIVE_MIN = 64
@@ -147,9 +148,25 @@ function sameBytes(a: Buffer, as: number, b: Buffer, bs: number, n: number): boo
   return true
 }
 
+// State slots shared with the native loop (wire.cc): the output position, the
+// identity cache's lengths, and where a call stopped. A host length of -1
+// means nothing is cached.
+const STATE_POS = 0
+const STATE_HOST_LENGTH = 1
+const STATE_APP_LENGTH = 2
+const STATE_SOURCE_LENGTH = 3
+const STATE_IDENTITY_LENGTH = 4
+const STATE_AT = 5
+// What the native loop answers.
+const RENDERED = 0
+const FULL = 1
+const GROW = 2
+
 export interface JsonRendererOptions {
   /** Bytes of the output buffer (the most one call renders, unless one line alone is larger). Default 1 MiB. */
   readonly size?: number
+  /** Whose loop renders: the addon's ('native', an error when it is missing) or the TypeScript's; default: the addon when installed (native.ts). */
+  readonly implementation?: WireImplementation
 }
 
 export class JsonRenderer {
@@ -164,16 +181,21 @@ export class JsonRenderer {
   invalidFields = 0
 
   // The identity last rendered: its raw hostname, app and source bytes one
-  // after the other in identityKey, and what they render as.
+  // after the other in identityKey, and what they render as; their lengths in
+  // #state, where the native loop reads and keeps them too.
   readonly #identityKey = Buffer.alloc(IDENTITY_CACHE)
   readonly #identity = Buffer.alloc(IDENTITY_CACHE)
-  #hostLength = -1
-  #appLength = -1
-  #sourceLength = -1
-  #identityLength = 0
+  readonly #state = new Float64Array([0, -1, -1, -1, 0, 0])
+  readonly #native: WireNative | undefined
 
-  constructor({ size = 1024 * 1024 }: JsonRendererOptions = {}) {
+  constructor({ size = 1024 * 1024, implementation }: JsonRendererOptions = {}) {
     this.out = Buffer.allocUnsafe(size)
+    this.#native = wireFor(implementation)
+  }
+
+  /** Whose loop this renderer runs. */
+  get implementation(): WireImplementation {
+    return this.#native === undefined ? 'js' : 'native'
   }
 
   /** The lines rendered since the last reset(); valid until the next reset(). */
@@ -191,6 +213,7 @@ export class JsonRenderer {
    * as fit. Returns the first entry not rendered: `to` when all were.
    */
   render(index: EntryIndex, from = 0, to: number = index.entries): number {
+    if (this.#native !== undefined) return this.#renderNative(this.#native, index, undefined, from, to)
     const valid = index.valid
     for (let i = from; i < to; i++) {
       if (valid[i] === 0) continue
@@ -206,6 +229,7 @@ export class JsonRenderer {
    * the position in `selection` of the first one not rendered: `to` when all were.
    */
   renderSelection(index: EntryIndex, selection: Int32Array, from = 0, to: number = selection.length): number {
+    if (this.#native !== undefined) return this.#renderNative(this.#native, index, selection, from, to)
     const valid = index.valid
     const entries = index.entries
     for (let k = from; k < to; k++) {
@@ -215,6 +239,48 @@ export class JsonRenderer {
       this.#line(index, i)
     }
     return to
+  }
+
+  /**
+   * render() / renderSelection() in the addon. It stops at a line it leaves
+   * to the TypeScript (a number above 2^53, bytes that are not UTF-8, fields
+   * that are not one object: #line writes it, counts included) and at a line
+   * that cannot fit even alone (#room grows the buffer), and goes on after.
+   */
+  #renderNative(
+    native: WireNative,
+    index: EntryIndex,
+    selection: Int32Array | undefined,
+    from: number,
+    to: number,
+  ): number {
+    const state = this.#state
+    let k = from
+    for (;;) {
+      state[STATE_POS] = this.pos
+      const status = native.render(
+        index.entryBlock,
+        index.capacity,
+        index.entries,
+        index.buf,
+        this.out,
+        k,
+        to,
+        selection,
+        this.#identityKey,
+        this.#identity,
+        state,
+      )
+      this.pos = state[STATE_POS] as number
+      k = state[STATE_AT] as number
+      if (status === RENDERED) return to
+      if (status === FULL) return k
+      const i = selection === undefined ? k : (selection[k] as number)
+      if (!this.#room(index, i)) return k
+      if (status === GROW) continue
+      this.#line(index, i)
+      k++
+    }
   }
 
   /** Whether entry i's line surely fits; grows the buffer when it cannot fit even alone. */
@@ -271,16 +337,17 @@ export class JsonRenderer {
     const sourceStart = spans[row + SPAN_SOURCE] as number
     const sourceLength = (spans[row + SPAN_SOURCE + 1] as number) - sourceStart
     const key = this.#identityKey
+    const state = this.#state
     if (
-      hostLength === this.#hostLength &&
-      appLength === this.#appLength &&
-      sourceLength === this.#sourceLength &&
+      hostLength === state[STATE_HOST_LENGTH] &&
+      appLength === state[STATE_APP_LENGTH] &&
+      sourceLength === state[STATE_SOURCE_LENGTH] &&
       sameBytes(src, hostStart, key, 0, hostLength) &&
       sameBytes(src, appStart, key, hostLength, appLength) &&
       sameBytes(src, sourceStart, key, hostLength + appLength, sourceLength)
     ) {
       const cached = this.#identity
-      const n = this.#identityLength
+      const n = state[STATE_IDENTITY_LENGTH] as number
       if (n >= COPY_NATIVE_MIN) return p + cached.copy(out, p, 0, n)
       let q = p
       for (let k = 0; k < n; k++) out[q++] = cached[k] as number
@@ -297,11 +364,11 @@ export class JsonRenderer {
       src.copy(key, hostLength, appStart, appStart + appLength)
       src.copy(key, hostLength + appLength, sourceStart, sourceStart + sourceLength)
       out.copy(this.#identity, 0, start, q)
-      this.#hostLength = hostLength
-      this.#appLength = appLength
-      this.#sourceLength = sourceLength
-      this.#identityLength = q - start
-    } else this.#hostLength = -1
+      state[STATE_HOST_LENGTH] = hostLength
+      state[STATE_APP_LENGTH] = appLength
+      state[STATE_SOURCE_LENGTH] = sourceLength
+      state[STATE_IDENTITY_LENGTH] = q - start
+    } else state[STATE_HOST_LENGTH] = -1
     return q
   }
 
