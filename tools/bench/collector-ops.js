@@ -19,6 +19,7 @@ import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import { coreOperators, createPipeline, useOperator, useSink } from '@logkit/core'
 import { fileSink } from '@logkit/sink-file'
+import { wireImplementation } from '@logkit/core/wire'
 import { createShmSource } from '@logkit/transport-shm'
 import pino from 'pino'
 import { fillRings } from './collector.js'
@@ -131,7 +132,7 @@ export async function collectorOperators({ quick }) {
     rmSync(shm, { recursive: true, force: true })
   }
   console.log(
-    `${RINGS} rings × ${perRing.toLocaleString('en')} entries, filled first, then drained into the file sink (json); median of ${rounds}:`,
+    `${RINGS} rings × ${perRing.toLocaleString('en')} entries, filled first, then drained into the file sink (json); median of ${rounds}; wire loops: ${wireImplementation()} (LOGKIT_WIRE=js for the TypeScript ones):`,
   )
   const width = Math.max(...[...samples.keys()].map((k) => k.length))
   for (const [name, runs] of samples) {
@@ -181,7 +182,7 @@ export async function collectorAllocation({ quick }) {
     await session.post('HeapProfiler.enable')
     const sampler = heapSampler(session)
     console.log(
-      `${RINGS} rings × ${perRing.toLocaleString('en')} entries, filled first, then drained under V8's sampling heap profiler (every 8 KiB, collected objects kept):`,
+      `${RINGS} rings × ${perRing.toLocaleString('en')} entries, filled first, then drained under V8's sampling heap profiler (every 8 KiB, collected objects kept); wire loops: ${wireImplementation()}:`,
     )
     for (const v of [countVariant, ...variants]) {
       await drain(v, { perRing: 10_000 }) // warm-up, unsampled
