@@ -208,6 +208,28 @@ t.test('bytes no writer makes: invalid UTF-8, controls, huge varints, repeats, u
   t.end()
 })
 
+t.test('numbers at every width: 10^k - 1 and 10^k for seq, pid and level, times across 10^k ms', (t) => {
+  for (let k = 0; k <= 16; k++) {
+    for (const v of [10 ** k - 1, 10 ** k, 2 ** 53 - 1]) {
+      const ms = BigInt(Math.min(v, 2 ** 44))
+      const time = Buffer.alloc(9)
+      time[0] = 0x09
+      time.writeBigUInt64LE(ms * 1_000_000n + 999_999n, 1)
+      const entry = Buffer.concat([
+        time,
+        Buffer.from([0x48]),
+        varint(v),
+        Buffer.from([0x38]),
+        varint(v),
+        Buffer.from([0x10]),
+        varint(v),
+      ])
+      checkHandMade(t, `${v}`, entry)
+    }
+  }
+  t.end()
+})
+
 t.test('invalid fields are counted as JsonLineWriter counts them', (t) => {
   const texts = [
     '{"a":1}',

@@ -862,25 +862,55 @@ inline uint8_t* putKey(uint8_t* out, Key key) {
 /** "00" … "99". */
 char pairs[200];
 
-/** A non-negative integer below 2^64 in decimal, two digits per division. */
-inline uint8_t* putUnsigned(uint8_t* out, uint64_t v) {
-  uint8_t digits[20];
-  int n = 20;
-  while (v >= 100) {
-    const uint64_t pair = (v % 100) * 2;
+/** v below 10^9 in decimal, padded with zeros to `width` digits, two digits per (32-bit) division. */
+inline uint8_t* putDigits(uint8_t* out, uint32_t v, int width) {
+  int length = 1;
+  for (uint32_t power = 10; length < 10 && v >= power; power *= 10) length++;
+  if (length < width) length = width;
+  uint8_t* const end = out + length;
+  uint8_t* q = end;
+  while (q - out >= 2) {
+    const uint32_t pair = (v % 100) * 2;
     v /= 100;
-    digits[--n] = pairs[pair + 1];
-    digits[--n] = pairs[pair];
+    *--q = pairs[pair + 1];
+    *--q = pairs[pair];
   }
-  if (v >= 10) {
-    digits[--n] = pairs[v * 2 + 1];
-    digits[--n] = pairs[v * 2];
-  } else {
-    digits[--n] = static_cast<uint8_t>('0' + v);
-  }
-  std::memcpy(out, digits + n, 20 - n);
-  return out + 20 - n;
+  if (q > out) *--q = static_cast<uint8_t>('0' + v % 10);
+  return end;
 }
+
+/** A non-negative integer below 2^64 in decimal. */
+inline uint8_t* putUnsigned(uint8_t* out, uint64_t v) {
+  if (v < 1000000000) return putDigits(out, static_cast<uint32_t>(v), 0);
+  if (v < 1000000000000000000ull) return putDigits(putUnsigned(out, v / 1000000000), v % 1000000000, 9);
+  return putDigits(putDigits(putDigits(out, static_cast<uint32_t>(v / 1000000000000000000ull), 0),
+                             (v / 1000000000) % 1000000000, 9),
+                   v % 1000000000, 9);
+}
+
+/**
+ * Times in milliseconds, written with the digits above the last six kept
+ * from the line before: they change every 1,000 seconds, and a batch's
+ * entries are close in time.
+ */
+class TimeDigits {
+ public:
+  uint8_t* put(uint8_t* out, uint64_t ms) {
+    const uint64_t high = ms / 1000000;
+    if (high != high_ || length_ < 0) {
+      high_ = high;
+      length_ = high == 0 ? 0 : static_cast<int>(putUnsigned(digits_, high) - digits_);
+    }
+    if (length_ == 0) return putDigits(out, static_cast<uint32_t>(ms), 0);
+    std::memcpy(out, digits_, length_);
+    return putDigits(out + length_, static_cast<uint32_t>(ms % 1000000), 6);
+  }
+
+ private:
+  uint64_t high_ = 0;
+  int length_ = -1;
+  uint8_t digits_[20];
+};
 
 /** Buffers and lengths of the identity cache, shared with JsonRenderer. */
 struct Identity {
@@ -933,7 +963,7 @@ uint8_t* putIdentity(uint8_t* out, const uint8_t* src, const uint32_t* row, Iden
 }
 
 /** Row i's line at out (room assured); its end, or nullptr when the TypeScript must write it. */
-uint8_t* putLine(uint8_t* out, const Entries& e, int64_t i, const uint8_t* src, Identity& id) {
+uint8_t* putLine(uint8_t* out, const Entries& e, int64_t i, const uint8_t* src, Identity& id, TimeDigits& time) {
   const double level = e.level[i];
   const double pid = e.pid[i];
   const double seq = e.seq[i];
@@ -941,7 +971,7 @@ uint8_t* putLine(uint8_t* out, const Entries& e, int64_t i, const uint8_t* src, 
   const uint32_t* row = e.spans + i * kSpanStride;
   uint8_t* p = putUnsigned(putKey(out, kLevel), static_cast<uint64_t>(level));
   const uint64_t ns = (static_cast<uint64_t>(e.timeHi[i]) << 32) | e.timeLo[i];
-  p = putUnsigned(putKey(p, kTime), ns / 1000000);
+  p = time.put(putKey(p, kTime), ns / 1000000);
   p = putUnsigned(putKey(p, kPid), static_cast<uint64_t>(pid));
   if ((p = putIdentity(p, src, row, id)) == nullptr) return nullptr;
   if (seq != 0) p = putUnsigned(putKey(p, kSeq), static_cast<uint64_t>(seq));
@@ -1106,6 +1136,7 @@ napi_value Render(napi_env env, napi_callback_info info) {
   if (!(at >= 0) || at > outLength) return fail(env, "render: bad position");
   uint8_t* p = out + static_cast<size_t>(at);
   uint8_t* const outEnd = out + outLength;
+  TimeDigits time;
   int status = kRendered;
   int64_t k = from;
   for (; k < to; k++) {
@@ -1121,7 +1152,7 @@ napi_value Render(napi_env env, napi_callback_info info) {
       status = p > out ? kFull : kGrow;
       break;
     }
-    uint8_t* next = putLine(p, e, i, src, id);
+    uint8_t* next = putLine(p, e, i, src, id, time);
     if (next == nullptr) {
       status = kSlow;
       break;
