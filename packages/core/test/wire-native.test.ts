@@ -245,6 +245,32 @@ t.test('the addon refuses arguments that would make it read or write outside its
       ),
     /selection must be an Int32Array covering the range/,
   )
+  const rows = new Int32Array(4)
+  const keys = [Buffer.from('a')]
+  t.throws(
+    () =>
+      addon.findField(
+        index.entryBlock,
+        index.capacity,
+        0,
+        Buffer.alloc(8),
+        rows,
+        5,
+        keys,
+        new Int32Array(10),
+      ),
+    /rows must be an Int32Array of at least n rows/,
+  )
+  t.throws(
+    () =>
+      addon.findField(index.entryBlock, index.capacity, 0, Buffer.alloc(8), rows, 4, keys, new Int32Array(7)),
+    /out must be an Int32Array of 2n/,
+  )
+  t.throws(
+    () =>
+      addon.findField(index.entryBlock, index.capacity, 0, Buffer.alloc(8), rows, 4, [], new Int32Array(8)),
+    /keys must be an array of 1 to 64/,
+  )
   t.end()
 })
 

@@ -18,6 +18,13 @@
 //   status SLOW at that row, nothing of it written. The identity cache
 //   (identityKey / identity buffers, lengths in state) is shared with the
 //   TypeScript renderer, so the two can alternate line by line.
+// findField(entries, entryCap, count, buf, rows, n, keys, out)
+//   For rows[0 … n-1], the value at the path `keys` (each key's UTF-8) in the
+//   row's fields as Fields#get finds it after JSON.parse (the last of
+//   duplicate keys, own members only): out[2k], out[2k+1] = its byte span;
+//   out[2k] = -1 when there is none, -2 when only the TypeScript can say
+//   (fields the line's check refuses or that are not UTF-8, a path through
+//   an array).
 // crc32(buf, start, end) -> number   the CRC-32 index() checks, for tests.
 // configure(keys)                     the line's key bytes (LINE_KEYS), once.
 //
@@ -835,6 +842,146 @@ int scanJsonObject(const uint8_t* b, int64_t start, int64_t end) {
   }
 }
 
+// ---- a field's value, found as JSON.parse + Fields#get find it (fields.ts) ----
+
+// findField's answers for a row, beside a value's span.
+constexpr int32_t kNoValue = -1;
+constexpr int32_t kAskTheTypeScript = -2;
+
+/** After the JSON value at b[i] of text already checked by scanJsonObject. */
+int64_t afterValue(const uint8_t* b, int64_t i, int64_t end) {
+  const int c = b[i];
+  if (c == '"') return afterString(b, i, end);
+  if (c == 't' || c == 'n') return i + 4;
+  if (c == 'f') return i + 5;
+  if (c != '{' && c != '[') return afterNumber(b, i, end);
+  int depth = 0;
+  int64_t p = i;
+  do {
+    const int d = b[p];
+    if (d == '"') {
+      p = afterString(b, p, end);
+      continue;
+    }
+    if (d == '{' || d == '[') depth++;
+    else if (d == '}' || d == ']') depth--;
+    p++;
+  } while (depth > 0 && p < end);
+  return p;
+}
+
+inline uint32_t hex4(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int k = 0; k < 4; k++) {
+    const uint32_t c = p[k];
+    v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+/**
+ * Whether the JSON string body b[s, e) (between its quotes, checked text)
+ * decodes to the text whose UTF-8 is key[0, n) (well-formed: a lone surrogate
+ * the body decodes to never equals it).
+ */
+bool nameEquals(const uint8_t* b, int64_t s, int64_t e, const uint8_t* key, size_t n) {
+  size_t k = 0;
+  int64_t i = s;
+  while (i < e) {
+    if (b[i] != '\\') {
+      if (k >= n || key[k] != b[i]) return false;
+      k++;
+      i++;
+      continue;
+    }
+    uint32_t cp;
+    const uint8_t x = b[i + 1];
+    if (x == 'u') {
+      cp = hex4(b + i + 2);
+      i += 6;
+      if (cp >= 0xdc00 && cp <= 0xdfff) return false;
+      if (cp >= 0xd800 && cp <= 0xdbff) {
+        if (i + 6 > e || b[i] != '\\' || b[i + 1] != 'u') return false;
+        const uint32_t low = hex4(b + i + 2);
+        if (low < 0xdc00 || low > 0xdfff) return false;
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i += 6;
+      }
+    } else {
+      cp = x == 'b' ? 8 : x == 'f' ? 12 : x == 'n' ? 10 : x == 'r' ? 13 : x == 't' ? 9 : x;  // `"` `\` `/` stand for themselves
+      i += 2;
+    }
+    uint8_t utf8[4];
+    size_t length;
+    if (cp < 0x80) {
+      utf8[0] = static_cast<uint8_t>(cp);
+      length = 1;
+    } else if (cp < 0x800) {
+      utf8[0] = static_cast<uint8_t>(0xc0 | (cp >> 6));
+      utf8[1] = static_cast<uint8_t>(0x80 | (cp & 63));
+      length = 2;
+    } else if (cp < 0x10000) {
+      utf8[0] = static_cast<uint8_t>(0xe0 | (cp >> 12));
+      utf8[1] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 63));
+      utf8[2] = static_cast<uint8_t>(0x80 | (cp & 63));
+      length = 3;
+    } else {
+      utf8[0] = static_cast<uint8_t>(0xf0 | (cp >> 18));
+      utf8[1] = static_cast<uint8_t>(0x80 | ((cp >> 12) & 63));
+      utf8[2] = static_cast<uint8_t>(0x80 | ((cp >> 6) & 63));
+      utf8[3] = static_cast<uint8_t>(0x80 | (cp & 63));
+      length = 4;
+    }
+    if (k + length > n || std::memcmp(key + k, utf8, length) != 0) return false;
+    k += length;
+  }
+  return k == n;
+}
+
+/** The last member named `key` of the object at b[start] (checked text): its value's span, or kNoValue. */
+int32_t member(const uint8_t* b, int64_t start, int64_t end, const uint8_t* key, size_t keyLength, int64_t* valueStart,
+               int64_t* valueEnd) {
+  int32_t found = kNoValue;
+  int64_t i = afterSpace(b, start + 1, end);
+  if (b[i] == '}') return kNoValue;
+  for (;;) {
+    const int64_t keyEnd = afterString(b, i, end);
+    const bool named = nameEquals(b, i + 1, keyEnd - 1, key, keyLength);
+    const int64_t value = afterSpace(b, afterSpace(b, keyEnd, end) + 1, end);
+    const int64_t after = afterValue(b, value, end);
+    if (named) {
+      found = 0;
+      *valueStart = value;
+      *valueEnd = after;
+    }
+    i = afterSpace(b, after, end);
+    if (b[i] != ',') return found;
+    i = afterSpace(b, i + 1, end);
+  }
+}
+
+/** The value at the path of `keys` in the fields b[start, end): its span, kNoValue or kAskTheTypeScript. */
+int32_t fieldValue(const uint8_t* b, int64_t start, int64_t end, const std::string* keys, size_t depth,
+                   int64_t* valueStart, int64_t* valueEnd) {
+  if (end <= start) return kNoValue;  // no fields
+  const int shape = scanJsonObject(b, start, end);
+  if (shape == kJsonEmptyObject) return kNoValue;
+  if (shape != kJsonObject) return kAskTheTypeScript;  // JSON.parse may read what the line refuses
+  int64_t s = start;
+  int64_t e = end;
+  for (size_t k = 0; k < depth; k++) {
+    if (k > 0) {
+      if (b[s] == '[') return kAskTheTypeScript;  // indexes and `length` of an array
+      if (b[s] != '{') return kNoValue;
+    }
+    const int32_t found = member(b, s, e, reinterpret_cast<const uint8_t*>(keys[k].data()), keys[k].size(), &s, &e);
+    if (found != 0) return found;
+  }
+  *valueStart = s;
+  *valueEnd = e;
+  return 0;
+}
+
 // render() statuses and state slots.
 constexpr int kRendered = 0;
 constexpr int kFull = 1;
@@ -1164,6 +1311,59 @@ napi_value Render(napi_env env, napi_callback_info info) {
   return number(env, status);
 }
 
+napi_value FindField(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 8) return fail(env, "findField: 8 arguments");
+  const int64_t cap = integerOf(env, argv[1]);
+  const int64_t count = integerOf(env, argv[2]);
+  uint8_t* block;
+  if (!blockOf(env, argv[0], cap, Entries::kBytesPerRow, &block) || count < 0 || count > cap)
+    return fail(env, "findField: column block smaller than its capacity");
+  const Entries e(block, cap);
+  uint8_t* src;
+  size_t srcLength;
+  if (!bytesOf(env, argv[3], &src, &srcLength)) return fail(env, "findField: buf must be a Uint8Array");
+  const int64_t n = integerOf(env, argv[5]);
+  napi_typedarray_type type;
+  size_t length;
+  void* raw;
+  if (napi_get_typedarray_info(env, argv[4], &type, &length, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || n < 0 || static_cast<uint64_t>(n) > length)
+    return fail(env, "findField: rows must be an Int32Array of at least n rows");
+  const int32_t* rows = static_cast<const int32_t*>(raw);
+  uint32_t depth = 0;
+  if (napi_get_array_length(env, argv[6], &depth) != napi_ok || depth == 0 || depth > 64)
+    return fail(env, "findField: keys must be an array of 1 to 64 Uint8Arrays");
+  std::string keys[64];
+  for (uint32_t k = 0; k < depth; k++) {
+    napi_value item;
+    uint8_t* data;
+    size_t keyLength;
+    CALL(env, napi_get_element(env, argv[6], k, &item));
+    if (!bytesOf(env, item, &data, &keyLength)) return fail(env, "findField: keys must be Uint8Arrays");
+    keys[k].assign(reinterpret_cast<char*>(data), keyLength);
+  }
+  if (napi_get_typedarray_info(env, argv[7], &type, &length, &raw, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || static_cast<uint64_t>(2 * n) > length)
+    return fail(env, "findField: out must be an Int32Array of 2n");
+  int32_t* out = static_cast<int32_t*>(raw);
+  for (int64_t k = 0; k < n; k++) {
+    const int64_t i = rows[k];
+    int32_t answer = kAskTheTypeScript;
+    int64_t s = 0;
+    int64_t t = 0;
+    if (i >= 0 && i < count && e.valid[i] != 0 && rowInside(e.spans + i * kSpanStride, srcLength)) {
+      const uint32_t* row = e.spans + i * kSpanStride;
+      answer = fieldValue(src, row[kSpanFields], row[kSpanFields + 1], keys, depth, &s, &t);
+    }
+    out[2 * k] = answer == 0 ? static_cast<int32_t>(s) : answer;
+    out[2 * k + 1] = answer == 0 ? static_cast<int32_t>(t) : 0;
+  }
+  return nullptr;
+}
+
 napi_value Crc32(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -1206,6 +1406,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor methods[] = {
       {"index", nullptr, Index, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"render", nullptr, Render, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"findField", nullptr, FindField, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"crc32", nullptr, Crc32, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

@@ -10,12 +10,12 @@ import { defer, type MonoTypeOperatorFunction } from 'rxjs'
 import { z } from 'zod'
 import type { LogEntry } from '../entry.js'
 import { isLogkitError } from '../errors.js'
-import { Fields } from '../fields.js'
 import { type LevelName, levelNames, parseLevel } from '../levels.js'
 import { defineOperator, PLUGIN_API_VERSION } from '../plugin.js'
 import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
-import { SPAN_APP, SPAN_FIELDS, SPAN_MESSAGE, SPAN_SOURCE } from '../wire/entry-index.js'
+import { SPAN_APP, SPAN_MESSAGE, SPAN_SOURCE } from '../wire/entry-index.js'
 import { KeptRows, selectEach, takingBatches } from './batch-aware.js'
+import { BatchFields, type FieldTest } from './batch-fields.js'
 import { invalidOption } from './options.js'
 import { SpanMemo } from './span-memo.js'
 
@@ -106,8 +106,6 @@ function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
 }
 
-type FieldTest = (fields: Fields) => boolean
-
 function compileField(path: string, condition: FieldCondition): FieldTest {
   const keys = path.split('.')
   const re =
@@ -117,13 +115,15 @@ function compileField(path: string, condition: FieldCondition): FieldTest {
         ? regexLiteral(condition, `fields.${path}`)
         : undefined
   if (re !== undefined) {
-    return (fields) => {
-      const value = fields.get(keys)
-      const type = typeof value
-      return (type === 'string' || type === 'number' || type === 'boolean') && re.test(String(value))
+    return {
+      keys,
+      test(value) {
+        const type = typeof value
+        return (type === 'string' || type === 'number' || type === 'boolean') && re.test(String(value))
+      },
     }
   }
-  return (fields) => fields.get(keys) === condition
+  return { keys, equals: condition as string | number | boolean | null, test: (value) => value === condition }
 }
 
 function compileLevel(level: LevelName | number | string): number {
@@ -149,8 +149,8 @@ interface FilterPlan {
   readonly source: Test | undefined
   /** Included (when `include` is given) and not excluded. */
   readonly message: Test | undefined
-  /** Every `fields` condition. */
-  readonly fields: FieldTest | undefined
+  /** Every `fields` condition (none: undefined). */
+  readonly fields: readonly FieldTest[] | undefined
 }
 
 function compilePlan(options: FilterOptions): FilterPlan {
@@ -170,13 +170,7 @@ function compilePlan(options: FilterOptions): FilterPlan {
       include === undefined && exclude === undefined
         ? undefined
         : (msg) => (include === undefined || include(msg)) && (exclude === undefined || !exclude(msg)),
-    fields:
-      fieldTests.length === 0
-        ? undefined
-        : (fields) => {
-            for (const test of fieldTests) if (!test(fields)) return false
-            return true
-          },
+    fields: fieldTests.length === 0 ? undefined : fieldTests,
   }
 }
 
@@ -192,7 +186,7 @@ function entryPredicate({
     (app === undefined || app(entry.app)) &&
     (source === undefined || source(entry.source)) &&
     (message === undefined || message(entry.msg)) &&
-    (fields === undefined || fields(entry.fields))
+    (fields === undefined || fields.every((field) => field.test(entry.fields.get(field.keys))))
 }
 
 /** The predicate a FilterOptions stands for, compiled once. */
@@ -202,24 +196,27 @@ export function compileFilter(options: FilterOptions): (entry: LogEntry) => bool
 
 /**
  * The plan asked of a batch's rows: the level from its column, app and source
- * through a memo of their bytes (no decoding for a name seen before), and only
- * the message and the fields decoded, each only for a row that reaches its
- * condition — as readEntry decodes them (Fields.fromJSON of the fields text).
+ * through a memo of their bytes (no decoding for a name seen before), the
+ * message decoded only for a row that reaches its condition, and the fields
+ * conditions last, on the rows left (BatchFields: the value at each path
+ * found in the bytes, or the fields decoded as readEntry decodes them).
  */
 class BatchFilter {
   readonly #plan: FilterPlan
   readonly #app: SpanMemo<boolean> | undefined
   readonly #source: SpanMemo<boolean> | undefined
+  readonly #fields: BatchFields | undefined
   readonly #kept = new KeptRows()
 
   constructor(plan: FilterPlan) {
     this.#plan = plan
     this.#app = plan.app === undefined ? undefined : new SpanMemo(SPAN_APP, plan.app)
     this.#source = plan.source === undefined ? undefined : new SpanMemo(SPAN_SOURCE, plan.source)
+    this.#fields = plan.fields === undefined ? undefined : new BatchFields(plan.fields)
   }
 
   select(batch: EntryBatch): EntryBatch | undefined {
-    const { minLevel, message, fields } = this.#plan
+    const { minLevel, message } = this.#plan
     const app = this.#app
     const source = this.#source
     const { index, rows, length } = batch
@@ -232,9 +229,9 @@ class BatchFilter {
       if (app !== undefined && !app.get(index, row)) continue
       if (source !== undefined && !source.get(index, row)) continue
       if (message !== undefined && !message(index.text(row, SPAN_MESSAGE))) continue
-      if (fields !== undefined && !fields(Fields.fromJSON(index.text(row, SPAN_FIELDS)))) continue
       kept[n++] = row
     }
+    if (this.#fields !== undefined && n > 0) n = this.#fields.keep(index, kept, n)
     return this.#kept.selection(batch, n)
   }
 }

@@ -42,6 +42,16 @@ export interface WireNative {
     identity: Uint8Array,
     state: Float64Array,
   ): number
+  findField(
+    entries: ArrayBuffer,
+    entryCapacity: number,
+    count: number,
+    buf: Uint8Array,
+    rows: Int32Array,
+    n: number,
+    keys: readonly Uint8Array[],
+    out: Int32Array,
+  ): void
   crc32(buf: Uint8Array, start: number, end: number): number
   configure(keys: readonly Uint8Array[]): void
 }
