@@ -7,6 +7,12 @@
 //   append(bytes) ──▶ sonic-boom buffer ──fs.write──▶ 'write'(n) ──▶ batches whose
 //                                                                  end ≤ written resolve
 //
+// Bytes appended while a write is in flight are held here, not handed to
+// sonic-boom, which would copy them into one buffer (Buffer.concat) for its
+// next write: the lines of successive batches are adjacent in the line
+// buffer they were rendered into, so the held bytes stay one view of it,
+// handed over whole when the write in flight is done.
+//
 // A batch arrives as one UTF-8 buffer (sonic-boom's buffer mode): a string
 // would be encoded once for the write and again after it (sonic-boom measures
 // what was written by re-encoding the string), which costs more than
@@ -45,7 +51,11 @@ export class Output {
   /** File size before our first byte; moves when the file is truncated under us. */
   #base: number
   #submitted = 0
+  /** Bytes handed to sonic-boom (submitted less what is held). */
+  #handed = 0
   #written = 0
+  /** Bytes appended while a write was in flight, not handed over yet. */
+  #held: Buffer | undefined
   /** End of the last batch known to be written in full. */
   #committed = 0
   #waiters: Waiter[] = []
@@ -106,9 +116,28 @@ export class Output {
     if (this.#error !== undefined) return Promise.reject(this.#error)
     this.#submitted += bytes.length
     const done = this.#until(this.#submitted)
+    if (this.#written === this.#handed) this.#hand(bytes)
+    else this.#hold(bytes)
+    return done
+  }
+
+  #hand(bytes: Buffer): void {
+    this.#handed += bytes.length
     // Its type declarations know only strings; in buffer mode it takes Buffers.
     this.#stream.write(bytes as unknown as string)
-    return done
+  }
+
+  /** Keeps bytes for after the write in flight: one view with the held ones when they follow them in memory. */
+  #hold(bytes: Buffer): void {
+    const held = this.#held
+    if (held === undefined) this.#held = bytes
+    else if (held.buffer === bytes.buffer && held.byteOffset + held.length === bytes.byteOffset)
+      this.#held = Buffer.from(held.buffer, held.byteOffset, held.length + bytes.length)
+    else {
+      // Not adjacent: sonic-boom queues the held bytes (and copies what queues behind them).
+      this.#hand(held)
+      this.#held = bytes
+    }
   }
 
   /** Resolves when everything appended so far has been handed to the OS. */
@@ -166,6 +195,12 @@ export class Output {
       w.resolve()
     }
     if (i > 0) this.#waiters.splice(0, i)
+    // Everything handed over is written: the held bytes go next, in one write.
+    const held = this.#held
+    if (held !== undefined && this.#written === this.#handed && this.#error === undefined) {
+      this.#held = undefined
+      this.#hand(held)
+    }
   }
 
   #onError(cause: Error): void {
@@ -190,6 +225,7 @@ export class Output {
       }
       this.#stream.destroy()
     })
+    this.#held = undefined
     const waiters = this.#waiters
     this.#waiters = []
     for (const w of waiters) w.reject(this.#error)
