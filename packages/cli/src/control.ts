@@ -47,6 +47,7 @@ import { type Observable, tap } from 'rxjs'
 import type { RunningCompose } from './compose.js'
 import { type CliErrorCode, cliError, cliErrorCodes } from './errors.js'
 import { PluginResolver } from './plugins.js'
+import { TailHistory } from './tail-history.js'
 
 type SetProducerLevel = (app: string, options: { level: string; source?: string }) => number
 
@@ -73,6 +74,8 @@ export type Request =
 export interface ControlServerOptions {
   /** Entries kept for `tail`'s history (default 1,000). */
   readonly historySize?: number
+  /** Bytes of entries kept as bytes for the history at most (default 8 MiB; the oldest go first). */
+  readonly historyMaxBytes?: number
   /** Bytes a tail follower's socket may buffer before its entries are dropped (default 1 MiB). */
   readonly followerMaxBytes?: number
   /** A follower whose buffer stays full this long is disconnected (default 60 s). */
@@ -97,18 +100,17 @@ interface ProducerStats {
   gaps: number
 }
 
-/** The last `n` entries of `batches`, decoded, in order; an entry whose bytes no longer decode is left out. */
-function decodeLast(batches: readonly EntryBatch[], n: number): LogEntry[] {
+/** The entries of `batches`, decoded, in order; an entry whose bytes no longer decode is left out. */
+function decodeAll(batches: readonly EntryBatch[]): LogEntry[] {
   const out: LogEntry[] = []
-  for (let b = batches.length - 1; b >= 0 && out.length < n; b--) {
-    const batch = batches[b] as EntryBatch
-    for (let k = batch.length - 1; k >= 0 && out.length < n; k--) {
+  for (const batch of batches) {
+    for (let k = 0; k < batch.length; k++) {
       try {
         out.push(batch.entry(k))
       } catch {}
     }
   }
-  return out.reverse()
+  return out
 }
 
 /** True when buf[a, aEnd) and buf[b, bEnd) hold the same bytes. */
@@ -294,7 +296,7 @@ const STALLED_GRACE_MS = 5000
 
 /** What compose adds to each pipeline for the control server, and the server itself. */
 export class ControlServer {
-  readonly #history: LogEntry[] = []
+  readonly #history: TailHistory
   readonly #historySize: number
   readonly #followerMaxBytes: number
   readonly #followerStallMs: number
@@ -319,6 +321,7 @@ export class ControlServer {
 
   constructor(options: ControlServerOptions = {}) {
     this.#historySize = options.historySize ?? 1000
+    this.#history = new TailHistory(this.#historySize, options.historyMaxBytes ?? 8 * 1024 * 1024)
     // At least one socket high-water mark, so that a full buffer always ends in a flush.
     this.#followerMaxBytes = Math.max(16 * 1024, options.followerMaxBytes ?? 1024 * 1024)
     this.#followerStallMs = options.followerStallMs ?? 60_000
@@ -340,13 +343,12 @@ export class ControlServer {
   tapSink(shared = false): SinkComponent {
     const sink: Sink = {
       write: (batch) => this.#written(shared ? batch.filter((e) => this.#recent.firstTime(e)) : batch),
-      // Entries that are still bytes are decoded only as far as needed: all
-      // of them while someone follows (or to show each once across shared
-      // pipelines), else the last ones, which the history keeps.
+      // Entries that are still bytes are decoded while someone follows (or
+      // to show each once across shared pipelines); else the history keeps
+      // the last ones as bytes, decoded when a tail asks.
       writeEntries: (batches) => {
-        if (shared || this.#followers.size > 0)
-          return sink.write(decodeLast(batches, Number.POSITIVE_INFINITY))
-        this.#written(decodeLast(batches, this.#historySize))
+        if (shared || this.#followers.size > 0) return sink.write(decodeAll(batches))
+        this.#history.addBatches(batches)
       },
     }
     return { id: 'logkit.tail', sink, queue: { policy: 'block', capacity: 10_000 } }
@@ -442,12 +444,9 @@ export class ControlServer {
   }
 
   #written(batch: readonly LogEntry[]): void {
-    for (const entry of batch) {
-      this.#history.push(entry)
-      for (const f of this.#followers) f.offer(entry)
-    }
-    if (this.#history.length > this.#historySize)
-      this.#history.splice(0, this.#history.length - this.#historySize)
+    this.#history.addEntries(batch)
+    if (this.#followers.size === 0) return
+    for (const entry of batch) for (const f of this.#followers) f.offer(entry)
   }
 
   /** Listens at `path` (0600); compose calls it once its pipelines run. */
@@ -572,7 +571,7 @@ export class ControlServer {
       const format = (entry: LogEntry) => formatter(entry).replace(/\n$/, '')
       // -n 0: none (a slice from -0 would be all of it).
       const wanted = Math.max(0, Math.min(this.#historySize, Number(request.history ?? this.#historySize)))
-      const history = wanted === 0 ? [] : this.#history.filter(accepts).slice(-wanted)
+      const history = wanted === 0 ? [] : this.#history.entries().filter(accepts).slice(-wanted)
       for (const entry of history) socket.write(reply({ line: format(entry) }))
       if (request.follow === false) {
         socket.end()

@@ -3,6 +3,7 @@
 // JSON line renderer that copies their bytes. Internals for logkit's own
 // transports and sinks, behind a subpath (not the root export).
 
+export { decodeEntry } from '../codec.js'
 export * from './entry-batch.js'
 export * from './entry-index.js'
 export * from './json-render.js'
