@@ -22,10 +22,12 @@
 
 import { EntryIndex } from '@logkit/core/wire'
 
-/** Size of a pooled join buffer: a pipe read (64 KiB) and the tail before it, with room. */
+/** Size of a pooled buffer: a pipe read (64 KiB) and the tail before it, with room. */
 export const JOIN_BUFFER_BYTES = 128 * 1024
-/** Free join buffers kept, and free indexes kept per capacity. */
+/** Free indexes kept per capacity. */
 const KEEP = 8
+/** Free buffers kept: reads in flight are many more than joins. */
+const KEEP_BUFFERS = 32
 /** Bytes of chunk per index row asked for. */
 const BYTES_PER_ROW = 128
 const MIN_ROWS = 16
@@ -64,10 +66,15 @@ export class ChunkPool {
     return new EntryIndex({ checkCrc: true, maxFrameSize: this.#maxFrameSize, capacity: rows })
   }
 
-  /** A buffer of at least `size` bytes (pooled when the size allows). */
+  /** A buffer of at least `size` bytes (pooled when the size allows): for a join, or for a pipe read (JOIN_BUFFER_BYTES). */
   takeBuffer(size: number): Buffer {
     if (size > JOIN_BUFFER_BYTES) return Buffer.allocUnsafe(size)
     return this.#buffers.pop() ?? Buffer.allocUnsafe(JOIN_BUFFER_BYTES)
+  }
+
+  /** A buffer nothing points into any more (a read whose bytes were copied): kept when pooled-sized. */
+  giveBuffer(buffer: Buffer): void {
+    if (buffer.length === JOIN_BUFFER_BYTES && this.#buffers.length < KEEP_BUFFERS) this.#buffers.push(buffer)
   }
 
   give(index: EntryIndex, buffer: Buffer | undefined): void {
@@ -79,9 +86,7 @@ export class ChunkPool {
       if (free.length === 0) this.#indexes.set(rows, free)
       if (free.length < KEEP) free.push(index)
     }
-    if (buffer !== undefined && buffer.length === JOIN_BUFFER_BYTES && this.#buffers.length < KEEP) {
-      this.#buffers.push(buffer)
-    }
+    if (buffer !== undefined) this.giveBuffer(buffer)
   }
 }
 

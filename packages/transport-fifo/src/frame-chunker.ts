@@ -17,9 +17,10 @@
 // it was a frame cut short (truncatedBytes), not garbage.
 //
 // The chunks' bytes are never written again while a batch of them may be in
-// flight: a read's buffer is its own, a joined chunk gets a buffer of the
-// pool, and the carried tail lives in a buffer of this chunker's that no
-// index ever points into.
+// flight: a read's buffer (from the pool) goes back only when the chunk
+// indexed in it is released, a joined chunk gets a buffer of the pool, and
+// the carried tail lives in a buffer of this chunker's that no index ever
+// points into.
 
 import {
   emptyDecoderStats,
@@ -58,21 +59,25 @@ export class FrameChunker {
   /**
    * The frames completed by `bytes` (after what was carried), indexed; or
    * undefined when none was. `bytes` must not be written again while a batch
-   * of the chunk is in flight (a read's own buffer never is).
+   * of the chunk is in flight (a read's own buffer never is). `owner`, a
+   * pooled buffer `bytes` lie in, is the chunker's: held by the chunk when
+   * its frames are indexed in place, given back to the pool when they are
+   * copied (or there are none).
    */
-  push(bytes: Buffer): PipeChunk | undefined {
+  push(bytes: Buffer, owner?: Buffer): PipeChunk | undefined {
     const n = bytes.length
-    if (n === 0) return undefined
-    if (this.#carried === 0) return this.#index(bytes, n, undefined, false)
+    if (this.#carried === 0 && n > 0) return this.#index(bytes, n, owner, false)
     const total = this.#carried + n
-    if (total < this.#need) {
+    if (total < this.#need || n === 0) {
       bytes.copy(this.#carry, this.#carried)
       this.#carried = total
+      if (owner !== undefined) this.#pool.giveBuffer(owner)
       return undefined
     }
     const buffer = this.#pool.takeBuffer(total)
     this.#carry.copy(buffer, 0, 0, this.#carried)
     bytes.copy(buffer, this.#carried)
+    if (owner !== undefined) this.#pool.giveBuffer(owner)
     this.#dropCarry()
     return this.#index(buffer, total, buffer, false)
   }

@@ -19,7 +19,7 @@
 // opened again and waits for the producer's next connection.
 
 import { closeSync, constants, fstatSync, readSync } from 'node:fs'
-import { Socket } from 'node:net'
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net'
 import {
   type DiagnosticReporter,
   decodeFrame,
@@ -47,7 +47,7 @@ import {
 } from '@logkit/core/wire'
 import type { AbandonedNote } from './abandoned-note.js'
 import { type Checkpoint, CheckpointFile, runOf } from './checkpoint.js'
-import type { ChunkPool, PipeChunk } from './chunk-pool.js'
+import { type ChunkPool, JOIN_BUFFER_BYTES, type PipeChunk } from './chunk-pool.js'
 import { fifoError } from './errors.js'
 import { FrameChunker } from './frame-chunker.js'
 
@@ -69,6 +69,8 @@ export interface PipeReaderContext {
 
 /** Largest final read at shutdown or reaping: a pipe holds 64 KiB, a live writer may add more. */
 const DRAIN_LIMIT = 1024 * 1024
+/** Reads shorter than this are copied out of their pooled buffer (see #onRead). */
+const SMALL_READ = 8 * 1024
 
 type SkipStats = Pick<
   FrameDecoderStats,
@@ -172,9 +174,24 @@ export class PipeReader {
         details: { path: this.path },
       })
     }
-    const socket = new Socket({ fd, readable: true, writable: false })
+    // Each read lands in a buffer of the pool (onread: no buffer allocated per
+    // read), which the chunk indexed in it holds until its batches are acknowledged.
+    const pool = this.#ctx.pool
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: () => pool.takeBuffer(JOIN_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array) => {
+          this.#onRead(buf as Buffer, n)
+          return true // pausing is the source's, through pause()
+        },
+      },
+    }
+    // The constructor takes onread as connect() does; the type declarations list it for connect() only.
+    const socket = new Socket(options)
     socket.unref()
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('end', () => this.#onEnd(socket))
     socket.on('error', (err) => {
       if (socket !== this.#socket) return
@@ -210,26 +227,25 @@ export class PipeReader {
   drain(): void {
     const socket = this.#socket
     if (socket === undefined) return
+    // Every read the socket made was handed over as it came (onread): what is left is in the pipe.
     socket.pause()
-    // What the socket has read but not yet handed out comes first. read()
-    // also emits 'data', so the listener goes: each chunk is handled once.
-    socket.removeAllListeners('data')
-    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) {
-      this.#onData(chunk)
-    }
+    const pool = this.#ctx.pool
     let total = 0
     while (total < DRAIN_LIMIT) {
-      // A buffer per read: batches of it stay in flight after this returns.
-      const buf = Buffer.allocUnsafe(64 * 1024)
+      // A buffer of the pool per read: batches of it stay in flight after this returns.
+      const buf = pool.takeBuffer(JOIN_BUFFER_BYTES)
       let n: number
       try {
         n = readSync(this.#fd, buf, 0, buf.length, null)
       } catch {
-        break // EAGAIN: empty for now
+        n = 0 // EAGAIN: empty for now
       }
-      if (n === 0) break // no writer left
+      if (n === 0) {
+        pool.giveBuffer(buf) // empty, or no writer left
+        break
+      }
       total += n
-      this.#onData(buf.subarray(0, n))
+      this.#onRead(buf, n)
     }
   }
 
@@ -311,10 +327,28 @@ export class PipeReader {
     socket?.destroy()
   }
 
-  #onData(bytes: Buffer): void {
-    if (this.closed) return
+  /**
+   * The n bytes a read put in `buf` (a buffer of the pool, now the chunker's).
+   * A small read is copied out and its buffer given back at once: a quiet
+   * producer's one-entry reads must not each hold a pooled buffer while
+   * queued behind a slow sink.
+   */
+  #onRead(buf: Buffer, n: number): void {
+    if (this.closed) {
+      this.#ctx.pool.giveBuffer(buf)
+      return
+    }
+    if (n < SMALL_READ) {
+      const bytes = Buffer.allocUnsafe(n)
+      buf.copy(bytes, 0, 0, n)
+      this.#ctx.pool.giveBuffer(buf)
+      this.#onData(bytes, undefined)
+    } else this.#onData(buf.subarray(0, n), buf)
+  }
+
+  #onData(bytes: Buffer, owner: Buffer | undefined): void {
     const frames = this.#chunker.stats.frames
-    const chunk = this.#chunker.push(bytes)
+    const chunk = this.#chunker.push(bytes, owner)
     if (this.#chunker.stats.frames !== frames) {
       const now = Date.now()
       if (this.heartbeatWarned) {

@@ -17,7 +17,7 @@ import {
 import { seededRandom } from '@logkit/core/testing'
 import { FRAME_MALFORMED } from '@logkit/core/wire'
 import t from 'tap'
-import { ChunkPool, type PipeChunk } from '../src/chunk-pool.js'
+import { ChunkPool, JOIN_BUFFER_BYTES, type PipeChunk } from '../src/chunk-pool.js'
 import { FrameChunker } from '../src/frame-chunker.js'
 
 const MAX_FRAME = 4096
@@ -236,3 +236,43 @@ t.test('a frame carried across reads, byte by byte, comes out once and whole', (
   t.same(chunker.stats.skippedBytes, 0, 'nothing skipped')
   t.end()
 })
+
+t.test(
+  'a read’s pooled buffer: held by the chunk indexed in it, given back at once when its bytes are copied',
+  (t) => {
+    const pool = new ChunkPool(MAX_FRAME)
+    const given: Buffer[] = []
+    const giveBuffer = pool.giveBuffer.bind(pool)
+    pool.giveBuffer = (buffer: Buffer) => {
+      given.push(buffer)
+      giveBuffer(buffer)
+    }
+    const chunker = new FrameChunker(pool, MAX_FRAME)
+    const frame = copy(encoder.entry(createEntry({ level: 30, msg: 'one', seq: 1 })))
+    const read = (bytes: Buffer): [Buffer, PipeChunk | undefined] => {
+      const owner = pool.takeBuffer(JOIN_BUFFER_BYTES)
+      bytes.copy(owner)
+      return [owner, chunker.push(owner.subarray(0, bytes.length), owner)]
+    }
+
+    const [whole, chunk] = read(Buffer.concat([frame, frame]))
+    t.ok(
+      chunk !== undefined && chunk.buffer === whole,
+      'frames indexed in place: the chunk holds the read’s buffer',
+    )
+    t.notOk(given.includes(whole), 'and it is not given back while the chunk is held')
+    chunk?.release()
+    t.ok(given.includes(whole), 'released: back to the pool')
+
+    const [cut, none] = read(frame.subarray(0, 10))
+    t.equal(none, undefined, 'a read with no whole frame')
+    t.ok(given.includes(cut), 'its bytes are carried (copied): its buffer goes back at once')
+
+    const [rest, joined] = read(frame.subarray(10))
+    t.ok(joined !== undefined && joined.buffer !== rest, 'the frame it completes is indexed in a join buffer')
+    t.ok(given.includes(rest), 'so the read’s buffer goes back at once')
+    t.equal(joined?.index.entries, 1, 'one entry')
+    joined?.release()
+    t.end()
+  },
+)
