@@ -1240,17 +1240,24 @@ napi_value Index(napi_env env, napi_callback_info info) {
   return number(env, indexer.add(start, limit, checkCrc, maxFrameSize, state));
 }
 
+/** The entry columns of argv[0] (block), argv[1] (capacity) and argv[2] (rows indexed): false when they do not fit. */
+bool entriesOf(napi_env env, const napi_value* argv, Entries* entries, int64_t* count) {
+  const int64_t cap = integerOf(env, argv[1]);
+  *count = integerOf(env, argv[2]);
+  uint8_t* block;
+  if (!blockOf(env, argv[0], cap, Entries::kBytesPerRow, &block) || *count < 0 || *count > cap) return false;
+  *entries = Entries(block, cap);
+  return true;
+}
+
 napi_value Render(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 11) return fail(env, "render: 11 arguments");
-  const int64_t cap = integerOf(env, argv[1]);
-  const int64_t count = integerOf(env, argv[2]);
-  uint8_t* block;
-  if (!blockOf(env, argv[0], cap, Entries::kBytesPerRow, &block) || count < 0 || count > cap)
-    return fail(env, "render: column block smaller than its capacity");
-  const Entries e(block, cap);
+  Entries e(nullptr, 0);
+  int64_t count;
+  if (!entriesOf(env, argv, &e, &count)) return fail(env, "render: column block smaller than its capacity");
   uint8_t* src;
   size_t srcLength;
   uint8_t* out;
@@ -1316,12 +1323,9 @@ napi_value FindField(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 8) return fail(env, "findField: 8 arguments");
-  const int64_t cap = integerOf(env, argv[1]);
-  const int64_t count = integerOf(env, argv[2]);
-  uint8_t* block;
-  if (!blockOf(env, argv[0], cap, Entries::kBytesPerRow, &block) || count < 0 || count > cap)
-    return fail(env, "findField: column block smaller than its capacity");
-  const Entries e(block, cap);
+  Entries e(nullptr, 0);
+  int64_t count;
+  if (!entriesOf(env, argv, &e, &count)) return fail(env, "findField: column block smaller than its capacity");
   uint8_t* src;
   size_t srcLength;
   if (!bytesOf(env, argv[3], &src, &srcLength)) return fail(env, "findField: buf must be a Uint8Array");
