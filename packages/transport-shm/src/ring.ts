@@ -36,8 +36,8 @@ export class Ring {
   readonly #view: DataView
   readonly capacity: number
   readonly mask: number
-  /** put()'s view of the memory it last copied from. */
-  #source: ArrayBufferLike | undefined
+  /** The buffer put() last copied from, and a view of it. */
+  #source: Buffer | undefined
   #sourceView: DataView = NO_SOURCE
   /** The producer's: the fd holding the ring's flock. Anyone else's: an fd to probe that lock and the file's size. */
   #fd: number | undefined
@@ -74,17 +74,15 @@ export class Ring {
   #copy(bytes: Buffer, start: number, end: number, at: number): void {
     // Through DataViews, which read and write 4 bytes at any alignment (a
     // frame starts anywhere in either buffer) and in one byte order on both
-    // sides (a copy whatever the machine's). The source's view covers its
-    // whole ArrayBuffer, so any Buffer over it (a pool slice, a grown
-    // buffer) is served by the view already made.
-    const buffer = bytes.buffer
-    if (buffer !== this.#source) {
-      this.#source = buffer
-      this.#sourceView = new DataView(buffer)
+    // sides (a copy whatever the machine's). A logger hands over the same
+    // buffer call after call: its view is made once.
+    if (bytes !== this.#source) {
+      this.#source = bytes
+      this.#sourceView = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
     }
     const src = this.#sourceView
     const dst = this.#view
-    let s = bytes.byteOffset + start
+    let s = start
     let d = at
     const words = s + ((end - start) & ~3)
     while (s < words) {
@@ -92,8 +90,7 @@ export class Ring {
       s += 4
       d += 4
     }
-    const last = bytes.byteOffset + end
-    while (s < last) dst.setUint8(d++, src.getUint8(s++))
+    while (s < end) dst.setUint8(d++, src.getUint8(s++))
   }
 
   /**
