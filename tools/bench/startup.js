@@ -14,20 +14,21 @@ const contenders = [
   { name: 'bare node -e 0', args: ['-e', '0'] },
   { name: "pino: require('pino')", args: ['-e', "require('pino')"] },
   {
-    name: 'README path: @logkit/core + @logkit/transport-shm (main entry points)',
-    args: esm("import { createLogger } from '@logkit/core'; import { shm } from '@logkit/transport-shm'"),
-  },
-  {
-    name: 'light path: @logkit/core/producer + @logkit/transport-shm/producer',
+    // What the README, the package READMEs and examples/demo tell a worker to import.
+    name: 'README path: @logkit/core/producer + @logkit/transport-shm/producer',
     args: esm(
       "import { createLogger } from '@logkit/core/producer'; import { shm } from '@logkit/transport-shm/producer'",
     ),
   },
   {
-    name: 'light path: @logkit/core/producer + @logkit/transport-fifo/producer',
+    name: 'README path, fifo: @logkit/core/producer + @logkit/transport-fifo/producer',
     args: esm(
       "import { createLogger } from '@logkit/core/producer'; import { fifo } from '@logkit/transport-fifo/producer'",
     ),
+  },
+  {
+    name: 'main entry points: @logkit/core + @logkit/transport-shm (the collector’s)',
+    args: esm("import { createLogger } from '@logkit/core'; import { shm } from '@logkit/transport-shm'"),
   },
   { name: 'bare ESM: node --input-type=module -e 0', args: esm('0') },
 ]

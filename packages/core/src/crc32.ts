@@ -1,9 +1,10 @@
 // CRC-32 (the zlib polynomial) over a buffer range. Small ranges — a typical
 // frame is 100–300 bytes — are computed here, slicing by 8, which beats the
 // fixed cost of a call into zlib; large ones go to zlib. Both give the same
-// value (tested).
+// value (tested). zlib is loaded at the first large range, not at import:
+// loading it costs a producer's start-up more than all its small frames.
 
-import { crc32 as zlibCrc32 } from 'node:zlib'
+import { createRequire } from 'node:module'
 
 const TABLE = new Int32Array(256 * 8)
 for (let n = 0; n < 256; n++) {
@@ -22,8 +23,15 @@ for (let n = 0; n < 256; n++) {
 /** Above this many bytes zlib is faster than the table. */
 const NATIVE_FROM = 512
 
+let zlibCrc32: ((data: Uint8Array) => number) | undefined
+
+function nativeCrc32(bytes: Uint8Array): number {
+  zlibCrc32 ??= (createRequire(import.meta.url)('node:zlib') as typeof import('node:zlib')).crc32
+  return zlibCrc32(bytes)
+}
+
 export function crc32(buf: Buffer, start = 0, end = buf.length): number {
-  if (end - start >= NATIVE_FROM) return zlibCrc32(buf.subarray(start, end))
+  if (end - start >= NATIVE_FROM) return nativeCrc32(buf.subarray(start, end))
   const t = TABLE
   let c = -1
   let i = start

@@ -113,9 +113,7 @@ export class EntryFrameWriter extends ProtoWriter {
     buf[p] = 0x09
     this.#time(buf, p + 1, time)
     p += TIME_SIZE
-    p = putBytes(buf, p, levelBytes)
-    p = putBytes(buf, p, msgBytes)
-    p = putBytes(buf, p, identity)
+    p = this.#constantPart(buf, p, levelBytes, msgBytes, identity)
     buf[p++] = 0x48
     putVarint(buf, p, seq)
 
@@ -159,6 +157,35 @@ export class EntryFrameWriter extends ProtoWriter {
   #wholeMs = -1
   #msLow = 0
   #msHigh = 0
+
+  /**
+   * Level, message and identity at `at`. A logger mostly repeats the last
+   * call's: the same cached byte objects land at the same place, where those
+   * bytes still are (the fields, written after them, never reach back there,
+   * and a grown buffer keeps everything in front of the fields), so they are
+   * not copied again.
+   */
+  #constantPart(buf: Buffer, at: number, level: Buffer, msg: Buffer, identity: Buffer): number {
+    const end = at + level.length + msg.length + identity.length
+    if (
+      at === this.#constantAt &&
+      level === this.#lastLevel &&
+      msg === this.#lastMsg &&
+      identity === this.#lastIdentity
+    )
+      return end
+    putBytes(buf, putBytes(buf, putBytes(buf, at, level), msg), identity)
+    this.#constantAt = at
+    this.#lastLevel = level
+    this.#lastMsg = msg
+    this.#lastIdentity = identity
+    return end
+  }
+
+  #constantAt = -1
+  #lastLevel: Buffer | undefined
+  #lastMsg: Buffer | undefined
+  #lastIdentity: Buffer | undefined
 
   #msgBytes(msg: string): Buffer {
     const cached = this.#msg

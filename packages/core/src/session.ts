@@ -23,7 +23,6 @@
 // flock(2) would be simpler, but Node has no flock without a native addon, and
 // core has none; link(2), rename(2) and unlink(2) are all it needs.
 
-import { randomUUID } from 'node:crypto'
 import {
   closeSync,
   constants,
@@ -123,9 +122,13 @@ function lockPid(text: string): number {
   return match === null ? Number.NaN : Number(match[1])
 }
 
-/** A name no other file of any process has, for temp files and lock tokens. */
+/**
+ * A name no other file of any process has, for temp files and lock tokens.
+ * The global Web Crypto loads node:crypto on first use, so a producer that
+ * never takes a lock or writes a file does not pay for it at import.
+ */
 function uniqueToken(): string {
-  return `${process.pid}.${randomUUID()}`
+  return `${process.pid}.${crypto.randomUUID()}`
 }
 
 /**

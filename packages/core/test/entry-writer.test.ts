@@ -189,6 +189,33 @@ t.test('random entries, fields and bindings: byte for byte the same, and protobu
   t.end()
 })
 
+t.test(
+  'the same level, message and source again, at another place or in a grown buffer: still the same frame',
+  (t) => {
+    const w = new EntryFrameWriter('app', 1, 'h')
+    // Short fields, long ones (the length prefix takes a byte more, so the
+    // constant part moves), one that grows the buffer, and back.
+    const values = ['a', 'b'.repeat(300), 'c', 'd'.repeat(40_000), 'e', 'f']
+    let mismatches = 0
+    values.forEach((v, i) => {
+      const call: Call = {
+        time: 1e12 + i,
+        level: 30,
+        msg: 'same',
+        source: 'main',
+        seq: i + 1,
+        bindings: '',
+        obj: { v },
+        dropped: 0,
+      }
+      const { actual, expected } = both(w, call)
+      if (!actual.equals(expected)) mismatches++
+    })
+    t.equal(mismatches, 0, 'every frame identical to the reference encoder')
+    t.end()
+  },
+)
+
 t.test('a value cycling back to the logged object is [Circular], not a throw', (t) => {
   const w = new EntryFrameWriter('app', 1, 'h')
   const loop: Record<string, unknown> = { n: 1 }

@@ -1,6 +1,11 @@
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { packageChecks, packagesLoadedBy, undeclaredImports } from '../src/testing/package-checks.js'
+import {
+  builtinsLoadedBy,
+  packageChecks,
+  packagesLoadedBy,
+  undeclaredImports,
+} from '../src/testing/package-checks.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 
@@ -23,3 +28,15 @@ t.test('the producer entry point loads no other package; the options one only zo
   )
   t.end()
 })
+
+t.test(
+  'the producer entry point loads only light built-ins: zlib and crypto wait for their first use',
+  (t) => {
+    t.same(
+      [...builtinsLoadedBy(`${root}/dist/producer.js`)].sort(),
+      ['node:fs', 'node:module', 'node:os', 'node:path', 'node:util'],
+      'no node:zlib (large frames load it), no node:crypto (lock tokens load it)',
+    )
+    t.end()
+  },
+)

@@ -32,7 +32,6 @@
 import { closeSync, constants, fstatSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { threadId } from 'node:worker_threads'
-import { PLUGIN_API_VERSION, validateOptions } from '@logkit/core/options'
 import {
   decodeFrame,
   ensureAppDir,
@@ -55,10 +54,10 @@ import { noteFileName, writeNote } from './abandoned-note.js'
 import { fifoError, warn } from './errors.js'
 import { type FrameLocation, FrameQueue, type QueueMark } from './frame-queue.js'
 import { mkfifo } from './mkfifo.js'
-import { type FifoTransportOptions, fifoTransportOptions } from './options.js'
 import { pipeFileName } from './pipe-name.js'
+import { type FifoTransportOptions, parseTransportOptions } from './transport-options.js'
 
-export type { FifoTransportOptions } from './options.js'
+export type { FifoTransportOptions } from './transport-options.js'
 
 export interface FifoTransportStats extends TransportStats {
   /** A collector is reading the pipe. */
@@ -198,10 +197,7 @@ class FifoTransportImpl implements FifoTransport {
   #lastError: Error | undefined
 
   constructor(options: FifoTransportOptions) {
-    const opts = validateOptions(
-      { kind: 'transport', name: 'fifo', apiVersion: PLUGIN_API_VERSION, options: fifoTransportOptions },
-      options,
-    )
+    const opts = parseTransportOptions(options)
     this.#app = opts.app
     this.#env = opts.env ?? process.env
     this.#heartbeatMs = opts.heartbeatMs

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isPluginDefinition, PLUGIN_API_VERSION } from '@logkit/core'
-import { packageChecks, packagesLoadedBy } from '@logkit/core/testing'
+import { builtinsLoadedBy, packageChecks, packagesLoadedBy } from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
 
@@ -38,8 +38,17 @@ t.test('the CLI finds `fifo` and `stdin` in definitions, and fifo as the default
   t.end()
 })
 
-t.test('the producer entry point loads neither rxjs nor the core main entry point', (t) => {
+t.test('the producer entry point loads only the core producer entry point (no zod, no rxjs)', (t) => {
   const loaded = packagesLoadedBy(`${root}/dist/producer.js`)
-  t.same([...loaded].sort(), ['@logkit/core/options', '@logkit/core/producer', 'zod'])
+  t.same([...loaded], ['@logkit/core/producer'], 'what a worker loads')
+  t.end()
+})
+
+t.test('the producer entry point loads no heavy built-in: child_process waits for the first pipe', (t) => {
+  t.same(
+    [...builtinsLoadedBy(`${root}/dist/producer.js`)].sort(),
+    ['node:fs', 'node:module', 'node:os', 'node:path', 'node:util', 'node:worker_threads'],
+    'what a worker loads',
+  )
   t.end()
 })

@@ -9,7 +9,6 @@
 // move during the last wait, a full ring drops at once and counts, so a
 // worker never stalls for a collector that is not there.
 
-import { randomBytes } from 'node:crypto'
 import { unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import {
@@ -21,7 +20,7 @@ import {
   type Transport,
 } from '@logkit/core/producer'
 import { ensureMemoryDir } from './dirs.js'
-import { DoorbellRinger, doorbellPath } from './doorbell.js'
+import { DoorbellRinger, doorbellPath } from './doorbell-ringer.js'
 import {
   BEAT_STALE_MS,
   CONSUMER_ASLEEP_INDEX,
@@ -78,9 +77,16 @@ const FULL_COLLECTOR_STUCK = 'the ring is full and the collector made no room wi
 /** Transports this process made: part of each ring's name. */
 let made = 0
 
-/** `SOURCE.PID.ID.ring`, unique per transport (see layout.ts). */
+/**
+ * `SOURCE.PID.ID.ring`, unique per transport (see layout.ts). Its random part
+ * is a name, not a secret (the file is created O_EXCL): Math.random spares a
+ * worker loading node:crypto.
+ */
 function ringName(source: string): string {
-  const id = `${Date.now().toString(36)}-${(++made).toString(36)}-${randomBytes(4).toString('hex')}`
+  const random = Math.floor(Math.random() * 0x100000000)
+    .toString(16)
+    .padStart(8, '0')
+  const id = `${Date.now().toString(36)}-${(++made).toString(36)}-${random}`
   return `${source}.${process.pid}.${id}${RING_SUFFIX}`
 }
 

@@ -49,22 +49,36 @@ export function importedPackages(path: string): string[] {
  * only: what a process pays for at start-up.
  */
 export function packagesLoadedBy(file: string): Set<string> {
+  return staticallyLoadedBy(file).packages
+}
+
+/**
+ * The node: built-ins a built module loads when imported, found as
+ * packagesLoadedBy finds packages. Some (zlib, crypto, net, child_process)
+ * cost a worker's start-up as much as a package does.
+ */
+export function builtinsLoadedBy(file: string): Set<string> {
+  return staticallyLoadedBy(file).builtins
+}
+
+function staticallyLoadedBy(file: string): { packages: Set<string>; builtins: Set<string> } {
   const seen = new Set<string>()
-  const found = new Set<string>()
+  const packages = new Set<string>()
+  const builtins = new Set<string>()
   const visit = (path: string) => {
     if (seen.has(path)) return
     seen.add(path)
     for (const spec of importSpecifiers(path)) {
-      if (spec.startsWith('node:')) continue
-      if (spec.startsWith('.')) visit(join(dirname(path), spec))
+      if (spec.startsWith('node:')) builtins.add(spec)
+      else if (spec.startsWith('.')) visit(join(dirname(path), spec))
       else {
-        found.add(spec)
+        packages.add(spec)
         if (spec.startsWith('@logkit/')) visit(createRequire(path).resolve(spec))
       }
     }
   }
   visit(file)
-  return found
+  return { packages, builtins }
 }
 
 /** `file: package` for every import under `dir` of a package not in `declared`. */

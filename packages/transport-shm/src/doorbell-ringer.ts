@@ -1,0 +1,56 @@
+// The doorbell: a FIFO in the app's runtime directory. A sleeping collector
+// waits for a byte on it; a producer writes one byte only on the edge where it
+// finds the collector asleep (and clears the flag), so a busy collector pays
+// nothing for wake-ups and an idle one burns no CPU. (Atomics.wait/notify
+// cannot do this: V8 keeps its waiter lists per process.)
+
+import { closeSync, constants, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { DOORBELL_NAME } from './layout.js'
+
+export function doorbellPath(appDir: string): string {
+  return join(appDir, DOORBELL_NAME)
+}
+
+const ONE_BYTE = Buffer.from([1])
+
+/** The producer's side: rings without ever blocking, and reopens after a collector restart. */
+export class DoorbellRinger {
+  #fd: number | undefined
+  #lastTry = 0
+
+  constructor(readonly path: string) {}
+
+  /** Rings; false when no collector could be reached (none runs, or it just went away). */
+  ring(): boolean {
+    if (this.#fd === undefined) {
+      // No collector yet: try again at most every 100 ms, never per log call.
+      const now = Date.now()
+      if (now - this.#lastTry < 100) return false
+      this.#lastTry = now
+      try {
+        // Non-blocking: ENXIO when nobody reads (no collector), ENOENT before the first one.
+        this.#fd = openSync(this.path, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
+      } catch {
+        return false
+      }
+    }
+    try {
+      writeSync(this.#fd, ONE_BYTE)
+      return true
+    } catch (err) {
+      // EAGAIN: the pipe is full of wake-ups already. EPIPE: that collector is gone; reopen next time.
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return true
+      this.close()
+      return false
+    }
+  }
+
+  close(): void {
+    if (this.#fd === undefined) return
+    try {
+      closeSync(this.#fd)
+    } catch {}
+    this.#fd = undefined
+  }
+}
