@@ -108,8 +108,13 @@ t.test(
     const dir = runtimePaths('names', env).appDir
     const a = fifo({ app: 'names', env, source: 'web/api', heartbeatMs: 0 })
     const b = fifo({ app: 'names', env, source: 'web/api', heartbeatMs: 0 })
+    // Each pipe is made on its own (mkfifo runs as a child process): wait for both.
     await waitFor(
-      () => a.stats().path && b.stats().path && existsSync(b.stats().path as string),
+      () =>
+        a.stats().path &&
+        b.stats().path &&
+        existsSync(a.stats().path as string) &&
+        existsSync(b.stats().path as string),
       'both pipes made',
     )
     t.equal(a.stats().path, join(dir, `web_api.${process.pid}.fifo`), 'SOURCE.PID.fifo, the source made safe')
