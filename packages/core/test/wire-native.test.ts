@@ -292,3 +292,49 @@ t.test('LOGKIT_WIRE chooses the loops, and names what is missing', (t) => {
   )
   t.end()
 })
+
+t.test('worker threads and the main thread use the addon at once and get the same lines', async (t) => {
+  const { Worker } = await import('node:worker_threads')
+  const wire = new URL('../dist/wire/index.js', import.meta.url).href
+  const region = randomRegion(random(21), 400)
+  const expected = region.lines.join('')
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    import('${wire}').then((w) => {
+      const index = new w.EntryIndex({ checkCrc: true, implementation: 'native' })
+      const r = new w.JsonRenderer({ size: 1024, implementation: 'native' })
+      const buf = Buffer.from(workerData)
+      let out = ''
+      for (let round = 0; round < 50; round++) {
+        index.index(buf)
+        let i = 0
+        out = ''
+        while (i < index.entries) { i = r.render(index, i); out += r.bytes().toString(); r.reset() }
+      }
+      parentPort.postMessage(out)
+    })`
+  const workers = [0, 1, 2].map(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const worker = new Worker(code, { eval: true, workerData: region.buf })
+        worker.once('message', resolve)
+        worker.once('error', reject)
+      }),
+  )
+  const index = new EntryIndex({ checkCrc: true, implementation: 'native' })
+  let mine = ''
+  for (let round = 0; round < 50; round++) {
+    index.index(region.buf)
+    mine = Buffer.from(
+      rendered(new JsonRenderer({ size: 1024, implementation: 'native' }), index).bytes,
+      'latin1',
+    ).toString()
+  }
+  t.equal(mine, expected, 'the main thread’s lines')
+  const theirs = await Promise.all(workers)
+  t.same(
+    theirs.map((lines) => lines === expected),
+    [true, true, true],
+    'each worker’s lines',
+  )
+})

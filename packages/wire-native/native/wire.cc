@@ -26,7 +26,7 @@
 //   (fields the line's check refuses or that are not UTF-8, a path through
 //   an array).
 // crc32(buf, start, end) -> number   the CRC-32 index() checks, for tests.
-// configure(keys)                     the line's key bytes (LINE_KEYS), once.
+// configure(keys)                     checks that LINE_KEYS are the keys it writes.
 //
 // Both loops match the TypeScript byte for byte and bit for bit: varints are
 // summed as the same doubles, every read is bounded by the frame and the
@@ -42,6 +42,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 namespace {
@@ -599,9 +600,12 @@ class Indexer {
 
 // ---- JSON, written as json-render.ts writes it ----
 
-/** The line's keys, as LINE_KEYS (configure()). */
+/** The line's keys: LINE_KEYS of json-bytes.ts, which configure() checks them against. */
 enum Key { kLevel, kTime, kPid, kHostname, kApp, kName, kSeq, kTraceId, kSpanId, kMsg, kKeyCount };
-std::string keys[kKeyCount];
+const std::string keys[kKeyCount] = {
+    "{\"level\":", ",\"time\":", ",\"pid\":", ",\"hostname\":", ",\"app\":",
+    ",\"name\":", ",\"seq\":", ",\"trace_id\":", ",\"span_id\":", ",\"msg\":",
+};
 
 /** JSON.stringify's escape of each byte below 0x20 and of `"` and `\`; empty for the rest. */
 std::string escapes[128];
@@ -783,7 +787,7 @@ inline int64_t afterWord(const uint8_t* b, int64_t i, int64_t end, const char* w
 
 int scanJsonObject(const uint8_t* b, int64_t start, int64_t end) {
   if (end - start < 2 || b[start] != 0x7b || b[end - 1] != 0x7d) return kJsonInvalid;
-  static uint8_t open[kMaxDepth];
+  uint8_t open[kMaxDepth];  // on the stack: worker threads may scan at once
   int depth = 0;
   bool members = false;
   int64_t i = start;
@@ -1340,14 +1344,14 @@ napi_value FindField(napi_env env, napi_callback_info info) {
   uint32_t depth = 0;
   if (napi_get_array_length(env, argv[6], &depth) != napi_ok || depth == 0 || depth > 64)
     return fail(env, "findField: keys must be an array of 1 to 64 Uint8Arrays");
-  std::string keys[64];
+  std::string path[64];
   for (uint32_t k = 0; k < depth; k++) {
     napi_value item;
     uint8_t* data;
     size_t keyLength;
     CALL(env, napi_get_element(env, argv[6], k, &item));
     if (!bytesOf(env, item, &data, &keyLength)) return fail(env, "findField: keys must be Uint8Arrays");
-    keys[k].assign(reinterpret_cast<char*>(data), keyLength);
+    path[k].assign(reinterpret_cast<char*>(data), keyLength);
   }
   if (napi_get_typedarray_info(env, argv[7], &type, &length, &raw, nullptr, nullptr) != napi_ok ||
       type != napi_int32_array || static_cast<uint64_t>(2 * n) > length)
@@ -1360,7 +1364,7 @@ napi_value FindField(napi_env env, napi_callback_info info) {
     int64_t t = 0;
     if (i >= 0 && i < count && e.valid[i] != 0 && rowInside(e.spans + i * kSpanStride, srcLength)) {
       const uint32_t* row = e.spans + i * kSpanStride;
-      answer = fieldValue(src, row[kSpanFields], row[kSpanFields + 1], keys, depth, &s, &t);
+      answer = fieldValue(src, row[kSpanFields], row[kSpanFields + 1], path, depth, &s, &t);
     }
     out[2 * k] = answer == 0 ? static_cast<int32_t>(s) : answer;
     out[2 * k + 1] = answer == 0 ? static_cast<int32_t>(t) : 0;
@@ -1393,20 +1397,25 @@ napi_value Configure(napi_env env, napi_callback_info info) {
     uint8_t* data;
     size_t length;
     CALL(env, napi_get_element(env, argv[0], k, &item));
-    if (!bytesOf(env, item, &data, &length) || length > 64) return fail(env, "configure: keys are short Uint8Arrays");
-    keys[k].assign(reinterpret_cast<char*>(data), length);
+    if (!bytesOf(env, item, &data, &length)) return fail(env, "configure: keys are Uint8Arrays");
+    if (keys[k].size() != length || std::memcmp(keys[k].data(), data, length) != 0)
+      return fail(env, "configure: the line's keys are not the ones this addon writes (rebuild @logkit/wire-native)");
   }
   return nullptr;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  setUpCrc();
-  setUpEscapes();
-  for (int c = 0; c < 256; c++) special[c] = c < 0x20 || c == '"' || c == '\\' || c > 0x7f;
-  for (int d = 0; d < 100; d++) {
-    pairs[2 * d] = static_cast<char>('0' + d / 10);
-    pairs[2 * d + 1] = static_cast<char>('0' + d % 10);
-  }
+  // Tables shared by every thread that loads the addon: made once, read-only after.
+  static std::once_flag tables;
+  std::call_once(tables, [] {
+    setUpCrc();
+    setUpEscapes();
+    for (int c = 0; c < 256; c++) special[c] = c < 0x20 || c == '"' || c == '\\' || c > 0x7f;
+    for (int d = 0; d < 100; d++) {
+      pairs[2 * d] = static_cast<char>('0' + d / 10);
+      pairs[2 * d + 1] = static_cast<char>('0' + d % 10);
+    }
+  });
   const napi_property_descriptor methods[] = {
       {"index", nullptr, Index, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"render", nullptr, Render, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
