@@ -1,10 +1,11 @@
-// The native half of @logkit/core's wire module: the two loops the collector
-// runs over every byte of every entry, in C++, called once per batch.
+// The native half of @logkit/core's wire module: the loops the collector runs
+// over every byte of every entry, in C++, called once per batch (not per
+// entry: a call costs more than an entry's work).
 //
 // index(buf, start, end, checkCrc, maxFrameSize, entries, entryCap, frames, frameCap, state) -> status
 //   EntryIndex.add (packages/core/src/wire/entry-index.ts) over buf[start, end),
-//   writing the same columns. Those live in two ArrayBuffers laid out as
-//   entryBlockLayout / frameBlockLayout in entry-index.ts say (and as the
+//   writing the same columns. Those live in two ArrayBuffers laid out as the
+//   comment above ENTRY_BLOCK_BYTES_PER_ROW in entry-index.ts says (and as the
 //   Entries / Frames structs below read them). state (Float64Array) carries
 //   entries, frames, invalidEntries, malformedFrames in and out, and `end`
 //   and the stop code out. A frame that would overflow the columns is not
@@ -28,7 +29,7 @@
 // crc32(buf, start, end) -> number   the CRC-32 index() checks, for tests.
 // configure(keys)                     checks that LINE_KEYS are the keys it writes.
 //
-// Both loops match the TypeScript byte for byte and bit for bit: varints are
+// Every call matches the TypeScript byte for byte and bit for bit: varints are
 // summed as the same doubles, every read is bounded by the frame and the
 // entry, and nothing here trusts a length before checking it. The TypeScript
 // stays the reference (tests run both over random and hostile frames).
