@@ -28,8 +28,33 @@ export type ErrorCode = keyof typeof errorCodes
 /** Any package's code: plugins keep their own table in the same form. */
 export type LogkitErrorCode = ErrorCode | `LOGKIT_ERR_${string}`
 
+/**
+ * Marks every LogkitError, whichever copy of this module made it: `Symbol.for`
+ * because `@logkit/core/producer` is a bundle with a class of its own, and a
+ * process that loads it beside `@logkit/core` (a collector that also logs, the
+ * CLI) must recognise both copies' errors.
+ */
+const ERROR_BRAND = Symbol.for('logkit.LogkitError')
+
 /** The one error class of logkit: a stable `code`, a message that says what to do, and the cause. */
 export class LogkitError extends Error {
+  /** `instanceof LogkitError` checks the brand, so it holds across the bundled and unbundled copies. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // A subclass keeps the ordinary prototype check: `this` is the class on the right of instanceof.
+    // biome-ignore lint/complexity/noThisInStatic: which class was asked about decides the check
+    if (this !== LogkitError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND] === true
+    )
+  }
+
+  /** On the prototype, so subclasses carry it too. */
+  get [ERROR_BRAND](): true {
+    return true
+  }
+
   readonly code: LogkitErrorCode
   /** Structured details, e.g. the option path of an invalid option. */
   readonly details: Readonly<Record<string, unknown>> | undefined

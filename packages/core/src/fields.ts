@@ -16,7 +16,29 @@ export type FieldsObject = Readonly<Record<string, unknown>>
 
 const EMPTY_TEXT = '{}'
 
+/** Marks every Fields, whichever copy of core made it (see ERROR_BRAND in errors.ts). */
+const FIELDS_BRAND = Symbol.for('logkit.Fields')
+
 export class Fields {
+  /**
+   * `instanceof Fields` checks the brand: an entry made by the bundled
+   * `@logkit/core/producer` and read by `@logkit/core` keeps its fields, not
+   * wrapped as an object of fields. Its methods are its own copy's, so its
+   * private state stays readable.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as { [FIELDS_BRAND]?: unknown })[FIELDS_BRAND] === true
+    )
+  }
+
+  /** On the prototype: nothing per instance. */
+  get [FIELDS_BRAND](): true {
+    return true
+  }
+
   #json: string | undefined
   #value: FieldsObject | undefined
   #valid = true

@@ -35,6 +35,7 @@ import {
 } from 'node:fs'
 import { LogkitError } from './errors.js'
 import { PROTOCOL_VERSION } from './frame.js'
+import { processWide } from './process-wide.js'
 import {
   ensureAppDir,
   openPrivateFile,
@@ -155,8 +156,8 @@ function createComplete(path: string, text: string): LockSeen | undefined {
   }
 }
 
-/** The texts of the locks this process holds: a lock with this pid and another text was left by an earlier process with our pid (a restarted container's pid 1). */
-const ownLocks = new Set<string>()
+/** The texts of the locks this process holds (one set for every copy of core, see process-wide.ts): a lock with this pid and another text was left by an earlier process with our pid (a restarted container's pid 1). */
+const ownLocks = processWide('session.ownLocks', () => new Set<string>())
 
 function lockHolderAlive(pid: number, text: string): boolean {
   return pid === process.pid ? ownLocks.has(text) : processAlive(pid)
@@ -303,8 +304,8 @@ export function readSession(app: string, env: RuntimeEnv = process.env): Session
   }
 }
 
-/** Sessions this process holds, shared by every source of the same app (shm and fifo alike). */
-const held = new Map<string, { session: Session; users: number }>()
+/** Sessions this process holds, shared by every source of the same app (shm and fifo alike), and by every copy of core (process-wide.ts). */
+const held = processWide('session.held', () => new Map<string, { session: Session; users: number }>())
 
 export interface SessionHandle {
   readonly session: Session

@@ -44,6 +44,7 @@ import {
   nowNs,
   openPrivateFile,
   peekBatch,
+  processWide,
   type RuntimeEnv,
   readSession,
   runtimePaths,
@@ -94,9 +95,11 @@ export interface FifoTransport extends Transport {
 /**
  * Pipe names taken in this thread, so two loggers of one source never share
  * a pipe. Each worker thread has its own set: its names carry its threadId
- * (see pipeFileName), so threads of one process never meet either.
+ * (see pipeFileName), so threads of one process never meet either. One set
+ * for this module's copy in `/producer`'s bundle and the main entry's
+ * (processWide): two would hand out the same name.
  */
-const taken = new Set<string>()
+const taken = processWide('fifo.taken', () => new Set<string>())
 
 function reserveName(dirKey: string, source: string): string {
   for (let n = 1; ; n++) {
@@ -109,7 +112,8 @@ function reserveName(dirKey: string, source: string): string {
   }
 }
 
-const warned = new Set<string>()
+/** Codes already warned about in this thread, by either copy of this module. */
+const warned = processWide('fifo.warned', () => new Set<string>())
 
 function warnOnce(err: Error): void {
   const code = (err as { code?: string }).code ?? err.name

@@ -5,12 +5,20 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isPluginDefinition, PLUGIN_API_VERSION } from '@logkit/core'
-import { builtinsLoadedBy, packageChecks, packagesLoadedBy } from '@logkit/core/testing'
+import {
+  builtinsLoadedBy,
+  exportedFile,
+  modulesLoadedBy,
+  packageChecks,
+  packagesLoadedBy,
+} from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
 
 const root = new URL('..', import.meta.url).pathname
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+/** What `import … from '@logkit/transport-fifo/producer'` loads: the bundle the build makes of dist/producer.js. */
+const producer = exportedFile(root, './producer')
 
 await packageChecks(t, root)
 
@@ -39,16 +47,27 @@ t.test('the CLI finds `fifo` and `stdin` in definitions, and fifo as the default
 })
 
 t.test('the producer entry point loads only the core producer entry point (no zod, no rxjs)', (t) => {
-  const loaded = packagesLoadedBy(`${root}/dist/producer.js`)
+  const loaded = packagesLoadedBy(producer)
   t.same([...loaded], ['@logkit/core/producer'], 'what a worker loads')
   t.end()
 })
 
 t.test('the producer entry point loads no heavy built-in: child_process waits for the first pipe', (t) => {
   t.same(
-    [...builtinsLoadedBy(`${root}/dist/producer.js`)].sort(),
+    [...builtinsLoadedBy(producer)].sort(),
     ['node:fs', 'node:module', 'node:os', 'node:path', 'node:util', 'node:worker_threads'],
     'what a worker loads',
+  )
+  t.end()
+})
+
+t.test('the producer entry point is one module beside core’s: Node’s ESM loader pays per module', (t) => {
+  t.equal(producer, `${root}dist/producer.bundle.js`, 'the exports map points at the bundle')
+  const files = [...modulesLoadedBy(producer)].map((file) => file.replace(/.*\/packages\//, ''))
+  t.same(
+    files,
+    ['transport-fifo/dist/producer.bundle.js', 'core/dist/producer.bundle.js'],
+    'its own bundle and @logkit/core/producer, kept outside it so a process has one copy of core',
   )
   t.end()
 })

@@ -2,11 +2,21 @@
 // require.resolve can use), and the definitions the CLI looks up.
 
 import { isPluginDefinition } from '@logkit/core'
-import { builtinsLoadedBy, packageChecks, packagesLoadedBy } from '@logkit/core/testing'
+import {
+  builtinsLoadedBy,
+  exportedFile,
+  modulesLoadedBy,
+  packageChecks,
+  packagesLoadedBy,
+} from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
 
-await packageChecks(t, new URL('..', import.meta.url).pathname)
+const root = new URL('..', import.meta.url).pathname
+/** What `import … from '@logkit/transport-shm/producer'` loads: the bundle the build makes of dist/producer.js. */
+const producer = exportedFile(root, './producer')
+
+await packageChecks(t, root)
 
 t.test('the CLI finds `shm` in definitions, and as the default', (t) => {
   t.equal(api.default, api.shmSource, 'default is the shm source')
@@ -16,18 +26,27 @@ t.test('the CLI finds `shm` in definitions, and as the default', (t) => {
 })
 
 t.test('the producer entry point loads only the core producer entry point (no zod, no rxjs)', (t) => {
-  const root = new URL('..', import.meta.url).pathname
-  t.same([...packagesLoadedBy(`${root}dist/producer.js`)], ['@logkit/core/producer'])
+  t.same([...packagesLoadedBy(producer)], ['@logkit/core/producer'])
   t.end()
 })
 
 t.test('the producer entry point loads no heavy built-in: net and crypto are the collector’s', (t) => {
-  const root = new URL('..', import.meta.url).pathname
   t.same(
-    [...builtinsLoadedBy(`${root}dist/producer.js`)].sort(),
+    [...builtinsLoadedBy(producer)].sort(),
     ['node:fs', 'node:module', 'node:os', 'node:path', 'node:util'],
     'what a worker loads',
   )
   t.ok(builtinsLoadedBy(`${root}dist/source.js`).has('node:net'), 'the check sees the collector’s doorbell')
+  t.end()
+})
+
+t.test('the producer entry point is one module beside core’s: Node’s ESM loader pays per module', (t) => {
+  t.equal(producer, `${root}dist/producer.bundle.js`, 'the exports map points at the bundle')
+  const files = [...modulesLoadedBy(producer)].map((file) => file.replace(/.*\/packages\//, ''))
+  t.same(
+    files,
+    ['transport-shm/dist/producer.bundle.js', 'core/dist/producer.bundle.js'],
+    'its own bundle and @logkit/core/producer, kept outside it so a process has one copy of core',
+  )
   t.end()
 })

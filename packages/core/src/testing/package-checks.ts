@@ -25,12 +25,12 @@ function files(root: string, dir: string): string[] {
   )
 }
 
-/** The specifiers of a file's static imports and re-exports, as written. */
+/** The specifiers of a file's static imports and re-exports, as written (single quotes in ours, double in esbuild's bundles). */
 function importSpecifiers(path: string): string[] {
   const text = readFileSync(path, 'utf8')
-  return [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'([^']+)'|^import\s+'([^']+)'/gm)].map(
-    (m) => (m[1] ?? m[2]) as string,
-  )
+  return [
+    ...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+(['"])([^'"]+)\1|^import\s+(['"])([^'"]+)\3/gm),
+  ].map((m) => (m[2] ?? m[4]) as string)
 }
 
 /** The package names a file imports (bare specifiers, without node: built-ins). */
@@ -61,7 +61,28 @@ export function builtinsLoadedBy(file: string): Set<string> {
   return staticallyLoadedBy(file).builtins
 }
 
-function staticallyLoadedBy(file: string): { packages: Set<string>; builtins: Set<string> } {
+/**
+ * The files of modules a built module loads when imported: itself, the files
+ * its relative imports name and those of the @logkit packages it imports,
+ * found as packagesLoadedBy finds packages. Node's ESM loader pays per module,
+ * so a worker's entry points should be one file each.
+ */
+export function modulesLoadedBy(file: string): Set<string> {
+  return staticallyLoadedBy(file).modules
+}
+
+/** The file a package's exports map gives for `subpath` (`.`, `./producer`). */
+export function exportedFile(packageRoot: string, subpath: string): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8'))
+  const target = pkg.exports?.[subpath]
+  return join(packageRoot, typeof target === 'string' ? target : target.default)
+}
+
+function staticallyLoadedBy(file: string): {
+  packages: Set<string>
+  builtins: Set<string>
+  modules: Set<string>
+} {
   const seen = new Set<string>()
   const packages = new Set<string>()
   const builtins = new Set<string>()
@@ -78,7 +99,7 @@ function staticallyLoadedBy(file: string): { packages: Set<string>; builtins: Se
     }
   }
   visit(file)
-  return { packages, builtins }
+  return { packages, builtins, modules: seen }
 }
 
 /** `file: package` for every import under `dir` of a package not in `declared`. */
