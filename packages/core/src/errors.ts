@@ -21,6 +21,8 @@ export const errorCodes = {
   LOGKIT_ERR_SESSION_LOCKED: 'Another live collector already holds the session of this app.',
   LOGKIT_ERR_SESSION_LOCK_UNREADABLE:
     "An app's lock file names no collector pid, so it cannot be told stale.",
+  LOGKIT_ERR_WIRE_NATIVE:
+    'The native wire loops (@logkit/wire-native) were asked for and are not installed, not built, or turned off.',
 } as const
 
 /** Core's codes. */
