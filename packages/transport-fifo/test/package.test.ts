@@ -8,9 +8,9 @@ import { isPluginDefinition, PLUGIN_API_VERSION } from '@logkit/core'
 import {
   builtinsLoadedBy,
   exportedFile,
-  modulesLoadedBy,
   packageChecks,
   packagesLoadedBy,
+  transportProducerBundleCheck,
 } from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
@@ -61,13 +61,4 @@ t.test('the producer entry point loads no heavy built-in: child_process waits fo
   t.end()
 })
 
-t.test('the producer entry point is one module beside core’s: Node’s ESM loader pays per module', (t) => {
-  t.equal(producer, `${root}dist/producer.bundle.js`, 'the exports map points at the bundle')
-  const files = [...modulesLoadedBy(producer)].map((file) => file.replace(/.*\/packages\//, ''))
-  t.same(
-    files,
-    ['transport-fifo/dist/producer.bundle.js', 'core/dist/producer.bundle.js'],
-    'its own bundle and @logkit/core/producer, kept outside it so a process has one copy of core',
-  )
-  t.end()
-})
+transportProducerBundleCheck(t, root)

@@ -5,9 +5,9 @@ import { isPluginDefinition } from '@logkit/core'
 import {
   builtinsLoadedBy,
   exportedFile,
-  modulesLoadedBy,
   packageChecks,
   packagesLoadedBy,
+  transportProducerBundleCheck,
 } from '@logkit/core/testing'
 import t from 'tap'
 import * as api from '../src/index.js'
@@ -40,13 +40,4 @@ t.test('the producer entry point loads no heavy built-in: net and crypto are the
   t.end()
 })
 
-t.test('the producer entry point is one module beside core’s: Node’s ESM loader pays per module', (t) => {
-  t.equal(producer, `${root}dist/producer.bundle.js`, 'the exports map points at the bundle')
-  const files = [...modulesLoadedBy(producer)].map((file) => file.replace(/.*\/packages\//, ''))
-  t.same(
-    files,
-    ['transport-shm/dist/producer.bundle.js', 'core/dist/producer.bundle.js'],
-    'its own bundle and @logkit/core/producer, kept outside it so a process has one copy of core',
-  )
-  t.end()
-})
+transportProducerBundleCheck(t, root)

@@ -4,7 +4,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { Test } from 'tap'
 
 function files(root: string, dir: string): string[] {
@@ -135,5 +135,24 @@ export async function packageChecks(t: Test, packageRoot: string): Promise<void>
       if (typeof value === 'string') continue
       t.same(Object.keys(value as object), ['types', 'default'], `${key}: conditions are types, then default`)
     }
+  })
+}
+
+/**
+ * A transport's `/producer` entry point is the bundle its build makes, and
+ * loads one file beside it: @logkit/core/producer's bundle, kept outside so a
+ * process holds one copy of core (Node's ESM loader pays per module a worker loads).
+ */
+export function transportProducerBundleCheck(t: Test, packageRoot: string): void {
+  t.test('the producer entry point is one module beside core’s: Node’s ESM loader pays per module', (t) => {
+    const producer = exportedFile(packageRoot, './producer')
+    t.equal(producer, join(packageRoot, 'dist/producer.bundle.js'), 'the exports map points at the bundle')
+    const files = [...modulesLoadedBy(producer)].map((file) => file.replace(/.*\/packages\//, ''))
+    t.same(
+      files,
+      [`${basename(packageRoot)}/dist/producer.bundle.js`, 'core/dist/producer.bundle.js'],
+      'its own bundle and @logkit/core/producer, kept outside it so a process has one copy of core',
+    )
+    t.end()
   })
 }
