@@ -2,7 +2,9 @@
 // waits for a byte on it; a producer writes one byte only on the edge where it
 // finds the collector asleep (and clears the flag), so a busy collector pays
 // nothing for wake-ups and an idle one burns no CPU. (Atomics.wait/notify
-// cannot do this: V8 keeps its waiter lists per process.)
+// cannot do this: V8 keeps its waiter lists per process.) The byte says why:
+// a new ring announces itself with RING_ANNOUNCE, so the collector lists its
+// directory only then, not at every wake-up.
 
 import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,7 +14,12 @@ export function doorbellPath(appDir: string): string {
   return join(appDir, DOORBELL_NAME)
 }
 
-const ONE_BYTE = Buffer.from([1])
+/** The byte of a wake-up: data in a ring the collector knows, or a ring closing. */
+export const RING_WAKE = 1
+/** The byte of a new ring: the collector looks for it in the directory. */
+export const RING_ANNOUNCE = 2
+const WAKE_BYTE = Buffer.from([RING_WAKE])
+const ANNOUNCE_BYTE = Buffer.from([RING_ANNOUNCE])
 
 /** The producer's side: rings without ever blocking, and reopens after a collector restart. */
 export class DoorbellRinger {
@@ -21,8 +28,8 @@ export class DoorbellRinger {
 
   constructor(readonly path: string) {}
 
-  /** Rings; false when no collector could be reached (none runs, or it just went away). */
-  ring(): boolean {
+  /** Rings (`announce`: for a new ring); false when no collector could be reached (none runs, or it just went away). */
+  ring(announce = false): boolean {
     if (this.#fd === undefined) {
       // No collector yet: try again at most every 100 ms, never per log call.
       const now = Date.now()
@@ -36,7 +43,7 @@ export class DoorbellRinger {
       }
     }
     try {
-      writeSync(this.#fd, ONE_BYTE)
+      writeSync(this.#fd, announce ? ANNOUNCE_BYTE : WAKE_BYTE)
       return true
     } catch (err) {
       // EAGAIN: the pipe is full of wake-ups already. EPIPE: that collector is gone; reopen next time.

@@ -3,8 +3,9 @@
 // load node:net.
 
 import { closeSync, constants, lstatSync, unlinkSync } from 'node:fs'
-import { Socket } from 'node:net'
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net'
 import { openPrivateFile } from '@logkit/core/producer'
+import { RING_ANNOUNCE } from './doorbell-ringer.js'
 import { native } from './native.js'
 
 export { doorbellPath } from './doorbell-ringer.js'
@@ -14,9 +15,10 @@ export class DoorbellListener {
   readonly #socket: Socket
   readonly #keepOpen: number
 
+  /** `onRing(announced)`: `announced` when a new ring was among the wake-ups read. */
   constructor(
     readonly path: string,
-    onRing: () => void,
+    onRing: (announced: boolean) => void,
   ) {
     let reuse = false
     try {
@@ -28,8 +30,21 @@ export class DoorbellListener {
     const readFd = openPrivateFile(path, constants.O_RDONLY | constants.O_NONBLOCK)
     // Our own writer keeps the FIFO from reporting end-of-file when producers come and go.
     this.#keepOpen = openPrivateFile(path, constants.O_WRONLY | constants.O_NONBLOCK)
-    this.#socket = new Socket({ fd: readFd, readable: true, writable: false })
-    this.#socket.on('data', () => onRing())
+    // Wake-ups are read into one small buffer (onread): nothing allocated per ring.
+    const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+      fd: readFd,
+      readable: true,
+      writable: false,
+      onread: {
+        buffer: Buffer.alloc(256),
+        callback: (n, buf) => {
+          onRing(buf.subarray(0, n).includes(RING_ANNOUNCE))
+          return true
+        },
+      },
+    }
+    // The constructor takes onread as connect() does; the type declarations list it for connect() only.
+    this.#socket = new Socket(options)
     this.#socket.on('error', () => {})
   }
 

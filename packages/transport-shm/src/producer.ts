@@ -196,8 +196,8 @@ export function shm(options: ShmOptions): ShmTransport {
     return true
   }
 
-  // A new ring: tell a sleeping collector it exists.
-  doorbell.ring()
+  // A new ring: tell the collector it exists (it lists its directory for it).
+  doorbell.ring(true)
 
   const levelListeners: ((level: number) => void)[] = []
   let levelTimer: NodeJS.Timeout | undefined

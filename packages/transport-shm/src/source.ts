@@ -159,7 +159,7 @@ export function createShmSource(
         releaseHead = 0
       }
       if (stopped) closeSettled()
-      else maybeReapAll()
+      else maybeReapAll(false)
     }
     ctx.onAck(release)
 
@@ -498,32 +498,32 @@ export function createShmSource(
       for (const state of rings.values()) state.ring.setAsleep(true)
       asleep = true
       if (hasData()) wake()
-      else maybeReapAll()
+      // Rings that said goodbye are reaped now; whether a producer died is the reaper's question (a syscall per ring).
+      else maybeReapAll(false)
     }
 
-    const wake = () => {
+    /** `announced`: the doorbell brought a new ring's announcement, so the directory is listed. */
+    const wake = (announced = false) => {
+      // Scheduled before the check: the drain runs in the same turn, after one fstat per ring.
+      schedule()
       checkRings()
-      if (!asleep) {
-        // A doorbell while awake can be a new ring announcing itself.
-        scan()
-        return schedule()
-      }
+      if (announced) scan()
+      if (!asleep) return
       asleep = false
       for (const state of rings.values()) state.ring.setAsleep(false)
-      scan()
-      schedule()
     }
 
-    const maybeReapAll = () => {
-      for (const state of rings.values()) maybeReap(state)
+    /** `probe`: also ask whether each producer still runs, not only whether it closed its ring. */
+    const maybeReapAll = (probe: boolean) => {
+      for (const state of rings.values()) maybeReap(state, probe)
     }
 
-    const maybeReap = (state: RingState) => {
+    const maybeReap = (state: RingState, probe: boolean) => {
       if (state.reaped) return
       const ring = state.ring
       if (!state.gone) {
         const closed = ring.state === STATE_CLOSED
-        if (!closed && ring.producerAlive()) return
+        if (!closed && (!probe || ring.producerAlive())) return
         state.gone = true
       }
       // Drained and done: every byte read, and released end to end.
@@ -569,12 +569,12 @@ export function createShmSource(
       subscriber.complete()
     }
 
-    const doorbell = new DoorbellListener(doorbellPath(paths.appDir), wake)
+    const doorbell = new DoorbellListener(doorbellPath(paths.appDir), (announced) => wake(announced))
     handle.session.setTransport('shm', { dir: paths.memoryDir, doorbell: doorbell.path })
     const reaper = setInterval(() => {
       checkRings()
       scan()
-      maybeReapAll()
+      maybeReapAll(true)
       if (asleep && hasData()) wake()
     }, reapIntervalMs).unref()
     // Beats also while idle or held back by demand: the collector is there, and will read.
