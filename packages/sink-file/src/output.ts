@@ -1,16 +1,23 @@
-// One open log file: an fd we opened ourselves (see safe-open.ts) handed to a
-// sonic-boom in async mode, which keeps its own buffer and writes what
-// collected in it with one write(2) at a time. This class counts bytes in and
-// out so that a batch's promise resolves exactly when sonic-boom has handed
-// its last byte to the OS.
+// One open log file: an fd we opened ourselves (see safe-open.ts). This class
+// counts bytes in and out so that a batch's promise resolves exactly when its
+// last byte has been handed to the OS.
 //
-//   append(bytes) ──▶ sonic-boom buffer ──fs.write──▶ 'write'(n) ──▶ batches whose
-//                                                                  end ≤ written resolve
+//   append(bytes) ──▶ write(2), now ──────────────────────────────▶ batches whose
+//                 └─▶ sonic-boom ──fs.write──▶ 'write'(n) ──▶ end ≤ written resolve
 //
-// Bytes appended while a write is in flight are held here, not handed to
-// sonic-boom, which would copy them into one buffer (Buffer.concat) for its
-// next write: the lines of successive batches are adjacent in the line
-// buffer they were rendered into, so the held bytes stay one view of it,
+// A batch is written at once, synchronously, while such writes are quick: a
+// write(2) of lines into the page cache costs less than handing it to the
+// thread pool and back, and its lines reach the file without waiting for a
+// thread to be scheduled. A write that takes SLOW_WRITE_MS or more (a disk or
+// file system that blocks) moves the file to sonic-boom's thread-pool writes
+// for ASYNC_HOLD_MS, so a slow disk holds up the collector's other sinks and
+// sources for one write at most; then a direct write is tried again, once
+// nothing is in flight.
+//
+// Bytes appended while a thread-pool write is in flight are held here, not
+// handed to sonic-boom, which would copy them into one buffer (Buffer.concat)
+// for its next write: the lines of successive batches are adjacent in the
+// line buffer they were rendered into, so the held bytes stay one view of it,
 // handed over whole when the write in flight is done.
 //
 // A batch arrives as one UTF-8 buffer (sonic-boom's buffer mode): a string
@@ -22,7 +29,7 @@
 // back to the end of the last whole batch, so the file never holds a partial
 // line and a retried batch is never written twice.
 
-import { fstat, fstatSync, fsync, ftruncateSync } from 'node:fs'
+import { fstat, fstatSync, fsync, ftruncateSync, writeSync } from 'node:fs'
 import sonicBoom from 'sonic-boom'
 import { fileSinkError } from './errors.js'
 import type { OpenedFile } from './safe-open.js'
@@ -33,6 +40,19 @@ const { SonicBoom } = sonicBoom
 type Writer = InstanceType<typeof SonicBoom>
 
 const MAX_WRITE = 1024 * 1024
+/** A direct write taking this long moves the file to thread-pool writes… */
+const SLOW_WRITE_MS = 2
+/** …for this long. */
+const ASYNC_HOLD_MS = 1000
+
+export interface OutputOptions {
+  /** Direct (synchronous) writes while they are quick; false: always through the thread pool. */
+  readonly direct?: boolean
+  /** A direct write at least this long moves the file to thread-pool writes for a while. */
+  readonly slowWriteMs?: number
+}
+
+const nowMs = (): number => performance.now()
 
 interface Waiter {
   readonly target: number
@@ -51,7 +71,7 @@ export class Output {
   /** File size before our first byte; moves when the file is truncated under us. */
   #base: number
   #submitted = 0
-  /** Bytes handed to sonic-boom (submitted less what is held). */
+  /** Bytes written directly or handed to sonic-boom (submitted less what is held). */
   #handed = 0
   #written = 0
   /** Bytes appended while a write was in flight, not handed over yet. */
@@ -64,8 +84,14 @@ export class Output {
   #syncing: Promise<void> | undefined
   #destroyed = false
   #markClosed: () => void = () => {}
+  readonly #direct: boolean
+  readonly #slowWriteMs: number
+  /** Until when (performance.now()) writes go through the thread pool after a slow one. */
+  #asyncUntil = 0
 
-  constructor(path: string, file: OpenedFile) {
+  constructor(path: string, file: OpenedFile, options: OutputOptions = {}) {
+    this.#direct = options.direct ?? true
+    this.#slowWriteMs = options.slowWriteMs ?? SLOW_WRITE_MS
     this.path = path
     this.fd = file.fd
     this.dev = file.dev
@@ -116,9 +142,29 @@ export class Output {
     if (this.#error !== undefined) return Promise.reject(this.#error)
     this.#submitted += bytes.length
     const done = this.#until(this.#submitted)
-    if (this.#written === this.#handed) this.#hand(bytes)
-    else this.#hold(bytes)
+    if (this.#written !== this.#handed) this.#hold(bytes)
+    else if (!this.#writeNow(bytes)) this.#hand(bytes)
     return done
+  }
+
+  /** Writes bytes now, when direct writes are on and nothing is in flight; false to hand them over instead. */
+  #writeNow(bytes: Buffer): boolean {
+    if (!this.#direct || this.#closing !== undefined) return false
+    const start = nowMs()
+    if (start < this.#asyncUntil) return false
+    this.#handed += bytes.length
+    let n = 0
+    try {
+      while (n < bytes.length) n += writeSync(this.fd, bytes, n, bytes.length - n)
+    } catch (err) {
+      // What a partial write put in the file is cut off with the rest of the batch.
+      this.#onWrite(n)
+      this.#onError(err as Error)
+      return true
+    }
+    if (nowMs() - start >= this.#slowWriteMs) this.#asyncUntil = nowMs() + ASYNC_HOLD_MS
+    this.#onWrite(n)
+    return true
   }
 
   #hand(bytes: Buffer): void {
