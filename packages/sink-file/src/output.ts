@@ -41,7 +41,7 @@ type Writer = InstanceType<typeof SonicBoom>
 
 const MAX_WRITE = 1024 * 1024
 /** A direct write taking this long moves the file to thread-pool writes… */
-const SLOW_WRITE_MS = 2
+const SLOW_WRITE_MS = 5
 /** …for this long. */
 const ASYNC_HOLD_MS = 1000
 
@@ -50,6 +50,12 @@ export interface OutputOptions {
   readonly direct?: boolean
   /** A direct write at least this long moves the file to thread-pool writes for a while. */
   readonly slowWriteMs?: number
+}
+
+/** What a new Output gets when it is not told otherwise (tests move every file to thread-pool writes here). */
+export const outputDefaults: { direct: boolean; slowWriteMs: number } = {
+  direct: true,
+  slowWriteMs: SLOW_WRITE_MS,
 }
 
 const nowMs = (): number => performance.now()
@@ -90,8 +96,8 @@ export class Output {
   #asyncUntil = 0
 
   constructor(path: string, file: OpenedFile, options: OutputOptions = {}) {
-    this.#direct = options.direct ?? true
-    this.#slowWriteMs = options.slowWriteMs ?? SLOW_WRITE_MS
+    this.#direct = options.direct ?? outputDefaults.direct
+    this.#slowWriteMs = options.slowWriteMs ?? outputDefaults.slowWriteMs
     this.path = path
     this.fd = file.fd
     this.dev = file.dev
