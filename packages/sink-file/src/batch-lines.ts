@@ -8,7 +8,8 @@
 //
 //   renderer.out:  [ taken … (sonic-boom may still hold them) | pending: base … pos | room ]
 //
-// The renderer's buffer is never reset. When the next line does not fit in
+// The renderer's buffer is reset only by rewind(), which its caller calls
+// when no writer holds any bytes it took. When the next line does not fit in
 // the room left, the pending bytes move to the start of a new buffer (the
 // taken ones stay where they are, with whoever holds them), as in
 // JsonLineWriter: a batch is handed to the file whole, however large.
@@ -44,6 +45,11 @@ export class BatchLines {
   /** Forgets what was rendered since the last take(). */
   discard(): void {
     this.#renderer.pos = this.#base
+  }
+
+  /** As JsonLineWriter#rewind: the next lines from the buffer's start, when nothing is pending and no writer holds taken bytes. */
+  rewind(): void {
+    if (this.#renderer.pos === this.#base) this.#renderer.pos = this.#base = 0
   }
 
   /** Renders entry k of `batch` as its JSON line and newline (an entry its index marked invalid: nothing). */

@@ -150,6 +150,8 @@ interface LineBuffer {
   take(upTo: number): Buffer
   /** Forgets the pending bytes. */
   discard(): void
+  /** Renders from the buffer's start again: only when no append holds taken bytes. */
+  rewind(): void
 }
 
 /** The parts a write comes in: write()'s array of entries, or each of writeEntries()'s batches. */
@@ -195,6 +197,11 @@ class FileSinkImpl implements FileSink {
   /** After a failed rotation, the size the file may reach before the next try. */
   #retryRotationAt = 0
   #lane: Promise<unknown> = RESOLVED
+  /** Appends whose bytes a writer may still hold (taken from a line buffer, not yet settled). */
+  #appendsHeld = 0
+  readonly #appendSettled = (): void => {
+    this.#appendsHeld--
+  }
   #background: Promise<void> = RESOLVED
   #closing: Promise<void> | undefined
   #entries = 0
@@ -376,6 +383,8 @@ class FileSinkImpl implements FileSink {
     // is where a failed write cuts that file back to.
     const lines = how.lines
     lines.discard() // what a write that failed while rendering left
+    // Every byte taken is written (or given up): the lines go to the buffer's start, still in the cache.
+    if (this.#appendsHeld === 0) lines.rewind()
     const invalidBefore = lines.invalidFields
     let handed = 0
     const handOver = (upTo: number) => {
@@ -384,8 +393,9 @@ class FileSinkImpl implements FileSink {
       handed += bytes.length
       this.#guard.wrote(bytes.length)
       const part = this.#out.append(bytes)
+      this.#appendsHeld++
       // Handled here too: it may fail while a rotation below is awaited.
-      part.catch(noop)
+      part.then(this.#appendSettled, this.#appendSettled)
       appended.push(part)
     }
     let k = 0 // the entry's position in the write
