@@ -90,9 +90,45 @@ t.test('the byte bound drops the oldest runs, never the newest', (t) => {
     Array.from({ length: kept.length }, (_, k) => seq - kept.length + 1 + k),
     'the newest ones, in order',
   )
-  const big = new TailHistory(1000, 10)
-  big.addBatches([batchOf(entries(20))])
-  t.equal(big.entries().length, 20, 'a single run larger than the bound is kept whole')
+  const big = new TailHistory(1000, 400)
+  const twenty = entries(20)
+  big.addBatches([batchOf(twenty)])
+  const fit = big.entries()
+  t.ok(
+    fit.length > 0 && fit.length < 20,
+    `a run larger than the bound keeps some of its rows (${fit.length})`,
+  )
+  t.same(texts(fit), texts(twenty.slice(-fit.length)), 'the newest ones')
+  t.end()
+})
+
+t.test('written round its buffer: what is kept is always the newest entries, intact', (t) => {
+  // Batches of 1 to 40 entries (some with rows left out) into a buffer that holds a few of them:
+  // runs go at the end, wrap to the start and push the oldest out, over and over.
+  let state = 7
+  const random = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648
+    return state % n
+  }
+  const history = new TailHistory(100, 3000)
+  const written: LogEntry[] = []
+  let bad = 0
+  for (let round = 0; round < 400; round++) {
+    const list = entries(1 + random(40), 'x'.repeat(random(60)))
+    const batch = batchOf(list)
+    if (random(4) === 0 && list.length > 2) {
+      const rows = Int32Array.from(list.keys()).filter((k) => k % 2 === 0)
+      history.addBatches([batch.withRows(rows)])
+      for (const k of rows) written.push(list[k] as LogEntry)
+    } else {
+      history.addBatches([batch])
+      written.push(...list)
+    }
+    const kept = history.entries()
+    const expected = written.slice(-kept.length)
+    if (kept.length === 0 || kept.length > 100 || texts(kept).join('\n') !== texts(expected).join('\n')) bad++
+  }
+  t.equal(bad, 0, 'after every batch: 1 to 100 entries, the newest written, each as it was')
   t.end()
 })
 
