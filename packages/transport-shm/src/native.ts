@@ -9,6 +9,14 @@ export interface ShmAddon {
   map(path: string, size: number, create: boolean): SharedArrayBuffer
   /** Creates and maps a producer's ring, its pages reserved, under an exclusive flock held on the returned fd. */
   create(path: string, size: number): [SharedArrayBuffer, number]
+  /**
+   * Maps an existing ring for reading, watched: a read past the end of a file
+   * truncated under it reads zeros and counts a fault in faults()[slot]
+   * instead of killing the process with SIGBUS. slot -1: not watched (no slot left).
+   */
+  open(path: string): [SharedArrayBuffer, number]
+  /** The fault counts of the watched mappings, one int32 per slot. */
+  faults(): SharedArrayBuffer
   /** Whether some process holds the flock of the file open on `fd`. */
   lockHeld(fd: number): boolean
   mkfifo(path: string, mode: number): void

@@ -28,6 +28,14 @@ import { native } from './native.js'
 
 const NO_SOURCE = new DataView(new ArrayBuffer(0))
 
+let faults: Int32Array | undefined
+
+/** The fault counts of watched mappings (see native.ts open). */
+function faultCounts(): Int32Array {
+  faults ??= new Int32Array(native().faults())
+  return faults
+}
+
 export class Ring {
   readonly header: Int32Array
   /** The data area as a Buffer view of the shared memory. */
@@ -41,13 +49,17 @@ export class Ring {
   #sourceView: DataView = NO_SOURCE
   /** The producer's: the fd holding the ring's flock. Anyone else's: an fd to probe that lock and the file's size. */
   #fd: number | undefined
+  /** A reader's mapping, watched for faults: its slot in faultCounts(); -1 when not watched. */
+  readonly #slot: number
 
   private constructor(
     readonly path: string,
     sab: SharedArrayBuffer,
     fd: number | undefined,
+    slot = -1,
   ) {
     this.#fd = fd
+    this.#slot = slot
     this.header = new Int32Array(sab, 0, HEADER_BYTES / 4)
     this.capacity = sab.byteLength - HEADER_BYTES
     this.mask = this.capacity - 1
@@ -125,8 +137,9 @@ export class Ring {
   /** Opens an existing ring file, checking its header. Throws LOGKIT_ERR_SHM_RING_INVALID. */
   static open(path: string): Ring {
     let sab: SharedArrayBuffer
+    let slot: number
     try {
-      sab = native().map(path, 0, false)
+      ;[sab, slot] = native().open(path)
     } catch (err) {
       // An empty file (EINVAL: nothing to map) is a ring its producer is still
       // creating and sizing: the caller gives it a grace period, like a ring
@@ -138,7 +151,7 @@ export class Ring {
     // the grace period then refuses).
     if (sab.byteLength < HEADER_BYTES + MIN_CAPACITY)
       invalid(path, `is ${sab.byteLength} bytes, too small for a ring`, 'uninitialised')
-    const ring = new Ring(path, sab, undefined)
+    const ring = new Ring(path, sab, undefined, slot)
     ring.#check()
     return ring
   }
@@ -186,6 +199,16 @@ export class Ring {
    */
   intact(): boolean {
     return this.#fd !== undefined && fstatSync(this.#fd).size >= HEADER_BYTES + this.capacity
+  }
+
+  /**
+   * A reader's check before it touches the ring again: false once a read
+   * found the file cut short (its mapping is watched: the read got zeros, see
+   * native.ts), or, for a mapping that could not be watched, when the file
+   * is shorter than the ring now.
+   */
+  whole(): boolean {
+    return this.#slot >= 0 ? Atomics.load(faultCounts(), this.#slot) === 0 : this.intact()
   }
 
   /** Whether the collector's beat is recent (written within `staleMs` of `now`, wrap-safe). */

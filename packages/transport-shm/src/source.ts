@@ -256,6 +256,8 @@ export function createShmSource(
 
     /** Stops reading a ring that can no longer be trusted; it is left in place. */
     const refuse = (state: RingState, why: string, reason: string) => {
+      // Zeros read from a file cut short look like anything: the cut is the reason.
+      if (reason !== 'truncated' && !state.ring.whole()) return refuse(state, TRUNCATED, 'truncated')
       state.reaped = true
       rings.delete(state.file)
       refused.add(state.file)
@@ -268,21 +270,18 @@ export function createShmSource(
     }
 
     /**
-     * Before a callback touches the rings' memory: a file truncated by
-     * another process would make that touch a SIGBUS.
+     * Refuses the rings a read found cut short by another process. Such a
+     * read does not kill the collector: the rings' mappings are watched
+     * (Ring#whole, native.ts open), it reads zeros, which no frame check
+     * accepts, and counts a fault, looked at here (a load per ring).
      */
-    // At most once per turn of the event loop: the drain, the acknowledgements
-    // and the timers of one turn touch the rings after one check (an fstat per ring).
-    let checkedThisTurn = false
     const checkRings = () => {
-      if (checkedThisTurn) return
-      checkedThisTurn = true
-      setImmediate(() => {
-        checkedThisTurn = false
-      })
-      for (const state of rings.values()) {
-        if (!state.ring.intact()) refuse(state, 'was truncated by another process', 'truncated')
-      }
+      for (const state of rings.values()) if (!state.ring.whole()) refuse(state, TRUNCATED, 'truncated')
+    }
+
+    /** A ring cut short where no read went yet is found by its size (an fstat per ring, at each beat). */
+    const checkSizes = () => {
+      for (const state of rings.values()) if (!state.ring.intact()) refuse(state, TRUNCATED, 'truncated')
     }
 
     const scan = () => {
@@ -504,9 +503,8 @@ export function createShmSource(
 
     /** `announced`: the doorbell brought a new ring's announcement, so the directory is listed. */
     const wake = (announced = false) => {
-      // Scheduled before the check: the drain runs in the same turn, after one fstat per ring.
-      schedule()
       checkRings()
+      schedule()
       if (announced) scan()
       if (!asleep) return
       asleep = false
@@ -527,7 +525,10 @@ export function createShmSource(
         state.gone = true
       }
       // Drained and done: every byte read, and released end to end.
-      if (state.read !== ring.tail || ring.head !== ring.tail) {
+      const drained = state.read === ring.tail && ring.head === ring.tail
+      // Positions read from a file cut short are zeros: not a drained ring, a refused one.
+      if (!ring.whole()) return refuse(state, TRUNCATED, 'truncated')
+      if (!drained) {
         if (state.read !== ring.tail && asleep) wake()
         return
       }
@@ -580,6 +581,7 @@ export function createShmSource(
     // Beats also while idle or held back by demand: the collector is there, and will read.
     const beater = setInterval(() => {
       checkRings()
+      checkSizes()
       beat()
     }, BEAT_INTERVAL_MS).unref()
     const onAbort = () => {
@@ -617,6 +619,8 @@ export function createShmSource(
     }
   })
 }
+
+const TRUNCATED = 'was truncated by another process'
 
 const shmSourceOptions = z
   .object({
