@@ -11,7 +11,7 @@
 // left in front of it. Nothing is moved or measured twice.
 
 import { ProtoWriter, putBytes, putInteger, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
-import { crc32 } from './crc32.js'
+import { FRAME_FLAG_HASH, frameHash } from './frame-check.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FRAME_HEADER_SIZE,
@@ -44,6 +44,8 @@ export class EntryFrameWriter extends ProtoWriter {
   readonly #levels = new Map<number, Buffer>()
   #msg: Cached = { key: undefined, bytes: Buffer.alloc(0) }
   #identity: Cached = { key: undefined, bytes: Buffer.alloc(0) }
+  #viewOf: Buffer | undefined
+  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 
   constructor(
     readonly app: string,
@@ -129,9 +131,14 @@ export class EntryFrameWriter extends ProtoWriter {
     const length = this.pos - q
     if (length > this.maxFrameSize) throw frameTooLarge(length, this.maxFrameSize)
     const end = this.pos
-    const crc = crc32(buf, q, end)
+    // A DataView of the buffer (made again when it grew): the hash reads it a word at a time.
+    if (this.#viewOf !== buf) {
+      this.#viewOf = buf
+      this.#view = new DataView(buf.buffer, buf.byteOffset, buf.length)
+    }
+    const hash = frameHash(this.#view, q, end)
     q -= FRAME_HEADER_SIZE
-    writeFrameHeader(buf, q, length, crc)
+    writeFrameHeader(buf, q, length, hash, FRAME_FLAG_HASH)
     return q
   }
 

@@ -2,14 +2,14 @@
 //
 //   offset 0  'L' 'K'        magic, where a reader resynchronises after garbage
 //          2  version (1)
-//          3  flags (0)
+//          3  flags: 0, or FRAME_FLAG_HASH (the check below is the frame hash)
 //          4  payload length, uint32 LE
-//          8  CRC-32 of the payload, uint32 LE
+//          8  the payload's check, uint32 LE: CRC-32, or the frame hash (frame-check.ts)
 //         12  payload: one protobuf logkit.v1.Frame
 //
 // The decoder takes arbitrary chunk boundaries, refuses frames over its limit
 // without allocating them, skips garbage by scanning for the next valid header
-// (the CRC tells a real frame from a stray 'LK'), counts every skip, and never
+// (the check tells a real frame from a stray 'LK'), counts every skip, and never
 // throws on bad input.
 
 import {
@@ -25,6 +25,7 @@ import {
 import { crc32 } from './crc32.js'
 import { LogkitError } from './errors.js'
 import type { Frame, GoodbyeFrame, HeartbeatFrame, Hello } from './frame.js'
+import { frameCheckMatches } from './frame-check.js'
 
 export const FRAME_MAGIC_0 = 0x4c // 'L'
 export const FRAME_MAGIC_1 = 0x4b // 'K'
@@ -91,14 +92,14 @@ export class FrameEncoder {
   }
 }
 
-/** The 12-byte frame header at `at`, for a payload of `length` bytes with checksum `crc`. */
-export function writeFrameHeader(buf: Buffer, at: number, length: number, crc: number): void {
+/** The 12-byte frame header at `at`, for a payload of `length` bytes with check `check` (CRC-32, or the frame hash with FRAME_FLAG_HASH). */
+export function writeFrameHeader(buf: Buffer, at: number, length: number, check: number, flags = 0): void {
   buf[at] = FRAME_MAGIC_0
   buf[at + 1] = FRAME_MAGIC_1
   buf[at + 2] = FRAME_VERSION
-  buf[at + 3] = 0
+  buf[at + 3] = flags
   putUint32(buf, at + FRAME_LENGTH_OFFSET, length)
-  putUint32(buf, at + FRAME_CRC_OFFSET, crc)
+  putUint32(buf, at + FRAME_CRC_OFFSET, check)
 }
 
 /** A little-endian uint32, stored byte by byte (cheaper than writeUInt32LE's checks on the hot path). */
@@ -246,7 +247,15 @@ export class FrameDecoder {
         this.#keep(data, i, FRAME_HEADER_SIZE + length)
         return
       }
-      if (crc32(data, i + FRAME_HEADER_SIZE, end) !== data.readUInt32LE(i + FRAME_CRC_OFFSET)) {
+      if (
+        !frameCheckMatches(
+          data,
+          data[i + 3] as number,
+          i + FRAME_HEADER_SIZE,
+          end,
+          data.readUInt32LE(i + FRAME_CRC_OFFSET),
+        )
+      ) {
         stats.corrupt++
         stats.skippedBytes++
         i++

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { logkit } from '../generated/logkit.js'
 import { EntryFrameWriter } from '../src/entry-writer.js'
-import { FRAME_HEADER_SIZE, FrameEncoder } from '../src/framing.js'
+import { FRAME_FLAG_HASH, frameHash } from '../src/frame-check.js'
+import { FRAME_HEADER_SIZE, FrameEncoder, writeFrameHeader } from '../src/framing.js'
 import { safeStringify } from '../src/safe-json.js'
 import { serializeError } from '../src/serialize-error.js'
 import { random, randomJson, randomString } from './helpers.js'
@@ -39,6 +40,15 @@ interface Call {
   dropped: number
 }
 
+/** The reference encoder's frame with the entry writer's header: the frame hash as its check (flag FRAME_FLAG_HASH). */
+function withSum(frame: Buffer): Buffer {
+  const copy = Buffer.from(frame)
+  const view = new DataView(copy.buffer, copy.byteOffset, copy.length)
+  const hash = frameHash(view, FRAME_HEADER_SIZE, copy.length)
+  writeFrameHeader(copy, 0, copy.length - FRAME_HEADER_SIZE, hash, FRAME_FLAG_HASH)
+  return copy
+}
+
 function both(w: EntryFrameWriter, call: Call): { actual: Buffer; expected: Buffer } {
   const actual = frameOf(
     w,
@@ -52,19 +62,21 @@ function both(w: EntryFrameWriter, call: Call): { actual: Buffer; expected: Buff
     '',
     call.dropped,
   )
-  const expected = new FrameEncoder().entry(
-    {
-      time: call.time,
-      level: call.level,
-      msg: call.msg,
-      app: w.app,
-      source: call.source,
-      pid: w.pid,
-      hostname: w.hostname,
-      seq: call.seq,
-      fields: expectedFields(call.bindings, expectedMembers(call.obj)),
-    },
-    call.dropped,
+  const expected = withSum(
+    new FrameEncoder().entry(
+      {
+        time: call.time,
+        level: call.level,
+        msg: call.msg,
+        app: w.app,
+        source: call.source,
+        pid: w.pid,
+        hostname: w.hostname,
+        seq: call.seq,
+        fields: expectedFields(call.bindings, expectedMembers(call.obj)),
+      },
+      call.dropped,
+    ),
   )
   return { actual, expected }
 }

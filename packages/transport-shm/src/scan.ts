@@ -13,12 +13,12 @@
 // comes near the bound. A candidate beyond the budget is taken for garbage.
 
 import {
-  crc32,
   FRAME_CRC_OFFSET,
   FRAME_HEADER_SIZE,
   FRAME_MAGIC_0,
   FRAME_MAGIC_1,
   FRAME_VERSION,
+  frameCheckMatches,
 } from '@logkit/core/producer'
 import type { Ring } from './ring.js'
 
@@ -77,7 +77,8 @@ export class FrameScanner {
     }
     whole.size = size
     const start = whole.at + FRAME_HEADER_SIZE
-    if (crc32(whole.buf, start, start + length) === whole.buf.readUInt32LE(whole.at + FRAME_CRC_OFFSET)) {
+    const check = whole.buf.readUInt32LE(whole.at + FRAME_CRC_OFFSET)
+    if (frameCheckMatches(whole.buf, whole.buf[whole.at + 3] as number, start, start + length, check)) {
       // A real frame ends the run of garbage: the next run starts with a full budget.
       this.#budget = this.#maxFrameSize
       return whole

@@ -236,6 +236,48 @@ uint32_t crc32Of(const uint8_t* p, size_t n) {
   return ~tableCrc(c, p, n);
 }
 
+/** A little-endian uint32 whatever the host (one load where it is little-endian). */
+inline uint32_t wordLE(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+         static_cast<uint32_t>(p[3]) << 24;
+}
+
+/** The frame hash of p[0, n), as frame-check.ts computes it. */
+uint32_t frameHashOf(const uint8_t* p, size_t n) {
+  uint32_t h1 = static_cast<uint32_t>(n) ^ 0x811c9dc5u;
+  uint32_t h2 = 0x2545f491u;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    h1 = (h1 ^ wordLE(p + i)) * 0x9e3779b1u;
+    h2 = (h2 ^ wordLE(p + i + 4)) * 0x85ebca77u;
+  }
+  // At most one whole word left (lane 1), then the zero-padded rest (the next lane).
+  bool odd = false;
+  if (i + 4 <= n) {
+    h1 = (h1 ^ wordLE(p + i)) * 0x9e3779b1u;
+    i += 4;
+    odd = true;
+  }
+  if (i < n) {
+    uint32_t w = 0;
+    for (int k = 0; i < n; k += 8) w |= static_cast<uint32_t>(p[i++]) << k;
+    if (odd)
+      h2 = (h2 ^ w) * 0x85ebca77u;
+    else
+      h1 = (h1 ^ w) * 0x9e3779b1u;
+  }
+  return h1 ^ (h2 * 0xc2b2ae3du);
+}
+
+constexpr uint8_t kFlagHash = 0x01;
+
+/** Whether a payload matches its header's check under the header's flags (unknown flags never match). */
+bool frameCheckMatches(uint8_t flags, const uint8_t* p, size_t n, uint32_t check) {
+  if (flags == 0) return crc32Of(p, n) == check;
+  if (flags == kFlagHash) return frameHashOf(p, n) == check;
+  return false;
+}
+
 // ---- protobuf, read as entry-index.ts reads it ----
 
 /** The position after the varint at p, or -1 when `limit` cuts it or it is longer than 10 bytes. */
@@ -354,7 +396,7 @@ class Indexer {
         stop = kStopPartial;
         break;
       }
-      if (checkCrc && crc32Of(b_ + p + kHeaderSize, length) != uint32At(b_, p + kCrcOffset)) {
+      if (checkCrc && !frameCheckMatches(b_[p + 3], b_ + p + kHeaderSize, length, uint32At(b_, p + kCrcOffset))) {
         stop = kStopCorrupt;
         break;
       }

@@ -5,7 +5,7 @@
 // an operator that looks only at the header (level, app, source, rate) reads
 // the columns, and a sink that writes JSON copies the spans (json-render.ts).
 //
-//   frame  = 'L' 'K' version flags len(u32 LE) crc32(u32 LE) payload (framing.ts)
+//   frame  = 'L' 'K' version flags len(u32 LE) check(u32 LE: CRC-32 or the frame sum) payload (framing.ts)
 //   payload = logkit.v1.Frame: batch | hello | heartbeat | goodbye (tags.ts)
 //
 // Invariants:
@@ -35,7 +35,7 @@
 //   decodeFrame makes). Time is kept as its two uint32 halves; timeMs()
 //   gives the milliseconds exactly (see there).
 
-import { crc32 } from '../crc32.js'
+import { frameCheckMatches } from '../frame-check.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FRAME_CRC_OFFSET,
@@ -334,7 +334,13 @@ export class EntryIndex {
       }
       if (
         this.#checkCrc &&
-        crc32(buf, p + FRAME_HEADER_SIZE, frameEnd) !== uint32At(buf, p + FRAME_CRC_OFFSET)
+        !frameCheckMatches(
+          buf,
+          buf[p + 3] as number,
+          p + FRAME_HEADER_SIZE,
+          frameEnd,
+          uint32At(buf, p + FRAME_CRC_OFFSET),
+        )
       ) {
         this.stop = 'corrupt'
         break
