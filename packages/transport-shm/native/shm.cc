@@ -214,6 +214,16 @@ void Map(const FunctionCallbackInfo<Value>& args) {
   if (!sab.IsEmpty()) args.GetReturnValue().Set(sab);
 }
 
+/** Returns [sab, n]. */
+void ReturnPair(const FunctionCallbackInfo<Value>& args, Local<SharedArrayBuffer> sab, int n) {
+  Isolate* isolate = args.GetIsolate();
+  Local<v8::Context> context = isolate->GetCurrentContext();
+  Local<Array> out = Array::New(isolate, 2);
+  out->Set(context, 0, sab).Check();
+  out->Set(context, 1, v8::Integer::New(isolate, n)).Check();
+  args.GetReturnValue().Set(out);
+}
+
 void Create(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (!PathSizeArgs(args, 0, "create(path: string, size: number)")) return;
@@ -221,12 +231,7 @@ void Create(const FunctionCallbackInfo<Value>& args) {
   const size_t size = static_cast<size_t>(args[1].As<v8::Number>()->Value());
   int fd = -1;
   Local<SharedArrayBuffer> sab = MapFile(isolate, std::string(*pathArg), size, true, true, &fd);
-  if (sab.IsEmpty()) return;
-  Local<v8::Context> context = isolate->GetCurrentContext();
-  Local<Array> out = Array::New(isolate, 2);
-  out->Set(context, 0, sab).Check();
-  out->Set(context, 1, v8::Integer::New(isolate, fd)).Check();
-  args.GetReturnValue().Set(out);
+  if (!sab.IsEmpty()) ReturnPair(args, sab, fd);
 }
 
 void Open(const FunctionCallbackInfo<Value>& args) {
@@ -238,12 +243,7 @@ void Open(const FunctionCallbackInfo<Value>& args) {
   String::Utf8Value pathArg(isolate, args[0]);
   int slot = -1;
   Local<SharedArrayBuffer> sab = MapFile(isolate, std::string(*pathArg), 0, false, false, nullptr, &slot);
-  if (sab.IsEmpty()) return;
-  Local<v8::Context> context = isolate->GetCurrentContext();
-  Local<Array> out = Array::New(isolate, 2);
-  out->Set(context, 0, sab).Check();
-  out->Set(context, 1, v8::Integer::New(isolate, slot)).Check();
-  args.GetReturnValue().Set(out);
+  if (!sab.IsEmpty()) ReturnPair(args, sab, slot);
 }
 
 void Faults(const FunctionCallbackInfo<Value>& args) {

@@ -28,8 +28,18 @@ export class DoorbellRinger {
 
   constructor(readonly path: string) {}
 
-  /** Rings (`announce`: for a new ring); false when no collector could be reached (none runs, or it just went away). */
+  /** A new ring's announcement not yet written: the next rings carry it until one is. */
+  #announcing = false
+
+  /**
+   * Rings; false when no collector could be reached (none runs, or it just
+   * went away). `announce`: for a new ring. An announcement that could not be
+   * written (no collector yet, a full pipe) goes with the next ring instead of
+   * a plain wake-up, so a collector that misses it lists its directory at the
+   * next one, not a reaper's interval later.
+   */
   ring(announce = false): boolean {
+    if (announce) this.#announcing = true
     if (this.#fd === undefined) {
       // No collector yet: try again at most every 100 ms, never per log call.
       const now = Date.now()
@@ -43,7 +53,8 @@ export class DoorbellRinger {
       }
     }
     try {
-      writeSync(this.#fd, announce ? ANNOUNCE_BYTE : WAKE_BYTE)
+      writeSync(this.#fd, this.#announcing ? ANNOUNCE_BYTE : WAKE_BYTE)
+      this.#announcing = false
       return true
     } catch (err) {
       // EAGAIN: the pipe is full of wake-ups already. EPIPE: that collector is gone; reopen next time.

@@ -175,7 +175,7 @@ export function shm(options: ShmOptions): ShmTransport {
   const makeRoom = (n: number): string => {
     if (policy === 'drop') return FULL_POLICY_DROP
     const now = Date.now()
-    if (!ring.collectorBeating(now, BEAT_STALE_MS)) return FULL_NO_COLLECTOR
+    if (!ring.collectorBeating(now, BEAT_STALE_MS) && !attaching()) return FULL_NO_COLLECTOR
     // The last wait ran out and the collector has released nothing since
     // (stopped, held back, or dead but not yet stale).
     const head = Atomics.load(h, HEAD_INDEX) >>> 0
@@ -186,18 +186,31 @@ export function shm(options: ShmOptions): ShmTransport {
     return FULL_COLLECTOR_STUCK
   }
 
+  /**
+   * A collector was told of this ring and has not beaten in it yet: it is
+   * attaching it (listing its directory, mapping the file). A ring filled in
+   * its first moments waits for that collector as for one that beats, instead
+   * of dropping because no beat is there yet.
+   */
+  const attaching = (): boolean => {
+    if (Atomics.load(h, CONSUMER_BEAT_INDEX) !== 0) beaten = true
+    return announced && !beaten
+  }
+
   /** Waits until n bytes are free or the deadline passes (or the collector closes). */
   const waitForRoom = (n: number, deadline: number): boolean => {
     doorbell.ring() // a full ring means the collector should be reading: make sure it is awake
     while (((tail - (Atomics.load(h, HEAD_INDEX) >>> 0)) >>> 0) + n > capacity) {
-      if (Date.now() >= deadline || Atomics.load(h, CONSUMER_BEAT_INDEX) === 0) return false
+      // A beat back to 0 after one: that collector closed. None yet: it is still attaching this ring.
+      if (Date.now() >= deadline || (Atomics.load(h, CONSUMER_BEAT_INDEX) === 0 && !attaching())) return false
       Atomics.wait(sleeper, 0, 0, 1)
     }
     return true
   }
 
   // A new ring: tell the collector it exists (it lists its directory for it).
-  doorbell.ring(true)
+  const announced = doorbell.ring(true)
+  let beaten = false
 
   const levelListeners: ((level: number) => void)[] = []
   let levelTimer: NodeJS.Timeout | undefined
