@@ -97,12 +97,23 @@ t.test(
     const opened = openLogFile(path, 0o600)
     // Every direct write counts as slow: the first is direct, the next ones go to the thread pool.
     const out = new Output(path, opened, { slowWriteMs: 0 })
+    // A direct write has resolved its promise before append returns; a thread's
+    // write resolves it from a callback, at a later turn of the event loop.
+    const settledNow = async (p: Promise<void>) => {
+      let settled = false
+      void p.then(() => {
+        settled = true
+      })
+      await Promise.resolve()
+      return settled
+    }
     const first = out.append(Buffer.from('one\n'))
     t.equal(fstatSync(opened.fd).size, 4, 'the first append was written at once')
+    t.ok(await settledNow(first), 'and its promise resolved with it')
     const arena = Buffer.from('two\nthree\nfour\n')
     const second = out.append(arena.subarray(0, 4))
-    t.equal(fstatSync(opened.fd).size, 4, 'the next one was handed to a thread, not written at once')
     const rest = [out.append(arena.subarray(4, 10)), out.append(arena.subarray(10))]
+    t.notOk(await settledNow(second), 'the next one was handed to a thread, not written at once')
     await Promise.all([first, second, ...rest])
     t.equal(readFileSync(path, 'utf8'), 'one\ntwo\nthree\nfour\n', 'in order, each once')
     await out.close()
