@@ -11,7 +11,7 @@
 // left in front of it. Nothing is moved or measured twice.
 
 import { ProtoWriter, putBytes, putInteger, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
-import { FRAME_FLAG_HASH, frameHash } from './frame-check.js'
+import { FRAME_FLAG_HASH, frameHash, viewOf } from './frame-check.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FRAME_HEADER_SIZE,
@@ -44,7 +44,7 @@ export class EntryFrameWriter extends ProtoWriter {
   readonly #levels = new Map<number, Buffer>()
   #msg: Cached = { key: undefined, bytes: Buffer.alloc(0) }
   #identity: Cached = { key: undefined, bytes: Buffer.alloc(0) }
-  #viewOf: Buffer | undefined
+  #viewed: Buffer | undefined
   #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
 
   constructor(
@@ -132,9 +132,9 @@ export class EntryFrameWriter extends ProtoWriter {
     if (length > this.maxFrameSize) throw frameTooLarge(length, this.maxFrameSize)
     const end = this.pos
     // A DataView of the buffer (made again when it grew): the hash reads it a word at a time.
-    if (this.#viewOf !== buf) {
-      this.#viewOf = buf
-      this.#view = new DataView(buf.buffer, buf.byteOffset, buf.length)
+    if (this.#viewed !== buf) {
+      this.#viewed = buf
+      this.#view = viewOf(buf)
     }
     const hash = frameHash(this.#view, q, end)
     q -= FRAME_HEADER_SIZE

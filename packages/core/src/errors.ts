@@ -2,6 +2,8 @@
 // on message text; docs/errors.md has one row per code and a test keeps the
 // table and the docs in step.
 
+import { hasBrand } from './process-wide.js'
+
 export const errorCodes = {
   LOGKIT_ERR_OPTIONS_INVALID: 'A component was given options that do not match its schema.',
   LOGKIT_ERR_PLUGIN_API_VERSION: 'A plugin was built for another version of the plugin contract.',
@@ -45,11 +47,7 @@ export class LogkitError extends Error {
     // A subclass keeps the ordinary prototype check: `this` is the class on the right of instanceof.
     // biome-ignore lint/complexity/noThisInStatic: which class was asked about decides the check
     if (this !== LogkitError) return Function.prototype[Symbol.hasInstance].call(this, value)
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as { [ERROR_BRAND]?: unknown })[ERROR_BRAND] === true
-    )
+    return hasBrand(value, ERROR_BRAND)
   }
 
   /** On the prototype, so subclasses carry it too. */

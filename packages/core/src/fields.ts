@@ -10,6 +10,7 @@ import {
   type JsonObjectShape,
   jsonObjectShape,
 } from './format/json-check.js'
+import { hasBrand } from './process-wide.js'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type FieldsObject = Readonly<Record<string, unknown>>
@@ -27,11 +28,7 @@ export class Fields {
    * private state stays readable.
    */
   static [Symbol.hasInstance](value: unknown): boolean {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as { [FIELDS_BRAND]?: unknown })[FIELDS_BRAND] === true
-    )
+    return hasBrand(value, FIELDS_BRAND)
   }
 
   /** On the prototype: nothing per instance. */

@@ -53,15 +53,25 @@ export function frameHash(view: DataView, start: number, end: number): number {
   return (h1 ^ Math.imul(h2, 0xc2b2ae3d)) >>> 0
 }
 
-/** Whether the payload buf[start, end) matches `check` under the header's `flags`; unknown flags never match. */
+/**
+ * Whether the payload buf[start, end) matches `check` under the header's
+ * `flags`; unknown flags never match. A caller checking many frames of one
+ * buffer passes `view` (viewOf(buf)), made once.
+ */
 export function frameCheckMatches(
   buf: Uint8Array,
   flags: number,
   start: number,
   end: number,
   check: number,
+  view?: DataView,
 ): boolean {
   if (flags === 0) return crc32(buf as Buffer, start, end) === check
   if (flags !== FRAME_FLAG_HASH) return false
-  return frameHash(new DataView(buf.buffer, buf.byteOffset, buf.length), start, end) === check
+  return frameHash(view ?? viewOf(buf), start, end) === check
+}
+
+/** A DataView of exactly buf's bytes (its index 0 is buf[0]). */
+export function viewOf(buf: Uint8Array): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.length)
 }

@@ -25,7 +25,7 @@ import {
 import { crc32 } from './crc32.js'
 import { LogkitError } from './errors.js'
 import type { Frame, GoodbyeFrame, HeartbeatFrame, Hello } from './frame.js'
-import { frameCheckMatches } from './frame-check.js'
+import { frameCheckMatches, viewOf } from './frame-check.js'
 
 export const FRAME_MAGIC_0 = 0x4c // 'L'
 export const FRAME_MAGIC_1 = 0x4b // 'K'
@@ -200,6 +200,7 @@ export class FrameDecoder {
   #parse(data: Buffer, final = false): void {
     const stats = this.stats
     const size = data.length
+    const view = viewOf(data)
     let i = 0
     // In the final pass: where the first frame that could not complete began.
     let incomplete = -1
@@ -254,6 +255,7 @@ export class FrameDecoder {
           i + FRAME_HEADER_SIZE,
           end,
           data.readUInt32LE(i + FRAME_CRC_OFFSET),
+          view,
         )
       ) {
         stats.corrupt++

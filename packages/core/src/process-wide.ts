@@ -14,3 +14,12 @@ export function processWide<T>(name: string, make: () => T): T {
   slots[key] ??= make()
   return slots[key]
 }
+
+/**
+ * Whether `value` carries `brand` (a `Symbol.for` key its class defines as a
+ * getter returning true): instanceof for a class of which two copies may be
+ * loaded, each making instances the other must recognise.
+ */
+export function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { logkit } from '../generated/logkit.js'
 import { EntryFrameWriter } from '../src/entry-writer.js'
-import { FRAME_FLAG_HASH, frameHash } from '../src/frame-check.js'
+import { FRAME_FLAG_HASH, frameHash, viewOf } from '../src/frame-check.js'
 import { FRAME_HEADER_SIZE, FrameEncoder, writeFrameHeader } from '../src/framing.js'
 import { safeStringify } from '../src/safe-json.js'
 import { serializeError } from '../src/serialize-error.js'
@@ -43,8 +43,7 @@ interface Call {
 /** The reference encoder's frame with the entry writer's header: the frame hash as its check (flag FRAME_FLAG_HASH). */
 function withSum(frame: Buffer): Buffer {
   const copy = Buffer.from(frame)
-  const view = new DataView(copy.buffer, copy.byteOffset, copy.length)
-  const hash = frameHash(view, FRAME_HEADER_SIZE, copy.length)
+  const hash = frameHash(viewOf(copy), FRAME_HEADER_SIZE, copy.length)
   writeFrameHeader(copy, 0, copy.length - FRAME_HEADER_SIZE, hash, FRAME_FLAG_HASH)
   return copy
 }

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { crc32 } from '../src/crc32.js'
 import { EntryFrameWriter } from '../src/entry-writer.js'
-import { FRAME_FLAG_HASH, frameCheckMatches, frameHash } from '../src/frame-check.js'
+import { FRAME_FLAG_HASH, frameCheckMatches, frameHash, viewOf } from '../src/frame-check.js'
 import { FRAME_CRC_OFFSET, FRAME_HEADER_SIZE, writeFrameHeader } from '../src/framing.js'
 import { EntryIndex } from '../src/wire/index.js'
 import { random } from './helpers.js'
@@ -31,8 +31,6 @@ function reference(bytes: Uint8Array): number {
   })
   return Number(h1 ^ mul(h2, 0xc2b2ae3dn))
 }
-
-const viewOf = (buf: Buffer) => new DataView(buf.buffer, buf.byteOffset, buf.length)
 
 t.test('frameHash is the reference hash at every length and alignment', (t) => {
   const rnd = random(5)

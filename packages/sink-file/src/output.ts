@@ -168,7 +168,8 @@ export class Output {
       this.#onError(err as Error)
       return true
     }
-    if (nowMs() - start >= this.#slowWriteMs) this.#asyncUntil = nowMs() + ASYNC_HOLD_MS
+    const end = nowMs()
+    if (end - start >= this.#slowWriteMs) this.#asyncUntil = end + ASYNC_HOLD_MS
     this.#onWrite(n)
     return true
   }

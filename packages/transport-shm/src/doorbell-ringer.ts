@@ -6,9 +6,10 @@
 // a new ring announces itself with RING_ANNOUNCE, so the collector lists its
 // directory only then, not at every wake-up.
 
-import { closeSync, constants, openSync, writeSync } from 'node:fs'
+import { constants, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { DOORBELL_NAME } from './layout.js'
+import { closeQuietly } from './ring.js'
 
 export function doorbellPath(appDir: string): string {
   return join(appDir, DOORBELL_NAME)
@@ -66,9 +67,7 @@ export class DoorbellRinger {
 
   close(): void {
     if (this.#fd === undefined) return
-    try {
-      closeSync(this.#fd)
-    } catch {}
+    closeQuietly(this.#fd)
     this.#fd = undefined
   }
 }

@@ -2,11 +2,12 @@
 // through a socket. Apart from the producer's side so that a worker does not
 // load node:net.
 
-import { closeSync, constants, lstatSync, unlinkSync } from 'node:fs'
+import { constants, lstatSync, unlinkSync } from 'node:fs'
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net'
 import { openPrivateFile } from '@logkit/core/producer'
 import { RING_ANNOUNCE } from './doorbell-ringer.js'
 import { native } from './native.js'
+import { closeQuietly } from './ring.js'
 
 export { doorbellPath } from './doorbell-ringer.js'
 
@@ -50,9 +51,7 @@ export class DoorbellListener {
 
   close(): void {
     this.#socket.destroy()
-    try {
-      closeSync(this.#keepOpen)
-    } catch {}
+    closeQuietly(this.#keepOpen)
     try {
       unlinkSync(this.path)
     } catch {}

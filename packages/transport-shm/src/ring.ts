@@ -28,6 +28,13 @@ import { native } from './native.js'
 
 const NO_SOURCE = new DataView(new ArrayBuffer(0))
 
+/** Closes fd; an error (already closed, EIO) changes nothing for a caller letting it go. */
+export function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {}
+}
+
 let faults: Int32Array | undefined
 
 /** The fault counts of watched mappings (see native.ts open). */
@@ -177,9 +184,7 @@ export class Ring {
   /** Releases the file: the producer's lock, or a reader's probe fd. The mapping lives on until collected. */
   close(): void {
     if (this.#fd === undefined) return
-    try {
-      closeSync(this.#fd)
-    } catch {}
+    closeQuietly(this.#fd)
     this.#fd = undefined
   }
 

@@ -35,7 +35,7 @@
 //   decodeFrame makes). Time is kept as its two uint32 halves; timeMs()
 //   gives the milliseconds exactly (see there).
 
-import { frameCheckMatches } from '../frame-check.js'
+import { frameCheckMatches, viewOf } from '../frame-check.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
   FRAME_CRC_OFFSET,
@@ -210,42 +210,42 @@ export class EntryIndex {
   stop: IndexStop = 'end'
 
   /** The entry columns' block and the rows it has room for (JsonRenderer's native loop reads it). */
-  entryBlock: ArrayBuffer
-  capacity: number
+  entryBlock!: ArrayBuffer
+  capacity!: number
   /** The frame columns' block and its rows. */
-  frameBlock: ArrayBuffer
-  frameCapacity: number
+  frameBlock!: ArrayBuffer
+  frameCapacity!: number
 
   // Entry columns; row i is entry i. Longer than `entries` (grown by doubling).
   /** 1 for an entry whose bytes are well-formed, 0 for one marked invalid (its other columns are 0). */
-  valid: Uint8Array
+  valid!: Uint8Array
   /** pino level (0 with a severity: the severity's level, as decodeFrame). */
-  level: Float64Array
-  pid: Float64Array
+  level!: Float64Array
+  pid!: Float64Array
   /** Exact below 2^53; a larger varint is the double decodeFrame makes of it. */
-  seq: Float64Array
+  seq!: Float64Array
   /** time_unix_nano = timeHi · 2^32 + timeLo. */
-  timeHi: Uint32Array
-  timeLo: Uint32Array
+  timeHi!: Uint32Array
+  timeLo!: Uint32Array
   /** [start, end) byte positions in buf, SPAN_STRIDE per entry (SPAN_* slots). */
-  spans: Uint32Array
+  spans!: Uint32Array
   /** The frame row each entry belongs to. */
-  entryFrame: Uint32Array
+  entryFrame!: Uint32Array
 
   // Frame columns; row f is frame f, in byte order.
   /** First byte of the frame's header. */
-  frameStart: Uint32Array
+  frameStart!: Uint32Array
   /** The byte after the frame's payload. */
-  frameEnd: Uint32Array
+  frameEnd!: Uint32Array
   /** KIND_*: the body decodeFrame would give. */
-  frameKind: Uint8Array
+  frameKind!: Uint8Array
   /** FRAME_MALFORMED or 0. */
-  frameFlags: Uint8Array
+  frameFlags!: Uint8Array
   /** The frame's entries are rows firstEntry … firstEntry + entryCount - 1. */
-  frameFirstEntry: Uint32Array
-  frameEntryCount: Uint32Array
+  frameFirstEntry!: Uint32Array
+  frameEntryCount!: Uint32Array
   /** A batch's `dropped` count (entries the producer lost before it). */
-  frameDropped: Float64Array
+  frameDropped!: Float64Array
 
   readonly #checkCrc: boolean
   readonly #maxFrameSize: number
@@ -261,28 +261,9 @@ export class EntryIndex {
     this.#checkCrc = checkCrc
     this.#maxFrameSize = maxFrameSize
     this.#native = wireFor(implementation)
-    const n = Math.max(16, capacity)
-    this.capacity = n
-    this.entryBlock = new ArrayBuffer(n * ENTRY_BLOCK_BYTES_PER_ROW)
-    this.level = new Float64Array(this.entryBlock, 0, n)
-    this.pid = new Float64Array(this.entryBlock, 8 * n, n)
-    this.seq = new Float64Array(this.entryBlock, 16 * n, n)
-    this.timeHi = new Uint32Array(this.entryBlock, 24 * n, n)
-    this.timeLo = new Uint32Array(this.entryBlock, 28 * n, n)
-    this.spans = new Uint32Array(this.entryBlock, 32 * n, n * SPAN_STRIDE)
-    this.entryFrame = new Uint32Array(this.entryBlock, 96 * n, n)
-    this.valid = new Uint8Array(this.entryBlock, 100 * n, n)
+    this.#layEntries(Math.max(16, capacity))
     // Room for one frame per entry: what a producer of the shm transport writes.
-    const m = n
-    this.frameCapacity = m
-    this.frameBlock = new ArrayBuffer(m * FRAME_BLOCK_BYTES_PER_ROW)
-    this.frameDropped = new Float64Array(this.frameBlock, 0, m)
-    this.frameStart = new Uint32Array(this.frameBlock, 8 * m, m)
-    this.frameEnd = new Uint32Array(this.frameBlock, 12 * m, m)
-    this.frameFirstEntry = new Uint32Array(this.frameBlock, 16 * m, m)
-    this.frameEntryCount = new Uint32Array(this.frameBlock, 20 * m, m)
-    this.frameKind = new Uint8Array(this.frameBlock, 24 * m, m)
-    this.frameFlags = new Uint8Array(this.frameBlock, 25 * m, m)
+    this.#layFrames(this.capacity)
   }
 
   /** Whose loop this index runs. */
@@ -311,6 +292,7 @@ export class EntryIndex {
     if (this.#native !== undefined) return this.#addNative(this.#native, start, end)
     const buf = this.buf
     const limit = Math.min(end, buf.length)
+    const view = this.#checkCrc ? viewOf(buf) : undefined
     let p = start
     this.stop = 'end'
     while (p < limit) {
@@ -340,6 +322,7 @@ export class EntryIndex {
           p + FRAME_HEADER_SIZE,
           frameEnd,
           uint32At(buf, p + FRAME_CRC_OFFSET),
+          view,
         )
       ) {
         this.stop = 'corrupt'
@@ -672,38 +655,49 @@ export class EntryIndex {
 
   /** Doubles the entry block, rows kept. */
   #growEntries(): void {
-    const n = this.capacity * 2
-    const block = new ArrayBuffer(n * ENTRY_BLOCK_BYTES_PER_ROW)
-    this.level = grow(this.level, new Float64Array(block, 0, n))
-    this.pid = grow(this.pid, new Float64Array(block, 8 * n, n))
-    this.seq = grow(this.seq, new Float64Array(block, 16 * n, n))
-    this.timeHi = grow(this.timeHi, new Uint32Array(block, 24 * n, n))
-    this.timeLo = grow(this.timeLo, new Uint32Array(block, 28 * n, n))
-    this.spans = grow(this.spans, new Uint32Array(block, 32 * n, n * SPAN_STRIDE))
-    this.entryFrame = grow(this.entryFrame, new Uint32Array(block, 96 * n, n))
-    this.valid = grow(this.valid, new Uint8Array(block, 100 * n, n))
-    this.entryBlock = block
-    this.capacity = n
+    this.#layEntries(this.capacity * 2)
   }
 
   /** Doubles the frame block, rows kept. */
   #growFrames(): void {
-    const m = this.frameCapacity * 2
+    this.#layFrames(this.frameCapacity * 2)
+  }
+
+  /**
+   * A new entry block of n rows, the columns laid out in it as wire-native's
+   * Entries reads them (101 bytes a row), the rows so far copied over.
+   */
+  #layEntries(n: number): void {
+    const block = new ArrayBuffer(n * ENTRY_BLOCK_BYTES_PER_ROW)
+    this.level = keep(this.level, new Float64Array(block, 0, n))
+    this.pid = keep(this.pid, new Float64Array(block, 8 * n, n))
+    this.seq = keep(this.seq, new Float64Array(block, 16 * n, n))
+    this.timeHi = keep(this.timeHi, new Uint32Array(block, 24 * n, n))
+    this.timeLo = keep(this.timeLo, new Uint32Array(block, 28 * n, n))
+    this.spans = keep(this.spans, new Uint32Array(block, 32 * n, n * SPAN_STRIDE))
+    this.entryFrame = keep(this.entryFrame, new Uint32Array(block, 96 * n, n))
+    this.valid = keep(this.valid, new Uint8Array(block, 100 * n, n))
+    this.entryBlock = block
+    this.capacity = n
+  }
+
+  /** A new frame block of m rows, laid out as wire-native's Frames reads it (26 bytes a row), rows copied over. */
+  #layFrames(m: number): void {
     const block = new ArrayBuffer(m * FRAME_BLOCK_BYTES_PER_ROW)
-    this.frameDropped = grow(this.frameDropped, new Float64Array(block, 0, m))
-    this.frameStart = grow(this.frameStart, new Uint32Array(block, 8 * m, m))
-    this.frameEnd = grow(this.frameEnd, new Uint32Array(block, 12 * m, m))
-    this.frameFirstEntry = grow(this.frameFirstEntry, new Uint32Array(block, 16 * m, m))
-    this.frameEntryCount = grow(this.frameEntryCount, new Uint32Array(block, 20 * m, m))
-    this.frameKind = grow(this.frameKind, new Uint8Array(block, 24 * m, m))
-    this.frameFlags = grow(this.frameFlags, new Uint8Array(block, 25 * m, m))
+    this.frameDropped = keep(this.frameDropped, new Float64Array(block, 0, m))
+    this.frameStart = keep(this.frameStart, new Uint32Array(block, 8 * m, m))
+    this.frameEnd = keep(this.frameEnd, new Uint32Array(block, 12 * m, m))
+    this.frameFirstEntry = keep(this.frameFirstEntry, new Uint32Array(block, 16 * m, m))
+    this.frameEntryCount = keep(this.frameEntryCount, new Uint32Array(block, 20 * m, m))
+    this.frameKind = keep(this.frameKind, new Uint8Array(block, 24 * m, m))
+    this.frameFlags = keep(this.frameFlags, new Uint8Array(block, 25 * m, m))
     this.frameBlock = block
     this.frameCapacity = m
   }
 }
 
-/** `next` holding `old`'s rows first. */
-function grow<T extends Uint8Array | Uint32Array | Float64Array>(old: T, next: T): T {
-  next.set(old as never)
+/** `next` holding `old`'s rows first (a first block: nothing to keep). */
+function keep<T extends Uint8Array | Uint32Array | Float64Array>(old: T | undefined, next: T): T {
+  if (old !== undefined) next.set(old as never)
   return next
 }
