@@ -106,30 +106,35 @@ class Producer {
     )
   }
 
-  /** One entry; its fields are `bindings` and then the members of `obj`, or else of the JSON text `json`. */
+  /**
+   * One entry at `time` (ms since the epoch); its fields are `bindings` and
+   * then the members of `obj`, or else of the JSON text `json`. False when it
+   * was dropped (counted, and announced in the next frame).
+   */
   write(
+    time: number,
     level: number,
     source: string,
     msg: string,
     bindings: Buffer,
     obj: object | undefined,
     json: string,
-  ): void {
+  ): boolean {
     if (this.closed) {
       this.dropped++
-      return
+      return false
     }
     if (!this.helloSent) this.hello()
     const seq = ++this.seq
     let start: number
     try {
-      start = this.entries.entry(nowMs(), level, msg, source, seq, bindings, obj, json, this.unannounced)
+      start = this.entries.entry(time, level, msg, source, seq, bindings, obj, json, this.unannounced)
     } catch {
       // Too large to frame, or fields that cannot be serialized: counted as a
       // drop and announced like any other.
       this.dropped++
       this.unannounced++
-      return
+      return false
     }
     const { buf, pos } = this.entries
     const transport = this.transport
@@ -140,10 +145,11 @@ class Producer {
     ) {
       this.written++
       this.unannounced = 0
-    } else {
-      this.dropped++
-      this.unannounced++
+      return true
     }
+    this.dropped++
+    this.unannounced++
+    return false
   }
 
   async close(): Promise<void> {
@@ -262,7 +268,7 @@ class LoggerImpl implements Logger {
     } else {
       msg = a === undefined ? '' : String(a)
     }
-    this.#producer.write(level, this.source, msg, this.#bindings, obj, json)
+    this.#producer.write(nowMs(), level, this.source, msg, this.#bindings, obj, json)
   }
 }
 
@@ -290,4 +296,56 @@ export function createLogger(options: LoggerOptions): Logger {
     ;(root as { level: LevelName | number }).level = level
   })
   return root
+}
+
+export interface EntryStreamOptions {
+  /** The application: its collector is the one the transport reaches. */
+  readonly app: string
+  /** The source of entries written without one (default `app`). */
+  readonly source?: string
+  readonly transport: Transport
+  readonly hostname?: string
+  /** Largest frame; larger entries are dropped and counted. */
+  readonly maxFrameSize?: number
+}
+
+/** A producer stream for entries made elsewhere: the lines of another logger (see createEntryStream). */
+export interface EntryStream {
+  /**
+   * One entry: its time (ms since the epoch), level, message, source ('' for
+   * the stream's) and fields as JSON object text ('' for none), used as
+   * given. False when it was dropped (counted in stats, and announced to the
+   * collector with the next entry that gets through).
+   */
+  write(time: number, level: number, msg: string, source: string, fieldsJson: string): boolean
+  /** Resolves when everything written so far has left through the transport. */
+  flush(): Promise<void>
+  /** Says goodbye to the collector, flushes and closes the transport. */
+  close(): Promise<void>
+  readonly stats: LoggerStats
+}
+
+/**
+ * A producer stream without a logger's call shapes, for entries another
+ * logger already made (pino's lines): the same frames, sequence numbers, drop
+ * accounting and hello/goodbye as createLogger's.
+ */
+export function createEntryStream(options: EntryStreamOptions): EntryStream {
+  const source = options.source ?? options.app
+  const producer = new Producer(
+    options.transport,
+    options.app,
+    source,
+    options.hostname ?? osHostname(),
+    options.maxFrameSize,
+  )
+  return {
+    write: (time, level, msg, entrySource, fieldsJson) =>
+      producer.write(time, level, entrySource || source, msg, NO_BINDINGS, undefined, fieldsJson),
+    flush: () => producer.transport.flush(),
+    close: () => producer.close(),
+    get stats() {
+      return { seq: producer.seq, written: producer.written, dropped: producer.dropped }
+    },
+  }
 }
