@@ -29,6 +29,8 @@ export interface BuildOptions {
   readonly headOperators?: readonly OperatorInput[]
   /** Sources shared between pipelines (see shareAppSources), by their plan. */
   readonly sharedSources?: ReadonlyMap<ComponentPlan, SourceComponent>
+  /** Sources used instead of the plan's (a host that feeds the pipeline itself: @logkit/pino's pipeline target). */
+  readonly sources?: readonly SourceComponent[]
 }
 
 /**
@@ -64,9 +66,12 @@ export function buildPipeline(
   return createPipeline({
     id: pipeline.name,
     app: plan.app,
-    sources: pipeline.sources.map(
-      (c) => options.sharedSources?.get(c) ?? useSource(c.definition as AnySourceDefinition, c.options, c.id),
-    ),
+    sources:
+      options.sources ??
+      pipeline.sources.map(
+        (c) =>
+          options.sharedSources?.get(c) ?? useSource(c.definition as AnySourceDefinition, c.options, c.id),
+      ),
     operators: [
       ...(options.headOperators ?? []),
       ...pipeline.operators.map((c) => useOperator(c.definition as AnyOperatorDefinition, c.options, c.id)),

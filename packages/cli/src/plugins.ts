@@ -35,6 +35,7 @@ export const shortNames: Readonly<Record<Kind, Readonly<Record<string, string>>>
     shm: '@logkit/transport-shm',
     fifo: '@logkit/transport-fifo',
     stdin: '@logkit/transport-fifo',
+    pino: '@logkit/pino/pipeline',
   },
   operator: Object.fromEntries(Object.keys(coreOperators).map((name) => [name, '@logkit/core'])),
   sink: {
@@ -122,7 +123,15 @@ export class PluginResolver {
     const file = this.resolvePackage(pkg)
     const label = shortName ?? pkg
     if (file === undefined) {
-      return fail('LOGKIT_ERR_MANIFEST_PLUGIN_MISSING', `${kind} "${label}" needs ${pkg}: npm install ${pkg}`)
+      // A subpath (`@logkit/pino/pipeline`) is installed with its package.
+      const install = pkg
+        .split('/')
+        .slice(0, pkg.startsWith('@') ? 2 : 1)
+        .join('/')
+      return fail(
+        'LOGKIT_ERR_MANIFEST_PLUGIN_MISSING',
+        `${kind} "${label}" needs ${install}: npm install ${install}`,
+      )
     }
     let mod: Record<string, unknown>
     try {

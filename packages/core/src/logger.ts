@@ -272,6 +272,17 @@ class LoggerImpl implements Logger {
   }
 }
 
+/** The producer stream of a logger or an entry stream; its source defaults to the app. */
+function producerOf(options: EntryStreamOptions): Producer {
+  return new Producer(
+    options.transport,
+    options.app,
+    options.source ?? options.app,
+    options.hostname ?? osHostname(),
+    options.maxFrameSize,
+  )
+}
+
 /**
  * A logger for one producer stream. Every call encodes one entry into one frame
  * and hands it to the transport before returning.
@@ -281,14 +292,8 @@ class LoggerImpl implements Logger {
  * log.info({ orderId: 42 }, 'order placed')
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const source = options.source ?? options.app
-  const producer = new Producer(
-    options.transport,
-    options.app,
-    source,
-    options.hostname ?? osHostname(),
-    options.maxFrameSize,
-  )
+  const producer = producerOf(options)
+  const source = producer.source
   const root = new LoggerImpl(producer, source, bindingsMembers(options.bindings), options.level ?? 'info')
   // The collector may ask for another level at run time: the root logger
   // follows (children made afterwards inherit it; existing ones keep theirs).
@@ -331,14 +336,8 @@ export interface EntryStream {
  * accounting and hello/goodbye as createLogger's.
  */
 export function createEntryStream(options: EntryStreamOptions): EntryStream {
-  const source = options.source ?? options.app
-  const producer = new Producer(
-    options.transport,
-    options.app,
-    source,
-    options.hostname ?? osHostname(),
-    options.maxFrameSize,
-  )
+  const producer = producerOf(options)
+  const source = producer.source
   return {
     write: (time, level, msg, entrySource, fieldsJson) =>
       producer.write(time, level, entrySource || source, msg, NO_BINDINGS, undefined, fieldsJson),

@@ -21,24 +21,19 @@ import {
   type RuntimeEnv,
   type Transport,
 } from '@logkit/core/producer'
-import { type ShmPolicy, shm } from '@logkit/transport-shm/producer'
+import { type ShmOptions, shm } from '@logkit/transport-shm/producer'
 import build from 'pino-abstract-transport'
 import { LineCutter, type LineOptions } from './line.js'
 
 export { type CutLine, LineCutter, type LineOptions } from './line.js'
 
-export interface DestinationOptions extends LineOptions {
+export interface DestinationOptions
+  extends LineOptions,
+    Pick<ShmOptions, 'capacity' | 'policy' | 'blockMs' | 'env'> {
   /** The app whose collector receives the lines (`logkit compose` with `app:` the same). */
   readonly app: string
   /** The source of lines without pino's `name` (default 'main'). */
   readonly source?: string
-  /** Data bytes of the ring, a power of two (default 4 MiB). */
-  readonly capacity?: number
-  /** A full ring: `block` (wait up to blockMs while a collector reads, the default) or `drop`. */
-  readonly policy?: ShmPolicy
-  readonly blockMs?: number
-  /** Where to find the runtime directory (default process.env). */
-  readonly env?: RuntimeEnv
 }
 
 /** pino's destination contract, with logkit's counts. */

@@ -25,6 +25,10 @@ export interface CutLine {
   msg: string
   /** pino's `name` when the line has one, else ''. */
   name: string
+  /** The line's `pid`, -1 when it has none. */
+  pid: number
+  /** The line's `hostname`, '' when it has none. */
+  hostname: string
   /** The other members as a JSON object text, '' when there are none. */
   fields: string
 }
@@ -35,7 +39,7 @@ const SECONDS_BELOW = 1e11
 export class LineCutter {
   readonly #messageKey: string
   readonly #levels: Map<string, number>
-  readonly out: CutLine = { level: 30, time: 0, msg: '', name: '', fields: '' }
+  readonly out: CutLine = { level: 30, time: 0, msg: '', name: '', pid: -1, hostname: '', fields: '' }
   /** Lines that were not a JSON object: kept whole as the message, at level info. */
   notJson = 0
 
@@ -51,6 +55,8 @@ export class LineCutter {
     out.time = Number.NaN
     out.msg = ''
     out.name = ''
+    out.pid = -1
+    out.hostname = ''
     out.fields = ''
     let end = line.length
     while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--
@@ -60,6 +66,8 @@ export class LineCutter {
       out.time = Number.NaN
       out.msg = line.slice(0, end)
       out.name = ''
+      out.pid = -1
+      out.hostname = ''
       out.fields = ''
     }
     if (Number.isNaN(out.time)) out.time = Date.now()
@@ -125,9 +133,15 @@ export class LineCutter {
         if (first !== 0x22) return false
         out.name = stringValue(line, from, to)
         return true
-      case 'pid':
+      case 'pid': {
+        const pid = Number(line.slice(from, to))
+        if (!Number.isSafeInteger(pid) || pid < 0) return false
+        out.pid = pid
+        return true
+      }
       case 'hostname':
-        // The process's own, which every entry carries anyway.
+        if (first !== 0x22) return false
+        out.hostname = stringValue(line, from, to)
         return true
       default:
         return false

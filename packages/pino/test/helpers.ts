@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runtimePaths } from '@logkit/core/producer'
 
-const cliBin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url))
+export const cliBin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url))
 export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
 
 export interface Collector {
@@ -88,15 +88,34 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Runs `node fixture args…` with the collector's environment; resolves its exit code or signal and output. */
-export function run(
-  collector: Collector,
+export function run(collector: Collector, fixture: string, args: string[]): Promise<RunResult> {
+  return runIn(undefined, fixture, args, { ...collector.env, APP: collector.app })
+}
+
+/** Entries of the pino app (the collector's own diagnostics left out). */
+export function produced(entries: Record<string, unknown>[]): Record<string, unknown>[] {
+  return entries.filter((e) => e['name'] !== 'logkit')
+}
+
+export interface RunResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `node fixture args…` in `cwd` with `env` added. */
+export function runIn(
+  cwd: string | undefined,
   fixture: string,
   args: string[],
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(fixtures, fixture), ...args], {
+      ...(cwd === undefined ? {} : { cwd }),
       // Without tap's NODE_OPTIONS: its loaders handle SIGTERM, which would hide how a plain process dies.
-      env: { ...process.env, NODE_OPTIONS: '', ...collector.env, APP: collector.app },
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -105,9 +124,4 @@ export function run(
     child.stderr?.on('data', (d) => (stderr += d))
     child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
-}
-
-/** Entries of the pino app (the collector's own diagnostics left out). */
-export function produced(entries: Record<string, unknown>[]): Record<string, unknown>[] {
-  return entries.filter((e) => e['name'] !== 'logkit')
 }

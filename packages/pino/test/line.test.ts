@@ -13,6 +13,8 @@ t.test('a pino line: level, time, message and name taken, the rest kept as writt
       time: 1795000000000,
       msg: 'hello "you"',
       name: 'api',
+      pid: 1,
+      hostname: 'h',
       fields: '{"a":{"b":[1,"}",{"c":"\\""}]},"s":"x, y"}',
     },
   )
@@ -57,7 +59,11 @@ t.test('a line that is not a JSON object is kept whole as the message, and count
     '{"a":}',
     '{"\\u0041":"\\u00e9"}x',
   ])
-    t.match(cutter.cut(`${line}\n`), { level: 30, msg: line, fields: '', name: '' }, line)
+    t.match(
+      cutter.cut(`${line}\n`),
+      { level: 30, msg: line, fields: '', name: '', pid: -1, hostname: '' },
+      line,
+    )
   t.equal(cutter.notJson, 7)
   t.match(
     cutter.cut('{"\\u0041":"\\u00e9"}'),
