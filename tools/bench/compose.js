@@ -44,9 +44,10 @@ async function producersCpu(kind, producers, perProducer, env, fileOf) {
 /**
  * One round of logkit compose: returns wall ms and CPU µs of producers and
  * collector. `ringBytes` sets the producers' ring size (the scaling scenario
- * gives 32 producers smaller rings).
+ * gives 32 producers smaller rings); `kind` is the producers' (producer.mjs:
+ * shm, or pino-logkit for pino with logkitDestination).
  */
-export async function composeRun({ producers, perProducer, ringBytes }) {
+export async function composeRun({ producers, perProducer, ringBytes, kind = 'shm' }) {
   const { base, env, shm } = freshEnv()
   const log = join(base, 'bench.log')
   let collector
@@ -57,7 +58,7 @@ export async function composeRun({ producers, perProducer, ringBytes }) {
     const collectorBefore = cpuUsOf(collector.pid)
     const start = process.hrtime.bigint()
     const producerEnv = ringBytes ? { ...env, LOGKIT_BENCH_RING_BYTES: String(ringBytes) } : env
-    const producerUs = await producersCpu('shm', producers, perProducer, producerEnv)
+    const producerUs = await producersCpu(kind, producers, perProducer, producerEnv)
     try {
       await waitForCount(lines, producers * perProducer, {
         what: 'lines in the file',
@@ -91,7 +92,7 @@ export function completed(runs, name) {
   return runs.filter((run) => !run.lost)
 }
 
-async function pinoRun({ producers, perProducer }) {
+export async function pinoRun({ producers, perProducer }) {
   const dir = mkdtempSync(join(tmpdir(), 'logkit-bench-pino-'))
   try {
     const start = process.hrtime.bigint()

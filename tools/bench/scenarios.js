@@ -24,6 +24,7 @@ import { composeEndToEnd } from './compose.js'
 import { endToEnd } from './e2e.js'
 import { latency } from './latency.js'
 import { compare, report } from './measure.js'
+import { pinoScenario } from './pino.js'
 import { collectorRss } from './rss.js'
 import { scaling } from './scaling.js'
 import { producerStartup } from './startup.js'
@@ -356,6 +357,13 @@ const startup = {
   run: producerStartup,
 }
 
+const pinoWays = {
+  name: 'pino',
+  title:
+    '@logkit/pino: pino with logkitDestination against pino.transport and pino’s sync destination, per call and end to end',
+  run: pinoScenario,
+}
+
 export const scenarios = [
   codec,
   producer,
@@ -369,4 +377,5 @@ export const scenarios = [
   rss,
   e2e,
   compose,
+  pinoWays,
 ]

@@ -60,7 +60,8 @@ export class EntryFrameWriter extends ProtoWriter {
   /**
    * The frame of one entry: `bindings` (the members `"a":1,"b":2` as UTF-8
    * bytes, or empty) and then either the members of `obj` or those of the
-   * JSON object text `json` make its fields. The frame is `buf[start, pos)`,
+   * JSON object text `json` make its fields; `json[from, to)` when given are
+   * the members (`json` is then any text that holds them: a logged line). The frame is `buf[start, pos)`,
    * where start is what this returns; valid until the next call. Throws
    * LOGKIT_ERR_FRAME_TOO_LARGE.
    */
@@ -74,6 +75,8 @@ export class EntryFrameWriter extends ProtoWriter {
     obj: object | undefined,
     json: string,
     dropped: number,
+    from = 1,
+    to = json.length - 1,
   ): number {
     const msgBytes = this.#msgBytes(msg)
     const levelBytes = this.#levelBytes(level)
@@ -87,9 +90,9 @@ export class EntryFrameWriter extends ProtoWriter {
     this.#byte(0x7b)
     this.#copy(bindings)
     if (obj !== undefined) this.#members(obj, bindings.length > 0)
-    else if (json.length > 2) {
+    else if (to > from) {
       if (bindings.length > 0) this.#byte(0x2c)
-      this.#text(json, 1, json.length - 1)
+      this.#text(json, from, to)
     }
     let q = start
     if (this.pos - start > 1) {

@@ -119,6 +119,8 @@ class Producer {
     bindings: Buffer,
     obj: object | undefined,
     json: string,
+    from = 1,
+    to = json.length - 1,
   ): boolean {
     if (this.closed) {
       this.dropped++
@@ -128,7 +130,19 @@ class Producer {
     const seq = ++this.seq
     let start: number
     try {
-      start = this.entries.entry(time, level, msg, source, seq, bindings, obj, json, this.unannounced)
+      start = this.entries.entry(
+        time,
+        level,
+        msg,
+        source,
+        seq,
+        bindings,
+        obj,
+        json,
+        this.unannounced,
+        from,
+        to,
+      )
     } catch {
       // Too large to frame, or fields that cannot be serialized: counted as a
       // drop and announced like any other.
@@ -319,10 +333,19 @@ export interface EntryStream {
   /**
    * One entry: its time (ms since the epoch), level, message, source ('' for
    * the stream's) and fields as JSON object text ('' for none), used as
-   * given. False when it was dropped (counted in stats, and announced to the
+   * given; or, with `from` and `to`, fields whose members (`"a":1,"b":2`)
+   * are `text[from, to)` of a longer text (a logged line), not copied out. False when it was dropped (counted in stats, and announced to the
    * collector with the next entry that gets through).
    */
-  write(time: number, level: number, msg: string, source: string, fieldsJson: string): boolean
+  write(
+    time: number,
+    level: number,
+    msg: string,
+    source: string,
+    text: string,
+    from?: number,
+    to?: number,
+  ): boolean
   /** Resolves when everything written so far has left through the transport. */
   flush(): Promise<void>
   /** Says goodbye to the collector, flushes and closes the transport. */
@@ -339,8 +362,8 @@ export function createEntryStream(options: EntryStreamOptions): EntryStream {
   const producer = producerOf(options)
   const source = producer.source
   return {
-    write: (time, level, msg, entrySource, fieldsJson) =>
-      producer.write(time, level, entrySource || source, msg, NO_BINDINGS, undefined, fieldsJson),
+    write: (time, level, msg, entrySource, text, from = 1, to = text.length - 1) =>
+      producer.write(time, level, entrySource || source, msg, NO_BINDINGS, undefined, text, from, to),
     flush: () => producer.transport.flush(),
     close: () => producer.close(),
     get stats() {

@@ -81,10 +81,18 @@ class Destination extends EventEmitter implements LogkitDestination {
   readonly #lines: LineCutter
   #ended = false
 
+  /** Set by pino before each write (its metadata, asked for below): the line's level, message and time text. */
+  lastLevel: number | undefined
+  lastMsg: unknown
+  lastTime = ''
+
   constructor(stream: EntryStream, lines: LineCutter) {
     super()
     this.#stream = stream
     this.#lines = lines
+    // pino then tells the level, message and time of each line it writes, so
+    // the line need not be read through to find them.
+    Object.defineProperty(this, PINO_METADATA, { value: true })
   }
 
   get notJson(): number {
@@ -96,6 +104,14 @@ class Destination extends EventEmitter implements LogkitDestination {
   }
 
   write(chunk: string | Uint8Array): boolean {
+    const level = this.lastLevel
+    if (level !== undefined && typeof chunk === 'string') {
+      // A line pino just wrote: its metadata belongs to it (and to it alone).
+      this.lastLevel = undefined
+      const cut = this.#lines.cutPino(chunk, level, this.lastMsg, this.lastTime)
+      this.#stream.write(cut.time, cut.level, cut.msg, cut.name, cut.fields, cut.from, cut.to)
+      return true
+    }
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     // pino writes one line a call; anything else is split here.
     const last = text.length - 1
@@ -131,7 +147,7 @@ class Destination extends EventEmitter implements LogkitDestination {
 /** One line into the stream: its own level, time, message and source, the rest as fields. */
 function forward(stream: EntryStream, lines: LineCutter, line: string): boolean {
   const cut = lines.cut(line)
-  return stream.write(cut.time, cut.level, cut.msg, cut.name, cut.fields)
+  return stream.write(cut.time, cut.level, cut.msg, cut.name, cut.fields, cut.from, cut.to)
 }
 
 export interface TargetOptions extends LineOptions {
@@ -144,6 +160,8 @@ export interface TargetOptions extends LineOptions {
   readonly capacity?: number
   readonly env?: RuntimeEnv
 }
+
+const PINO_METADATA = Symbol.for('pino.metadata')
 
 /** Lines are handed over as text: nothing parses them before the cutter does. */
 const UNPARSED = {}

@@ -4,6 +4,7 @@
 // skipped by their structure (strings, nesting); only the few that map onto
 // the schema are read.
 
+import { hostname } from 'node:os'
 import { levels as namedLevels } from '@logkit/core/producer'
 
 export interface LineOptions {
@@ -29,8 +30,14 @@ export interface CutLine {
   pid: number
   /** The line's `hostname`, '' when it has none. */
   hostname: string
-  /** The other members as a JSON object text, '' when there are none. */
+  /**
+   * The other members as a JSON object text, '' when there are none; or,
+   * from cutPino, the line itself, its members being fields[from, to).
+   */
   fields: string
+  /** Where the members start and end in `fields` (1 and length − 1 for an object text). */
+  from: number
+  to: number
 }
 
 /** Times below this are seconds (pino's `unixTime`), not milliseconds. */
@@ -39,7 +46,17 @@ const SECONDS_BELOW = 1e11
 export class LineCutter {
   readonly #messageKey: string
   readonly #levels: Map<string, number>
-  readonly out: CutLine = { level: 30, time: 0, msg: '', name: '', pid: -1, hostname: '', fields: '' }
+  readonly out: CutLine = {
+    level: 30,
+    time: 0,
+    msg: '',
+    name: '',
+    pid: -1,
+    hostname: '',
+    fields: '',
+    from: 1,
+    to: -1,
+  }
   /** Lines that were not a JSON object: kept whole as the message, at level info. */
   notJson = 0
 
@@ -47,6 +64,65 @@ export class LineCutter {
     this.#messageKey = options.messageKey ?? 'msg'
     this.#levels = new Map(Object.entries({ ...namedLevels, ...options.levels }))
   }
+
+  /**
+   * Cuts a line pino just wrote, told its level, message and time text by
+   * pino itself (its metadata: `lastLevel`, `lastMsg`, `lastTime`). pino
+   * writes `{"level":L,"time":T` + its bindings (`,"pid":…,"hostname":…`,
+   * `,"name":…`, a child's) + the call's members + `,"msg":M` + `}`: when the
+   * line is that, only its ends are compared and the members between are
+   * taken as they are; any other line is cut member by member (cut()).
+   */
+  cutPino(line: string, level: number, msg: unknown, time: string): CutLine {
+    if (typeof msg !== 'string') return this.cut(line)
+    let head = this.#heads.get(level)
+    if (head === undefined) {
+      head = `{"level":${level}`
+      this.#heads.set(level, head)
+    }
+    if (!line.startsWith(head)) return this.cut(line)
+    let p = head.length
+    if (time !== '') {
+      if (!line.startsWith(TIME_KEY, p) || !line.startsWith(time, p + TIME_KEY.length)) return this.cut(line)
+      p += TIME_KEY.length + time.length
+    }
+    if (msg !== this.#tailMsg) {
+      this.#tailMsg = msg
+      this.#tail = `,${JSON.stringify(this.#messageKey)}:${JSON.stringify(msg)}}`
+    }
+    const tail = this.#tail
+    let end = line.length
+    if (line.charCodeAt(end - 1) === 0x0a) end--
+    if (!line.startsWith(tail, end - tail.length)) return this.cut(line)
+    end -= tail.length
+    const out = this.out
+    out.level = level
+    out.msg = msg
+    out.name = ''
+    out.pid = -1
+    out.hostname = ''
+    if (line.startsWith(this.#base, p)) p += this.#base.length
+    if (line.startsWith(NAME_KEY, p)) {
+      const nameEnd = stringEnd(line, p + NAME_KEY.length, end)
+      if (nameEnd < 0) return this.cut(line)
+      out.name = stringValue(line, p + NAME_KEY.length, nameEnd)
+      p = nameEnd
+    }
+    // What is left is `,"k":v` members, or nothing.
+    if (p < end && line.charCodeAt(p) !== 0x2c) return this.cut(line)
+    out.fields = line
+    out.from = p + 1
+    out.to = p < end ? end : p + 1
+    out.time = time === '' ? Date.now() : timeOf(time)
+    if (Number.isNaN(out.time)) return this.cut(line)
+    return out
+  }
+
+  readonly #heads = new Map<number, string>()
+  #tailMsg: string | undefined
+  #tail = ''
+  /** pino's default bindings in this process: its pid and hostname, which every entry carries anyway. */
+  readonly #base = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`
 
   /** Cuts `line` (one JSON object, a trailing newline allowed) into `out`. */
   cut(line: string): CutLine {
@@ -69,6 +145,8 @@ export class LineCutter {
       out.pid = -1
       out.hostname = ''
       out.fields = ''
+      out.from = 1
+      out.to = -1
     }
     if (Number.isNaN(out.time)) out.time = Date.now()
     return out
@@ -98,6 +176,8 @@ export class LineCutter {
       else if (i !== end - 1) return false
     }
     out.fields = fields === '' ? '' : `{${fields}}`
+    out.from = 1
+    out.to = out.fields.length - 1
     return true
   }
 
@@ -124,9 +204,9 @@ export class LineCutter {
         return true
       }
       case 'time': {
-        const time = first === 0x22 ? Date.parse(stringValue(line, from, to)) : Number(line.slice(from, to))
-        if (!Number.isFinite(time)) return false
-        out.time = time < SECONDS_BELOW ? time * 1000 : time
+        const time = timeOf(line.slice(from, to))
+        if (Number.isNaN(time)) return false
+        out.time = time
         return true
       }
       case 'name':
@@ -147,6 +227,30 @@ export class LineCutter {
         return false
     }
   }
+}
+
+const TIME_KEY = ',"time":'
+const NAME_KEY = ',"name":'
+
+/** A time value's JSON text as ms since the epoch: a number (ms, or seconds below 10^11) or ISO text; NaN if neither. */
+function timeOf(text: string): number {
+  const ms = epochMs(text)
+  if (ms >= 0) return ms
+  const time = text.charCodeAt(0) === 0x22 ? Date.parse(stringValue(text, 0, text.length)) : Number(text)
+  if (!Number.isFinite(time)) return Number.NaN
+  return time < SECONDS_BELOW ? time * 1000 : time
+}
+
+/** Epoch ms as pino writes it by default (13 digits), read without Number()'s generality; -1 for anything else. */
+function epochMs(text: string): number {
+  if (text.length !== 13) return -1
+  let ms = 0
+  for (let i = 0; i < 13; i++) {
+    const d = text.charCodeAt(i) - 0x30
+    if (d < 0 || d > 9) return -1
+    ms = ms * 10 + d
+  }
+  return ms
 }
 
 function isSpace(c: number): boolean {

@@ -16,6 +16,8 @@ t.test('a pino line: level, time, message and name taken, the rest kept as writt
       pid: 1,
       hostname: 'h',
       fields: '{"a":{"b":[1,"}",{"c":"\\""}]},"s":"x, y"}',
+      from: 1,
+      to: 40,
     },
   )
   t.equal(cutter.notJson, 0)
@@ -72,4 +74,56 @@ t.test('a line that is not a JSON object is kept whole as the message, and count
   )
   t.match(cutter.cut('  { "level" : 50 , "msg" : "spaced" }  '), { level: 50, msg: 'spaced' })
   t.end()
+})
+
+t.test('cutPino: the ends compared, the members between taken as they are, the same as cut()', async (t) => {
+  const { default: pino } = await import('pino')
+  const lines: { line: string; level: number; msg: unknown; time: string }[] = []
+  const dest = {
+    writable: true,
+    lastLevel: 0,
+    lastMsg: undefined as unknown,
+    lastTime: '',
+    write(line: string) {
+      lines.push({ line, level: this.lastLevel, msg: this.lastMsg, time: this.lastTime })
+      return true
+    },
+  }
+  Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
+  const loggers = [
+    pino({ level: 'trace' }, dest),
+    pino({ name: 'api', level: 'trace' }, dest),
+    pino({ base: { env: 'prod' }, timestamp: pino.stdTimeFunctions.isoTime }, dest),
+    pino({ timestamp: false, messageKey: 'message' }, dest),
+    pino({ formatters: { level: (label) => ({ level: label }) } }, dest),
+  ]
+  for (const log of loggers) {
+    const child = log.child({ reqId: 'r "1"' })
+    log.info('plain')
+    child.warn({ n: 1, s: ',"msg":"fake"}' }, 'with "quotes"')
+    child.error(new Error('boom'))
+    log.info({ msg: 'in the object' })
+    log.info(42 as unknown as string)
+    log.info({})
+  }
+  const fast = new LineCutter()
+  const slow = new LineCutter()
+  const withKey = new LineCutter({ messageKey: 'message' })
+  let same = 0
+  for (const { line, level, msg, time } of lines) {
+    const cutter = line.includes('"message"') ? withKey : fast
+    const a = { ...cutter.cutPino(line, level, msg, time) }
+    const b = { ...(line.includes('"message"') ? new LineCutter({ messageKey: 'message' }) : slow).cut(line) }
+    const members = (c: typeof a) => c.fields.slice(c.from, Math.max(c.from, c.to))
+    if (
+      a.level === b.level &&
+      a.msg === b.msg &&
+      a.name === b.name &&
+      members(a) === members(b) &&
+      Math.abs(a.time - b.time) < 1000
+    )
+      same++
+    else t.fail(`differs: ${line} ${JSON.stringify(a)} ${JSON.stringify(b)}`)
+  }
+  t.equal(same, lines.length, `all ${lines.length} lines cut alike`)
 })
