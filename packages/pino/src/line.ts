@@ -62,6 +62,7 @@ export class LineCutter {
 
   constructor(options: LineOptions = {}) {
     this.#messageKey = options.messageKey ?? 'msg'
+    this.#key = `,${JSON.stringify(this.#messageKey)}:`
     this.#levels = new Map(Object.entries({ ...namedLevels, ...options.levels }))
   }
 
@@ -75,26 +76,33 @@ export class LineCutter {
    */
   cutPino(line: string, level: number, msg: unknown, time: string): CutLine {
     if (typeof msg !== 'string') return this.cut(line)
-    let head = this.#heads.get(level)
+    // `{"level":L,"time":` as one text: pino's own time text (lastTime) is what follows, as pino put it there.
+    const timed = time !== ''
+    const heads = timed ? this.#timedHeads : this.#heads
+    let head = heads.get(level)
     if (head === undefined) {
-      head = `{"level":${level}`
-      this.#heads.set(level, head)
+      head = timed ? `{"level":${level}${TIME_KEY}` : `{"level":${level}`
+      heads.set(level, head)
     }
     if (!line.startsWith(head)) return this.cut(line)
-    let p = head.length
-    if (time !== '') {
-      if (!line.startsWith(TIME_KEY, p) || !line.startsWith(time, p + TIME_KEY.length)) return this.cut(line)
-      p += TIME_KEY.length + time.length
-    }
+    let p = head.length + time.length
+    // The tail: `,"msg":` and the message as pino quoted it, then `}`. pino
+    // wrote that message there; its key at the place the quoted text's length
+    // puts it, and the closing `"}`, say the line has that layout.
     if (msg !== this.#tailMsg) {
       this.#tailMsg = msg
-      this.#tail = `,${JSON.stringify(this.#messageKey)}:${JSON.stringify(msg)}}`
+      this.#tailLength = this.#key.length + JSON.stringify(msg).length + 1
     }
-    const tail = this.#tail
     let end = line.length
     if (line.charCodeAt(end - 1) === 0x0a) end--
-    if (!line.startsWith(tail, end - tail.length)) return this.cut(line)
-    end -= tail.length
+    end -= this.#tailLength
+    if (
+      end < p ||
+      !line.startsWith(this.#key, end) ||
+      line.charCodeAt(end + this.#tailLength - 1) !== 0x7d ||
+      line.charCodeAt(end + this.#tailLength - 2) !== 0x22
+    )
+      return this.cut(line)
     const out = this.out
     out.level = level
     out.msg = msg
@@ -102,7 +110,8 @@ export class LineCutter {
     out.pid = -1
     out.hostname = ''
     if (line.startsWith(this.#base, p)) p += this.#base.length
-    if (line.startsWith(NAME_KEY, p)) {
+    // `,"name":` only when the third character is its n (most lines have no name).
+    if (line.charCodeAt(p + 2) === 0x6e && line.startsWith(NAME_KEY, p)) {
       const nameEnd = stringEnd(line, p + NAME_KEY.length, end)
       if (nameEnd < 0) return this.cut(line)
       out.name = stringValue(line, p + NAME_KEY.length, nameEnd)
@@ -119,8 +128,11 @@ export class LineCutter {
   }
 
   readonly #heads = new Map<number, string>()
+  readonly #timedHeads = new Map<number, string>()
   #tailMsg: string | undefined
-  #tail = ''
+  #tailLength = 0
+  /** `,"msg":` with the message key. */
+  readonly #key: string
   /** pino's default bindings in this process: its pid and hostname, which every entry carries anyway. */
   readonly #base = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`
 
