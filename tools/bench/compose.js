@@ -110,6 +110,16 @@ export async function pinoRun({ producers, perProducer }) {
   }
 }
 
+/** Medians of rounds of `total` entries: wall ms, and CPU ns per entry in all, of the producers and of the collector. */
+export function summarize(list, total) {
+  return {
+    wallMs: median(list.map((x) => x.wallMs)),
+    cpuNs: median(list.map((x) => ((x.producerUs + x.collectorUs) * 1000) / total)),
+    producerNs: median(list.map((x) => (x.producerUs * 1000) / total)),
+    collectorNs: median(list.map((x) => (x.collectorUs * 1000) / total)),
+  }
+}
+
 export async function composeEndToEnd({ quick }) {
   const producers = 4
   const perProducer = quick ? 50_000 : 250_000
@@ -120,12 +130,7 @@ export async function composeEndToEnd({ quick }) {
     runs.logkit.push(await composeRun({ producers, perProducer }))
     runs.pino.push(await pinoRun({ producers, perProducer }))
   }
-  const summary = (list) => ({
-    wallMs: median(list.map((x) => x.wallMs)),
-    cpuNs: median(list.map((x) => ((x.producerUs + x.collectorUs) * 1000) / total)),
-    producerNs: median(list.map((x) => (x.producerUs * 1000) / total)),
-    collectorNs: median(list.map((x) => (x.collectorUs * 1000) / total)),
-  })
+  const summary = (list) => summarize(list, total)
   const done = completed(runs.logkit, 'logkit compose')
   if (done.length === 0) return console.log('  logkit compose: no round completed (above), no figures')
   const logkit = summary(done)

@@ -15,15 +15,13 @@
 import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, runtimePaths } from '@logkit/core'
+import { runtimePaths } from '@logkit/core'
 import { logkitDestination } from '@logkit/pino'
-import { shm } from '@logkit/transport-shm'
 import pino from 'pino'
-import { completed, composeRun, pinoRun } from './compose.js'
-import { compare, formatRate, median, report } from './measure.js'
+import { completed, composeRun, pinoRun, summarize } from './compose.js'
+import { fields, message, pinoTransportContender, shmContender } from './contenders.js'
+import { compare, formatRate, report } from './measure.js'
 
-const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
-const message = 'request completed'
 const RING = 64 * 1024 * 1024
 
 export async function pinoScenario({ quick }) {
@@ -41,11 +39,7 @@ async function perCall(quick) {
   const removeRings = () => {
     for (const name of readdirSync(rings())) unlinkSync(join(rings(), name))
   }
-  const viaTransport = pino.transport({
-    target: 'pino/file',
-    options: { destination: join(dir, 'transport.log') },
-  })
-  const pinoTransport = pino(viaTransport)
+  const viaTransport = pinoTransportContender('pino + pino.transport(pino/file)', join(dir, 'transport.log'))
   const pinoNull = pino(pino.destination({ dest: '/dev/null', sync: true }))
   const results = await compare(
     [
@@ -65,35 +59,14 @@ async function perCall(quick) {
           removeRings()
         },
       },
-      {
-        name: 'pino + pino.transport(pino/file)',
-        round: (n) => {
-          for (let i = 0; i < n; i++) pinoTransport.info(fields, message)
-        },
-        // Let the worker catch up between rounds, untimed.
-        teardown: () => new Promise((resolve) => viaTransport.flush(resolve)),
-      },
+      viaTransport,
       {
         name: 'pino + sync destination (/dev/null)',
         round: (n) => {
           for (let i = 0; i < n; i++) pinoNull.info(fields, message)
         },
       },
-      {
-        name: 'logkit createLogger + shm (no pino)',
-        setup: () => {
-          const transport = shm({ app: 'bench', source: 'http', capacity: RING, env })
-          return { transport, log: createLogger({ app: 'bench', source: 'http', transport }) }
-        },
-        round: (n, { log }) => {
-          for (let i = 0; i < n; i++) log.info(fields, message)
-        },
-        teardown: async ({ log, transport }) => {
-          if (log.stats.dropped > 0) throw new Error('bench ring dropped entries')
-          await transport.close()
-          removeRings()
-        },
-      },
+      shmContender('logkit createLogger + shm (no pino)', env, RING),
     ],
     size,
   )
@@ -123,12 +96,7 @@ async function endToEnd(quick) {
     runs.transport.push(await pinoRun({ producers, perProducer }))
     runs.logkit.push(await composeRun({ producers, perProducer }))
   }
-  const summary = (list) => ({
-    wallMs: median(list.map((x) => x.wallMs)),
-    cpuNs: median(list.map((x) => ((x.producerUs + x.collectorUs) * 1000) / total)),
-    producerNs: median(list.map((x) => (x.producerUs * 1000) / total)),
-    collectorNs: median(list.map((x) => (x.collectorUs * 1000) / total)),
-  })
+  const summary = (list) => summarize(list, total)
   const dest = completed(runs.dest, 'pino + logkitDestination')
   const logkit = completed(runs.logkit, 'createLogger + shm')
   if (dest.length === 0 || logkit.length === 0)

@@ -14,13 +14,13 @@ import {
   FrameEncoder,
 } from '@logkit/core'
 import { logkit } from '@logkit/core/proto'
-import { shm } from '@logkit/transport-shm'
 import Long from 'long'
 import pino from 'pino'
 import winston from 'winston'
 import { collectorDrain } from './collector.js'
 import { collectorAllocation, collectorOperators } from './collector-ops.js'
 import { composeEndToEnd } from './compose.js'
+import { fields, message, pinoTransportContender, shmContender } from './contenders.js'
 import { endToEnd } from './e2e.js'
 import { latency } from './latency.js'
 import { compare, report } from './measure.js'
@@ -30,10 +30,6 @@ import { scaling } from './scaling.js'
 import { producerStartup } from './startup.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
-
-/** The entry every scenario logs: pino's classic request line. */
-const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
-const message = 'request completed'
 
 function sampleEntry(seq) {
   return createEntry({
@@ -251,38 +247,13 @@ const shmProducer = {
     const dir = mkdtempSync(join(tmpdir(), 'logkit-bench-shm-'))
     const shmDir = mkdtempSync(join('/dev/shm', 'logkit-bench-'))
     const env = { LOGKIT_RUNTIME_DIR: join(dir, 'run'), LOGKIT_SHM_DIR: shmDir }
-    const viaTransport = pino.transport({
-      target: 'pino/file',
-      options: { destination: join(dir, 'transport.log') },
-    })
-    const pinoTransport = pino(viaTransport)
+    const viaTransport = pinoTransportContender('pino.transport(pino/file)', join(dir, 'transport.log'))
     const pinoFile = pino(pino.destination({ dest: join(dir, 'sync.log'), sync: true }))
     const results = await compare(
       [
-        {
-          name: 'logkit shm',
-          // A fresh ring per round, large enough for the round: no collector, nothing dropped.
-          setup: () => {
-            const transport = shm({ app: 'bench', source: 'http', capacity: 64 * 1024 * 1024, env })
-            return { transport, log: createLogger({ app: 'bench', source: 'http', transport }) }
-          },
-          round: (n, { log }) => {
-            for (let i = 0; i < n; i++) log.info(fields, message)
-          },
-          teardown: async ({ log, transport }) => {
-            if (log.stats.dropped > 0) throw new Error('bench ring dropped entries')
-            await transport.close()
-            rmSync(transport.ring.path)
-          },
-        },
-        {
-          name: 'pino.transport(pino/file)',
-          round: (n) => {
-            for (let i = 0; i < n; i++) pinoTransport.info(fields, message)
-          },
-          // Let the worker catch up between rounds, untimed.
-          teardown: () => new Promise((resolve) => viaTransport.flush(resolve)),
-        },
+        // A fresh ring per round, large enough for the round: no collector, nothing dropped.
+        shmContender('logkit shm', env),
+        viaTransport,
         {
           name: 'pino sync file destination',
           round: (n) => {

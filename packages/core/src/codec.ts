@@ -206,10 +206,10 @@ export function putVarint(buf: Buffer, at: number, value: number): number {
   return pos
 }
 
-/** text[from, to) as UTF-8 at `at` (room for 3 bytes per unit is the caller's); returns the end. */
 /** Characters above which putUtf8 hands the text to the native encoder. */
 const NATIVE_UTF8_FROM = 48
 
+/** text[from, to) as UTF-8 at `at` (room for 3 bytes per unit is the caller's); returns the end. */
 export function putUtf8(buf: Buffer, at: number, text: string, from: number, to: number): number {
   // A long run (a logged line's members) costs less through the native encoder than char by char.
   if (to - from > NATIVE_UTF8_FROM) return at + buf.write(text.slice(from, to), at)

@@ -163,8 +163,20 @@ export interface TargetOptions extends LineOptions {
 
 const PINO_METADATA = Symbol.for('pino.metadata')
 
+/** pino's lines in its worker, with the configuration pino 10 sends (when asked: see pinoSendsConfig). */
+export type PinoLines = AsyncIterable<string> & {
+  messageKey?: string
+  levels?: { values?: Record<string, number> }
+}
+
+/** Whether this worker's pino sends its configuration (messageKey, custom levels) to targets that ask: pino 10 does. */
+export function pinoSendsConfig(): boolean {
+  const config = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
+  return config?.pinoWillSendConfig === true
+}
+
 /** Lines are handed over as text: nothing parses them before the cutter does. */
-const UNPARSED = {}
+export const UNPARSED = {}
 
 /**
  * The `pino.transport` target: `pino.transport({ target: '@logkit/pino',
@@ -174,13 +186,8 @@ export default async function logkitTarget(options: TargetOptions) {
   const source = options.source ?? 'main'
   const transport = await transportFor(options, source)
   const stream = createEntryStream({ app: options.app, source, transport })
-  // pino 10 sends its configuration (messageKey, custom levels) to targets that ask.
-  const config = (workerData as { workerData?: { pinoWillSendConfig?: boolean } } | null)?.workerData
-  const withConfig = config?.pinoWillSendConfig === true
   return build(
-    async (
-      lines: AsyncIterable<string> & { messageKey?: string; levels?: { values?: Record<string, number> } },
-    ) => {
+    async (lines: PinoLines) => {
       const cutter = new LineCutter({
         ...options,
         messageKey: options.messageKey ?? lines.messageKey ?? 'msg',
@@ -191,7 +198,7 @@ export default async function logkitTarget(options: TargetOptions) {
     {
       parse: 'lines',
       parseLine: () => UNPARSED,
-      expectPinoConfig: withConfig,
+      expectPinoConfig: pinoSendsConfig(),
       close: async () => {
         await stream.close()
       },

@@ -76,7 +76,7 @@ export class LineCutter {
    */
   cutPino(line: string, level: number, msg: unknown, time: string): CutLine {
     if (typeof msg !== 'string') return this.cut(line)
-    // `{"level":L,"time":` as one text: pino's own time text (lastTime) is what follows, as pino put it there.
+    // `{"level":L,"time":` as one text, then pino's time text (lastTime).
     const timed = time !== ''
     const heads = timed ? this.#timedHeads : this.#heads
     let head = heads.get(level)
@@ -84,53 +84,61 @@ export class LineCutter {
       head = timed ? `{"level":${level}${TIME_KEY}` : `{"level":${level}`
       heads.set(level, head)
     }
-    if (!line.startsWith(head)) return this.cut(line)
+    if (!line.startsWith(head) || !line.startsWith(time, head.length)) return this.cut(line)
     let p = head.length + time.length
-    // The tail: `,"msg":` and the message as pino quoted it, then `}`. pino
-    // wrote that message there; its key at the place the quoted text's length
-    // puts it, and the closing `"}`, say the line has that layout.
+    // The tail: `,"msg":` and the message quoted, then `}`. Compared as text:
+    // what pino tells is the message before its redaction, serializers and
+    // hooks, so a line whose message differs from it is read from the line.
     if (msg !== this.#tailMsg) {
       this.#tailMsg = msg
-      this.#tailLength = this.#key.length + JSON.stringify(msg).length + 1
+      this.#tail = `${this.#key}${JSON.stringify(msg)}}`
     }
+    const tail = this.#tail
     let end = line.length
     if (line.charCodeAt(end - 1) === 0x0a) end--
-    end -= this.#tailLength
-    if (
-      end < p ||
-      !line.startsWith(this.#key, end) ||
-      line.charCodeAt(end + this.#tailLength - 1) !== 0x7d ||
-      line.charCodeAt(end + this.#tailLength - 2) !== 0x22
-    )
-      return this.cut(line)
-    const out = this.out
-    out.level = level
-    out.msg = msg
-    out.name = ''
-    out.pid = -1
-    out.hostname = ''
+    end -= tail.length
+    if (end < p || !line.startsWith(tail, end)) return this.cut(line)
+    // pino's bindings: this process's pid and hostname (anything else there
+    // is read from the line), then `name` once at most, before the members.
     if (line.startsWith(this.#base, p)) p += this.#base.length
-    // `,"name":` only when the third character is its n (most lines have no name).
-    if (line.charCodeAt(p + 2) === 0x6e && line.startsWith(NAME_KEY, p)) {
+    else if (line.startsWith(PID_KEY, p) || line.startsWith(HOSTNAME_KEY, p)) return this.cut(line)
+    let name = ''
+    let named = line.indexOf(NAME_KEY, p)
+    if (named >= 0 && named < end) {
+      // A name right here is the logger's; one further on (a child's, the
+      // call's, or inside a value) is left to the member-by-member read.
+      if (named !== p) return this.cut(line)
       const nameEnd = stringEnd(line, p + NAME_KEY.length, end)
       if (nameEnd < 0) return this.cut(line)
-      out.name = stringValue(line, p + NAME_KEY.length, nameEnd)
+      named = line.indexOf(NAME_KEY, nameEnd)
+      if (named >= 0 && named < end) return this.cut(line)
+      name = stringValue(line, p + NAME_KEY.length, nameEnd)
       p = nameEnd
     }
     // What is left is `,"k":v` members, or nothing.
     if (p < end && line.charCodeAt(p) !== 0x2c) return this.cut(line)
+    const ms = timed ? timeOf(time) : Date.now()
+    if (Number.isNaN(ms)) return this.cut(line)
+    const out = this.out
+    out.level = level
+    out.time = ms
+    out.msg = msg
+    out.name = name
+    out.pid = -1
+    out.hostname = ''
     out.fields = line
     out.from = p + 1
     out.to = p < end ? end : p + 1
-    out.time = time === '' ? Date.now() : timeOf(time)
-    if (Number.isNaN(out.time)) return this.cut(line)
+    this.fast++
     return out
   }
 
+  /** Lines cutPino read by their ends alone. */
+  fast = 0
   readonly #heads = new Map<number, string>()
   readonly #timedHeads = new Map<number, string>()
   #tailMsg: string | undefined
-  #tailLength = 0
+  #tail = ''
   /** `,"msg":` with the message key. */
   readonly #key: string
   /** pino's default bindings in this process: its pid and hostname, which every entry carries anyway. */
@@ -148,7 +156,14 @@ export class LineCutter {
     out.fields = ''
     let end = line.length
     while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--
-    if (!this.#members(line, end)) {
+    let members: boolean
+    try {
+      members = this.#members(line, end)
+    } catch {
+      // A bad escape in a key or a value read (JSON.parse of it threw): not JSON.
+      members = false
+    }
+    if (!members) {
       this.notJson++
       out.level = 30
       out.time = Number.NaN
@@ -243,6 +258,8 @@ export class LineCutter {
 
 const TIME_KEY = ',"time":'
 const NAME_KEY = ',"name":'
+const PID_KEY = ',"pid":'
+const HOSTNAME_KEY = ',"hostname":'
 
 /** A time value's JSON text as ms since the epoch: a number (ms, or seconds below 10^11) or ISO text; NaN if neither. */
 function timeOf(text: string): number {

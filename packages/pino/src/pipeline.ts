@@ -26,6 +26,7 @@ import { z } from '@logkit/core/options'
 import { buildPipeline, checkManifest, formatProblem, type ManifestPlan, type PipelinePlan } from 'logkit'
 import build from 'pino-abstract-transport'
 import { Observable } from 'rxjs'
+import { type PinoLines, pinoSendsConfig, UNPARSED } from './index.js'
 import { LineCutter, type LineOptions } from './line.js'
 
 const pinoSourceOptions = z.object({
@@ -248,29 +249,36 @@ export async function pipelinePlan(
   return { plan: result.plan, pipeline, sourceOptions: sources[0]?.options ?? {} }
 }
 
-/** Lines are handed over as text: nothing parses them before the cutter does. */
-const UNPARSED = {}
-
 /**
  * The `pino.transport` target `@logkit/pino/pipeline`: runs one logkit
  * pipeline in pino's worker thread on the lines pino writes.
  */
 export default async function pipelineTarget(options: PipelineTargetOptions) {
   const { plan, pipeline, sourceOptions } = await pipelinePlan(options)
-  const parsed = pinoSourceOptions.parse(sourceOptions)
+  let parsed = pinoSourceOptions.parse(sourceOptions)
   let lines: AsyncIterable<string> = (async function* () {})()
   const running = buildPipeline(plan, pipeline, {
     sources: [{ id: 'pino', create: (context) => entriesOf(lines, parsed, context) }],
   })
   return build(
-    async (stream: AsyncIterable<string>) => {
+    async (stream: PinoLines) => {
       lines = stream
+      // pino 10 sends its messageKey and custom levels; what the pipeline's source says wins.
+      parsed = {
+        ...parsed,
+        messageKey:
+          sourceOptions['messageKey'] === undefined
+            ? (stream.messageKey ?? parsed.messageKey)
+            : parsed.messageKey,
+        levels: { ...stream.levels?.values, ...parsed.levels },
+      }
       await running.start()
       await running.closed
     },
     {
       parse: 'lines',
       parseLine: () => UNPARSED,
+      expectPinoConfig: pinoSendsConfig(),
       close: async () => {
         await running.closed
       },

@@ -57,3 +57,43 @@ for (const mode of ['plain', 'custom', 'iso', 'nested']) {
     }
   })
 }
+
+t.test(
+  'the destination in this process: pino lines, flush, end, stats and lines that are not pino’s',
+  async (t) => {
+    const c = await startCollector()
+    t.teardown(() => c.stop())
+    const { default: pino } = await import('pino')
+    const { logkitDestination } = await import('../src/index.js')
+    const dest = logkitDestination({
+      app: c.app,
+      source: 'inproc',
+      env: c.env,
+      capacity: 1024 * 1024,
+      policy: 'drop',
+      blockMs: 10,
+    })
+    const log = pino({ name: 'here' }, dest)
+    log.info({ k: 1 }, 'first')
+    log.child({ c: true }).warn('second')
+    // Written by hand: no metadata from pino, two lines in one chunk, one not JSON.
+    dest.write(Buffer.from('{"level":50,"time":1795000000000,"msg":"by hand"}\nnot json at all\n'))
+    await new Promise<void>((resolve, reject) => log.flush((err) => (err ? reject(err) : resolve())))
+    dest.flushSync()
+    t.equal(dest.notJson, 1)
+    t.match(dest.stats, { written: 4, dropped: 0 })
+    t.equal(dest.writable, true)
+    const closed = new Promise((resolve) => dest.once('close', resolve))
+    dest.end()
+    dest.end()
+    await closed
+    t.equal(dest.writable, false)
+    const entries = produced(await c.waitFor((e) => produced(e).length >= 4))
+    t.match(entries, [
+      { msg: 'first', k: 1, name: 'here', level: 30 },
+      { msg: 'second', c: true, name: 'here', level: 40 },
+      { msg: 'by hand', level: 50, time: 1795000000000, name: 'inproc' },
+      { msg: 'not json at all', level: 30 },
+    ])
+  },
+)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { LineCutter } from '../src/line.js'
+import { type CutLine, LineCutter } from '../src/line.js'
 
 t.test('a pino line: level, time, message and name taken, the rest kept as written', (t) => {
   const cutter = new LineCutter()
@@ -76,54 +76,93 @@ t.test('a line that is not a JSON object is kept whole as the message, and count
   t.end()
 })
 
-t.test('cutPino: the ends compared, the members between taken as they are, the same as cut()', async (t) => {
-  const { default: pino } = await import('pino')
-  const lines: { line: string; level: number; msg: unknown; time: string }[] = []
-  const dest = {
-    writable: true,
-    lastLevel: 0,
-    lastMsg: undefined as unknown,
-    lastTime: '',
-    write(line: string) {
-      lines.push({ line, level: this.lastLevel, msg: this.lastMsg, time: this.lastTime })
-      return true
-    },
-  }
-  Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
-  const loggers = [
-    pino({ level: 'trace' }, dest),
-    pino({ name: 'api', level: 'trace' }, dest),
-    pino({ base: { env: 'prod' }, timestamp: pino.stdTimeFunctions.isoTime }, dest),
-    pino({ timestamp: false, messageKey: 'message' }, dest),
-    pino({ formatters: { level: (label) => ({ level: label }) } }, dest),
-  ]
-  for (const log of loggers) {
-    const child = log.child({ reqId: 'r "1"' })
-    log.info('plain')
-    child.warn({ n: 1, s: ',"msg":"fake"}' }, 'with "quotes"')
-    child.error(new Error('boom'))
-    log.info({ msg: 'in the object' })
-    log.info(42 as unknown as string)
-    log.info({})
-  }
-  const fast = new LineCutter()
-  const slow = new LineCutter()
-  const withKey = new LineCutter({ messageKey: 'message' })
-  let same = 0
-  for (const { line, level, msg, time } of lines) {
-    const cutter = line.includes('"message"') ? withKey : fast
-    const a = { ...cutter.cutPino(line, level, msg, time) }
-    const b = { ...(line.includes('"message"') ? new LineCutter({ messageKey: 'message' }) : slow).cut(line) }
-    const members = (c: typeof a) => c.fields.slice(c.from, Math.max(c.from, c.to))
-    if (
-      a.level === b.level &&
-      a.msg === b.msg &&
-      a.name === b.name &&
-      members(a) === members(b) &&
-      Math.abs(a.time - b.time) < 1000
-    )
-      same++
-    else t.fail(`differs: ${line} ${JSON.stringify(a)} ${JSON.stringify(b)}`)
-  }
-  t.equal(same, lines.length, `all ${lines.length} lines cut alike`)
+t.test(
+  'cutPino: the same as cut() on every layout pino writes, by its ends when the line is plain',
+  async (t) => {
+    const { default: pino } = await import('pino')
+    interface Written {
+      line: string
+      level: number
+      msg: unknown
+      time: string
+      logger: number
+    }
+    const lines: Written[] = []
+    let current = 0
+    const dest = {
+      writable: true,
+      lastLevel: 0,
+      lastMsg: undefined as unknown,
+      lastTime: '',
+      write(line: string) {
+        lines.push({ line, level: this.lastLevel, msg: this.lastMsg, time: this.lastTime, logger: current })
+        return true
+      },
+    }
+    Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
+    const options: Record<string, unknown>[] = [
+      { level: 'trace' },
+      { name: 'api' },
+      { base: { env: 'prod' }, timestamp: pino.stdTimeFunctions.isoTime },
+      { base: { pid: 1, hostname: 'elsewhere' } },
+      { timestamp: false, messageKey: 'message' },
+      { formatters: { level: (label: string) => ({ level: label }) } },
+      { redact: { paths: ['msg', 'secret'], censor: (v: unknown) => '*'.repeat(String(v).length) } },
+      { serializers: { msg: (m: unknown) => String(m).toUpperCase() } },
+      { hooks: { streamWrite: (s: string) => s.replace('plain', 'PLAIN') } },
+    ]
+    for (const [i, opts] of options.entries()) {
+      current = i
+      const log = pino(opts, dest as unknown as NodeJS.WritableStream)
+      const child = log.child({ reqId: 'r "1"' })
+      log.info('plain')
+      child.warn({ n: 1, s: ',"msg":"fake"}', secret: 'hunter2' }, 'with "quotes" \u2028')
+      child.error(new Error('boom'))
+      log.info({ msg: 'in the object' })
+      log.info(42 as unknown as string)
+      log.info({})
+      log.child({ name: 'db' }).info('child name')
+      log.child({ a: 1, name: 'late' }).info('late name')
+      log.info({ name: 'bob', user: { id: 1, name: 'nested' } }, 'call name')
+    }
+    const messageKey = (w: Written) => (w.logger === 4 ? 'message' : 'msg')
+    const members = (c: CutLine) => c.fields.slice(c.from, Math.max(c.from, c.to))
+    const fast = new LineCutter()
+    const fastMessage = new LineCutter({ messageKey: 'message' })
+    let same = 0
+    for (const w of lines) {
+      const cutter = messageKey(w) === 'message' ? fastMessage : fast
+      const a = { ...cutter.cutPino(w.line, w.level, w.msg, w.time) }
+      const b = { ...new LineCutter({ messageKey: messageKey(w) }).cut(w.line) }
+      const ok =
+        a.level === b.level &&
+        a.msg === b.msg &&
+        a.name === b.name &&
+        members(a) === members(b) &&
+        Math.abs(a.time - b.time) < 1000
+      if (ok) same++
+      else t.fail(`differs: ${w.line}\n fast ${JSON.stringify(a)}\n slow ${JSON.stringify(b)}`)
+    }
+    t.equal(same, lines.length, `all ${lines.length} lines cut alike`)
+    // Plain loggers' plain lines are read by their ends: 'plain', the child's
+    // warn, the error, and the named logger's lines.
+    t.ok(fast.fast + fastMessage.fast >= 8, `read by their ends: ${fast.fast + fastMessage.fast}`)
+    const redacted = lines.filter((w) => w.logger === 6 && w.line.includes('"msg":"*'))
+    t.ok(redacted.length >= 2, 'redacted messages in the lines')
+    for (const w of redacted)
+      t.notMatch(
+        fast.cutPino(w.line, w.level, w.msg, w.time).msg,
+        /plain|with/,
+        'the redacted text, not pino’s',
+      )
+  },
+)
+
+t.test('a line whose escapes JSON cannot read is kept as text, and the next line is read', (t) => {
+  const cutter = new LineCutter()
+  const bad = String.raw`{"msg":"C:\dir"}`
+  t.match(cutter.cut(bad), { level: 30, msg: bad, fields: '' }, 'kept whole as the message')
+  t.equal(cutter.notJson, 1)
+  t.match(cutter.cut('{"msg":"three"}'), { msg: 'three' }, 'the next line read')
+  t.end()
 })
