@@ -61,9 +61,9 @@ export class EntryFrameWriter extends ProtoWriter {
    * The frame of one entry: `bindings` (the members `"a":1,"b":2` as UTF-8
    * bytes, or empty) and then either the members of `obj` or those of the
    * JSON object text `json` make its fields; `json[from, to)` when given are
-   * the members (`json` is then any text that holds them: a logged line). The frame is `buf[start, pos)`,
-   * where start is what this returns; valid until the next call. Throws
-   * LOGKIT_ERR_FRAME_TOO_LARGE.
+   * the members (`json` is then any text that holds them: a logged line).
+   * The frame is `buf[start, pos)`, where start is what this returns; valid
+   * until the next call. Throws LOGKIT_ERR_FRAME_TOO_LARGE.
    */
   entry(
     time: number,

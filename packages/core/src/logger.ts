@@ -334,7 +334,8 @@ export interface EntryStream {
    * One entry: its time (ms since the epoch), level, message, source ('' for
    * the stream's) and fields as JSON object text ('' for none), used as
    * given; or, with `from` and `to`, fields whose members (`"a":1,"b":2`)
-   * are `text[from, to)` of a longer text (a logged line), not copied out. False when it was dropped (counted in stats, and announced to the
+   * are `text[from, to)` of a longer text (a logged line), not copied out.
+   * False when it was dropped (counted in stats, and announced to the
    * collector with the next entry that gets through).
    */
   write(
