@@ -23,10 +23,11 @@
 //
 // Every file is opened without following symlinks and created 0600.
 
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LogkitError } from './errors.js'
+import { makeDirs } from './make-dirs.js'
 
 export interface RuntimeEnv {
   readonly LOGKIT_RUNTIME_DIR?: string | undefined
@@ -119,7 +120,7 @@ export function ensurePrivateDir(path: string): string {
   let created = false
   try {
     // The first directory it made, if any: then `path` itself is new, made 0700 (umask only removes bits).
-    created = mkdirSync(path, { recursive: true, mode: 0o700 }) !== undefined
+    created = makeDirs(path, 0o700) !== undefined
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }

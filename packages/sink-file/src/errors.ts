@@ -8,7 +8,8 @@ export const fileSinkErrorCodes = {
   LOGKIT_ERR_FILE_UNSAFE:
     'The log path is a symlink, a folder or another non-regular file, or is owned by another user.',
   LOGKIT_ERR_FILE_DIR_MISSING: 'The directory of the log path does not exist and `mkdir` is not set.',
-  LOGKIT_ERR_FILE_OPEN: 'The log file could not be opened or created (permissions, read-only file system…).',
+  LOGKIT_ERR_FILE_OPEN:
+    'The log file could not be opened or created (permissions, read-only file system…), or its folder could not be made.',
   LOGKIT_ERR_FILE_FOREIGN_TAIL:
     'The file already at the log path ends in a partial line the sink did not write; it is left unchanged.',
   LOGKIT_ERR_FILE_WRITE: 'Writing to the log file failed (disk full, I/O error); the batch was not written.',

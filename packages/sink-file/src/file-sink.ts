@@ -18,7 +18,7 @@
 // byte to the OS (after an fsync too with `fsync: 'always'`); flush() resolves
 // after the fsync. Compression and retention never hold up a write.
 
-import { closeSync, mkdirSync, readdirSync } from 'node:fs'
+import { closeSync, readdirSync } from 'node:fs'
 import { lstat, open, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
@@ -31,6 +31,7 @@ import {
   JsonLineWriter,
   type LogEntry,
   LogkitError,
+  makeDirs,
   PLUGIN_API_VERSION,
   type Sink,
   validateOptions,
@@ -229,10 +230,16 @@ class FileSinkImpl implements FileSink {
     this.#batchRendering = this.#rendersJson ? batchRendering() : undefined
     if (config.mkdir) {
       // A folder readable by whoever may read the files: 0600 → 0700, 0640 → 0750.
-      mkdirSync(this.#naming.dir, {
-        recursive: true,
-        mode: 0o700 | config.mode | ((config.mode & 0o044) >> 2),
-      })
+      try {
+        makeDirs(this.#naming.dir, 0o700 | config.mode | ((config.mode & 0o044) >> 2))
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code ?? 'error'
+        throw fileSinkError(
+          'LOGKIT_ERR_FILE_OPEN',
+          `cannot create the folder of log file ${this.path} (${code}): ${this.#naming.dir} is not a place files can be made in; pick another path`,
+          { cause, details: { dir: this.#naming.dir } },
+        )
+      }
     }
     this.#out = this.#openOutput()
     this.#scanIndexes()

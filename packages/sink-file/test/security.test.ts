@@ -86,6 +86,15 @@ t.test('a missing folder is an error unless mkdir is set', async (t) => {
   t.equal(statSync(join(dir, 'nested', 'deeper')).mode & 0o777, 0o700, 'folders for 0600 files are made 0700')
 })
 
+t.test('mkdir where no folder can be made (under /proc) is an error at once, not a spin', (t) => {
+  // Node's own recursive mkdir loops forever there: the sink makes one level at a time.
+  t.throws(() => createFileSink({ path: '/proc/logkit-test/logs/app.log', mkdir: true }), {
+    code: 'LOGKIT_ERR_FILE_OPEN',
+    message: /cannot create the folder of log file .* \(ENOENT\)/,
+  })
+  t.end()
+})
+
 t.test('mkdir makes folders that match a group-readable mode', async (t) => {
   const dir = t.testdir()
   const path = join(dir, 'logs', 'app.log')
