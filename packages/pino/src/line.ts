@@ -5,7 +5,7 @@
 // the schema are read.
 
 import { hostname } from 'node:os'
-import { levels as namedLevels } from '@logkit/core/producer'
+import { jsonMembers, jsonString, jsonStringEnd, levels as namedLevels } from '@logkit/core/producer'
 
 export interface LineOptions {
   /** pino's `messageKey` (default 'msg'). */
@@ -108,11 +108,11 @@ export class LineCutter {
       // A name right here is the logger's; one further on (a child's, the
       // call's, or inside a value) is left to the member-by-member read.
       if (named !== p) return this.cut(line)
-      const nameEnd = stringEnd(line, p + NAME_KEY.length, end)
+      const nameEnd = jsonStringEnd(line, p + NAME_KEY.length, end)
       if (nameEnd < 0) return this.cut(line)
       named = line.indexOf(NAME_KEY, nameEnd)
       if (named >= 0 && named < end) return this.cut(line)
-      name = stringValue(line, p + NAME_KEY.length, nameEnd)
+      name = jsonString(line, p + NAME_KEY.length, nameEnd)
       p = nameEnd
     }
     // What is left is `,"k":v` members, or nothing.
@@ -146,6 +146,29 @@ export class LineCutter {
 
   /** Cuts `line` (one JSON object, a trailing newline allowed) into `out`. */
   cut(line: string): CutLine {
+    const out = this.#reset()
+    this.#line = line
+    this.#fields = ''
+    let members: boolean
+    try {
+      members = jsonMembers(line, line.length, this.#member)
+    } catch {
+      // A bad escape in a key or a value read (JSON.parse of it threw): not JSON.
+      members = false
+    }
+    if (members) {
+      out.fields = this.#fields === '' ? '' : `{${this.#fields}}`
+      out.to = out.fields.length - 1
+    } else {
+      this.notJson++
+      this.#reset().msg = line.trimEnd()
+    }
+    if (Number.isNaN(out.time)) out.time = Date.now()
+    return out
+  }
+
+  /** `out` with nothing read yet: info, no time, no message, source, pid, hostname or fields. */
+  #reset(): CutLine {
     const out = this.out
     out.level = 30
     out.time = Number.NaN
@@ -154,58 +177,21 @@ export class LineCutter {
     out.pid = -1
     out.hostname = ''
     out.fields = ''
-    let end = line.length
-    while (end > 0 && isSpace(line.charCodeAt(end - 1))) end--
-    let members: boolean
-    try {
-      members = this.#members(line, end)
-    } catch {
-      // A bad escape in a key or a value read (JSON.parse of it threw): not JSON.
-      members = false
-    }
-    if (!members) {
-      this.notJson++
-      out.level = 30
-      out.time = Number.NaN
-      out.msg = line.slice(0, end)
-      out.name = ''
-      out.pid = -1
-      out.hostname = ''
-      out.fields = ''
-      out.from = 1
-      out.to = -1
-    }
-    if (Number.isNaN(out.time)) out.time = Date.now()
+    out.from = 1
+    out.to = -1
     return out
   }
 
-  /** Reads the members of the object text line[0, end); false when it is not one. */
-  #members(line: string, end: number): boolean {
-    const out = this.out
-    let i = skipSpace(line, 0, end)
-    if (line.charCodeAt(i) !== 0x7b || line.charCodeAt(end - 1) !== 0x7d) return false
-    i = skipSpace(line, i + 1, end - 1)
-    let fields = ''
-    while (i < end - 1) {
-      if (line.charCodeAt(i) !== 0x22) return false
-      const keyEnd = stringEnd(line, i, end)
-      if (keyEnd < 0) return false
-      let v = skipSpace(line, keyEnd, end)
-      if (line.charCodeAt(v) !== 0x3a) return false
-      v = skipSpace(line, v + 1, end)
-      const valueEnd = valueEndAt(line, v, end - 1)
-      if (valueEnd < 0) return false
-      const key = stringValue(line, i, keyEnd)
-      if (!this.#take(key, line, v, valueEnd))
-        fields = fields === '' ? line.slice(i, valueEnd) : `${fields},${line.slice(i, valueEnd)}`
-      i = skipSpace(line, valueEnd, end)
-      if (line.charCodeAt(i) === 0x2c) i = skipSpace(line, i + 1, end)
-      else if (i !== end - 1) return false
-    }
-    out.fields = fields === '' ? '' : `{${fields}}`
-    out.from = 1
-    out.to = out.fields.length - 1
-    return true
+  /** The line being cut, and the members kept as fields so far. */
+  #line = ''
+  #fields = ''
+
+  /** One member of the line: taken onto the schema, or kept as written. */
+  readonly #member = (keyFrom: number, keyTo: number, valueFrom: number, valueTo: number): void => {
+    const line = this.#line
+    if (this.#take(jsonString(line, keyFrom, keyTo), line, valueFrom, valueTo)) return
+    const member = line.slice(keyFrom, valueTo)
+    this.#fields = this.#fields === '' ? member : `${this.#fields},${member}`
   }
 
   /** Takes a member that maps onto the schema; false for one that stays a field. */
@@ -214,13 +200,13 @@ export class LineCutter {
     const first = line.charCodeAt(from)
     if (key === this.#messageKey) {
       if (first !== 0x22) return false
-      out.msg = stringValue(line, from, to)
+      out.msg = jsonString(line, from, to)
       return true
     }
     switch (key) {
       case 'level': {
         if (first === 0x22) {
-          const level = this.#levels.get(stringValue(line, from, to))
+          const level = this.#levels.get(jsonString(line, from, to))
           if (level === undefined) return false
           out.level = level
           return true
@@ -238,7 +224,7 @@ export class LineCutter {
       }
       case 'name':
         if (first !== 0x22) return false
-        out.name = stringValue(line, from, to)
+        out.name = jsonString(line, from, to)
         return true
       case 'pid': {
         const pid = Number(line.slice(from, to))
@@ -248,7 +234,7 @@ export class LineCutter {
       }
       case 'hostname':
         if (first !== 0x22) return false
-        out.hostname = stringValue(line, from, to)
+        out.hostname = jsonString(line, from, to)
         return true
       default:
         return false
@@ -265,7 +251,7 @@ const HOSTNAME_KEY = ',"hostname":'
 function timeOf(text: string): number {
   const ms = epochMs(text)
   if (ms >= 0) return ms
-  const time = text.charCodeAt(0) === 0x22 ? Date.parse(stringValue(text, 0, text.length)) : Number(text)
+  const time = text.charCodeAt(0) === 0x22 ? Date.parse(jsonString(text, 0, text.length)) : Number(text)
   if (!Number.isFinite(time)) return Number.NaN
   return time < SECONDS_BELOW ? time * 1000 : time
 }
@@ -280,56 +266,4 @@ function epochMs(text: string): number {
     ms = ms * 10 + d
   }
   return ms
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
-}
-
-function skipSpace(s: string, i: number, end: number): number {
-  while (i < end && isSpace(s.charCodeAt(i))) i++
-  return i
-}
-
-/** The index after the string literal starting at i (a '"'); -1 when it does not end before `end`. */
-function stringEnd(s: string, i: number, end: number): number {
-  for (let j = i + 1; j < end; j++) {
-    const c = s.charCodeAt(j)
-    if (c === 0x5c) j++
-    else if (c === 0x22) return j + 1
-  }
-  return -1
-}
-
-/** The value of the string literal s[from, to). */
-function stringValue(s: string, from: number, to: number): string {
-  const inner = s.slice(from + 1, to - 1)
-  return inner.indexOf('\\') < 0 ? inner : (JSON.parse(s.slice(from, to)) as string)
-}
-
-/** The index after the JSON value starting at i; -1 when it does not end before `end`. */
-function valueEndAt(s: string, i: number, end: number): number {
-  const c = s.charCodeAt(i)
-  if (c === 0x22) return stringEnd(s, i, end)
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0
-    for (let j = i; j < end; j++) {
-      const d = s.charCodeAt(j)
-      if (d === 0x22) {
-        j = stringEnd(s, j, end) - 1
-        if (j < 0) return -1
-      } else if (d === 0x7b || d === 0x5b) depth++
-      else if (d === 0x7d || d === 0x5d) {
-        if (--depth === 0) return j + 1
-      }
-    }
-    return -1
-  }
-  let j = i
-  while (j < end) {
-    const d = s.charCodeAt(j)
-    if (d === 0x2c || d === 0x7d || isSpace(d)) break
-    j++
-  }
-  return j > i ? j : -1
 }

@@ -54,3 +54,23 @@ t.test('pino 9 from CommonJS, a custom level and messageKey', async (t) => {
   t.equal(entries.length, 1000)
   t.match(entries[999], { level: 35, msg: 'audited', i: 1000, name: 'cjs' })
 })
+
+t.test(
+  'the target run in this thread (as pino’s worker runs it): lines in, entries out, close says goodbye',
+  async (t) => {
+    const c = await startCollector()
+    t.teardown(() => c.stop())
+    const { default: logkitTarget } = await import('../src/index.js')
+    const stream = await logkitTarget({ app: c.app, source: 'inthread', env: c.env, capacity: 1024 * 1024 })
+    stream.write('{"level":40,"time":1795000000000,"pid":1,"hostname":"h","k":1,"msg":"one"}\n')
+    stream.write('not json\n')
+    const closed = new Promise((resolve) => stream.once('close', resolve))
+    stream.end()
+    await closed
+    const entries = produced(await c.waitFor((e) => produced(e).length >= 2))
+    t.match(entries, [
+      { level: 40, msg: 'one', k: 1, name: 'inthread', time: 1795000000000 },
+      { level: 30, msg: 'not json' },
+    ])
+  },
+)

@@ -4,7 +4,7 @@
 // text, cut out of the line rather than re-serialised, so numbers beyond
 // double precision and key order survive. Anything else is a message.
 
-import { createEntry, Fields, type LogEntry, msToNs, parseLevel } from '@logkit/core'
+import { createEntry, Fields, jsonMembers, jsonString, type LogEntry, msToNs, parseLevel } from '@logkit/core'
 
 export interface LineDefaults {
   readonly app: string
@@ -126,61 +126,8 @@ export function withoutMembers(json: string, keys: ReadonlySet<string>): string 
 /** The spans (key through value) of an object's top-level members. */
 export function topLevelMembers(json: string): Member[] {
   const members: Member[] = []
-  let i = skipSpace(json, json.indexOf('{') + 1)
-  while (i < json.length && json[i] !== '}') {
-    const start = i
-    const keyEnd = skipString(json, i)
-    const raw = json.slice(i, keyEnd)
-    const key = raw.includes('\\') ? (JSON.parse(raw) as string) : raw.slice(1, -1)
-    i = skipSpace(json, keyEnd)
-    i = skipSpace(json, i + 1) // the colon
-    const end = skipValue(json, i)
-    members.push({ key, start, end })
-    i = skipSpace(json, end)
-    if (json[i] === ',') i = skipSpace(json, i + 1)
-  }
+  jsonMembers(json, json.length, (keyFrom, keyTo, _valueFrom, valueTo) => {
+    members.push({ key: jsonString(json, keyFrom, keyTo), start: keyFrom, end: valueTo })
+  })
   return members
-}
-
-function skipSpace(s: string, i: number): number {
-  while (i < s.length && (s[i] === ' ' || s[i] === '\t' || s[i] === '\n' || s[i] === '\r')) i++
-  return i
-}
-
-/** From an opening quote to just past the closing one. */
-function skipString(s: string, i: number): number {
-  let j = i + 1
-  while (j < s.length) {
-    const c = s[j]
-    if (c === '\\') j += 2
-    else if (c === '"') return j + 1
-    else j++
-  }
-  return j
-}
-
-function skipValue(s: string, i: number): number {
-  const c = s[i]
-  if (c === '"') return skipString(s, i)
-  if (c === '{' || c === '[') {
-    let depth = 0
-    let j = i
-    while (j < s.length) {
-      const d = s[j]
-      if (d === '"') {
-        j = skipString(s, j)
-        continue
-      }
-      if (d === '{' || d === '[') depth++
-      else if (d === '}' || d === ']') {
-        depth--
-        if (depth === 0) return j + 1
-      }
-      j++
-    }
-    return j
-  }
-  let j = i
-  while (j < s.length && s[j] !== ',' && s[j] !== '}' && s[j] !== ']' && s[j] !== ' ' && s[j] !== '\n') j++
-  return j
 }
