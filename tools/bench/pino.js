@@ -4,8 +4,11 @@
 // - Per call, in this process: pino + logkitDestination (a fresh ring per
 //   round, large enough for it: nothing dropped, no collector), pino +
 //   pino.transport(pino/file), pino + its sync destination on /dev/null (the
-//   floor: pino's serialization and a write), and logkit's own createLogger +
-//   shm (what skipping pino buys).
+//   floor: pino's serialization and a write), pino + a destination that only
+//   copies each line into memory (what any destination that keeps a line
+//   through a SIGKILL must at least do on the calling thread: the bound of
+//   "well under pino.transport", docs/benchmarks.md), and logkit's own
+//   createLogger + shm (what skipping pino buys).
 // - End to end, 4 processes × 250,000 entries: pino + logkitDestination into
 //   `logkit compose` (shm → file), pino + pino.transport(pino/file) (a file
 //   per process), logkit's createLogger + shm into compose; alternating rounds,
@@ -41,6 +44,15 @@ async function perCall(quick) {
   }
   const viaTransport = pinoTransportContender('pino + pino.transport(pino/file)', join(dir, 'transport.log'))
   const pinoNull = pino(pino.destination({ dest: '/dev/null', sync: true }))
+  const memory = Buffer.alloc(64 * 1024)
+  let copied = 0
+  const pinoCopy = pino({
+    writable: true,
+    write: (line) => {
+      copied += memory.write(line, 0)
+      return true
+    },
+  })
   const results = await compare(
     [
       {
@@ -66,10 +78,17 @@ async function perCall(quick) {
           for (let i = 0; i < n; i++) pinoNull.info(fields, message)
         },
       },
+      {
+        name: 'pino + a copy of each line into memory',
+        round: (n) => {
+          for (let i = 0; i < n; i++) pinoCopy.info(fields, message)
+        },
+      },
       shmContender('logkit createLogger + shm (no pino)', env, RING),
     ],
     size,
   )
+  if (copied === 0) throw new Error('the copying destination copied nothing')
   console.log(`per call: log.info({ reqId, userId, path }, '${message}')`)
   report(results, {
     baseline: 'pino + sync destination (/dev/null)',
@@ -77,8 +96,9 @@ async function perCall(quick) {
   })
   const dest = results.find((r) => r.name === 'pino + logkitDestination')
   const transport = results.find((r) => r.name === 'pino + pino.transport(pino/file)')
+  const copy = results.find((r) => r.name === 'pino + a copy of each line into memory')
   console.log(
-    `  pino + logkitDestination: ${(dest.nsPerOp / transport.nsPerOp).toFixed(2)}× pino.transport per call`,
+    `  pino + logkitDestination: ${(dest.nsPerOp / transport.nsPerOp).toFixed(2)}× pino.transport per call; the copy alone (the floor of a crash-safe destination): ${(copy.nsPerOp / transport.nsPerOp).toFixed(2)}×`,
   )
   viaTransport.end()
   rmSync(dir, { recursive: true, force: true })

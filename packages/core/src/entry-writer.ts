@@ -62,6 +62,7 @@ export class EntryFrameWriter extends ProtoWriter {
    * bytes, or empty) and then either the members of `obj` or those of the
    * JSON object text `json` make its fields; `json[from, to)` when given are
    * the members (`json` is then any text that holds them: a logged line).
+   * `json` may be UTF-8 bytes, `from` and `to` then byte offsets.
    * The frame is `buf[start, pos)`, where start is what this returns; valid
    * until the next call. Throws LOGKIT_ERR_FRAME_TOO_LARGE.
    */
@@ -73,7 +74,7 @@ export class EntryFrameWriter extends ProtoWriter {
     seq: number,
     bindings: Buffer,
     obj: object | undefined,
-    json: string,
+    json: string | Buffer,
     dropped: number,
     from = 1,
     to = json.length - 1,
@@ -92,7 +93,8 @@ export class EntryFrameWriter extends ProtoWriter {
     if (obj !== undefined) this.#members(obj, bindings.length > 0)
     else if (to > from) {
       if (bindings.length > 0) this.#byte(0x2c)
-      this.#text(json, from, to)
+      if (typeof json === 'string') this.#text(json, from, to)
+      else this.#range(json, from, to)
     }
     let q = start
     if (this.pos - start > 1) {
@@ -238,6 +240,12 @@ export class EntryFrameWriter extends ProtoWriter {
   #copy(bytes: Buffer): void {
     this.ensure(bytes.length)
     this.pos = putBytes(this.buf, this.pos, bytes)
+  }
+
+  /** UTF-8 bytes[from, to), copied as they are. */
+  #range(bytes: Buffer, from: number, to: number): void {
+    this.ensure(to - from)
+    this.pos += bytes.copy(this.buf, this.pos, from, to)
   }
 
   /** JSON text (already valid JSON) from `from` to `to`, as UTF-8. */

@@ -108,8 +108,9 @@ class Producer {
 
   /**
    * One entry at `time` (ms since the epoch); its fields are `bindings` and
-   * then the members of `obj`, or else of the JSON text `json`. False when it
-   * was dropped (counted, and announced in the next frame).
+   * then the members of `obj`, or else of the JSON text `json` (text, or its
+   * UTF-8 bytes). False when it was dropped (counted, and announced in the
+   * next frame).
    */
   write(
     time: number,
@@ -118,7 +119,7 @@ class Producer {
     msg: string,
     bindings: Buffer,
     obj: object | undefined,
-    json: string,
+    json: string | Buffer,
     from = 1,
     to = json.length - 1,
   ): boolean {
@@ -335,6 +336,7 @@ export interface EntryStream {
    * the stream's) and fields as JSON object text ('' for none), used as
    * given; or, with `from` and `to`, fields whose members (`"a":1,"b":2`)
    * are `text[from, to)` of a longer text (a logged line), not copied out.
+   * `text` may be the line's UTF-8 bytes, `from` and `to` then byte offsets.
    * False when it was dropped (counted in stats, and announced to the
    * collector with the next entry that gets through).
    */
@@ -343,7 +345,7 @@ export interface EntryStream {
     level: number,
     msg: string,
     source: string,
-    text: string,
+    text: string | Buffer,
     from?: number,
     to?: number,
   ): boolean

@@ -256,6 +256,52 @@ t.test('an object with toJSON gives its members; JSON text is copied as is', (t)
   t.end()
 })
 
+t.test('members given as a byte range of a line make the same frame as the same range of its text', (t) => {
+  const w = new EntryFrameWriter('app', 1, 'h')
+  const line = '{"level":30,"city":"Zürich","party":"\u{1f389}","n":[1,{"m":"é"}],"msg":"grüße"}'
+  const text = { from: line.indexOf('"city"'), to: line.indexOf(',"msg"') }
+  const bytes = Buffer.from(`xx${line}`)
+  const at = { from: bytes.indexOf('"city"'), to: bytes.indexOf(',"msg"') }
+  t.not(at.to - at.from, text.to - text.from, 'offsets in bytes differ from offsets in text')
+  const fromText = frameOf(
+    w,
+    7,
+    30,
+    'grüße',
+    's',
+    1,
+    Buffer.from('"b":2'),
+    undefined,
+    line,
+    0,
+    text.from,
+    text.to,
+  )
+  const fromBytes = frameOf(
+    w,
+    7,
+    30,
+    'grüße',
+    's',
+    1,
+    Buffer.from('"b":2'),
+    undefined,
+    bytes,
+    0,
+    at.from,
+    at.to,
+  )
+  t.same(fromBytes, fromText)
+  const entry = logkit.v1.Frame.decode(fromBytes.subarray(FRAME_HEADER_SIZE)).batch?.entries?.[0]
+  t.same(JSON.parse(Buffer.from(entry?.fieldsJson ?? []).toString()), {
+    b: 2,
+    city: 'Zürich',
+    party: '\u{1f389}',
+    n: [1, { m: 'é' }],
+  })
+  t.end()
+})
+
 t.test('a frame over the limit throws LOGKIT_ERR_FRAME_TOO_LARGE and the next one is whole', (t) => {
   const w = new EntryFrameWriter('app', 1, 'h', { maxFrameSize: 1000 })
   t.throws(() => frameOf(w, 1, 30, 'm', 's', 1, Buffer.alloc(0), { big: 'z'.repeat(2000) }, '', 0), {

@@ -5,7 +5,7 @@
 // the schema are read.
 
 import { hostname } from 'node:os'
-import { jsonMembers, jsonString, jsonStringEnd, levels as namedLevels } from '@logkit/core/producer'
+import { jsonMembers, jsonString, levels as namedLevels } from '@logkit/core/producer'
 
 export interface LineOptions {
   /** pino's `messageKey` (default 'msg'). */
@@ -32,9 +32,9 @@ export interface CutLine {
   hostname: string
   /**
    * The other members as a JSON object text, '' when there are none; or,
-   * from cutPino, the line itself, its members being fields[from, to).
+   * from cutPino, the line's UTF-8 bytes, its members being fields[from, to).
    */
-  fields: string
+  fields: string | Buffer
   /** Where the members start and end in `fields` (1 and length − 1 for an object text). */
   from: number
   to: number
@@ -72,51 +72,64 @@ export class LineCutter {
    * writes `{"level":L,"time":T` + its bindings (`,"pid":…,"hostname":…`,
    * `,"name":…`, a child's) + the call's members + `,"msg":M` + `}`: when the
    * line is that, only its ends are compared and the members between are
-   * taken as they are; any other line is cut member by member (cut()).
+   * taken as they are, as a byte range of the line's UTF-8 (`fields` is then
+   * a Buffer, valid until the next cut); any other line is cut member by
+   * member (cut()).
+   *
+   * The line is encoded once, natively, and compared as bytes: comparing
+   * pino's line as a string costs more than encoding it (it is a
+   * concatenation, which V8 flattens on first read, and each startsWith on it
+   * is a call), and the frame needs its bytes anyway.
    */
   cutPino(line: string, level: number, msg: unknown, time: string): CutLine {
-    if (typeof msg !== 'string') return this.cut(line)
+    if (typeof msg !== 'string' || line.length > BYTES_MAX_UNITS) return this.cut(line)
+    let bytes = this.#bytes
+    if (bytes.length < line.length * 3) {
+      bytes = Buffer.allocUnsafe(Math.max(bytes.length * 2, line.length * 3))
+      this.#bytes = bytes
+    }
+    const n = bytes.write(line, 0)
     // `{"level":L,"time":` as one text, then pino's time text (lastTime).
     const timed = time !== ''
     const heads = timed ? this.#timedHeads : this.#heads
     let head = heads.get(level)
     if (head === undefined) {
-      head = timed ? `{"level":${level}${TIME_KEY}` : `{"level":${level}`
+      head = Buffer.from(timed ? `{"level":${level}${TIME_KEY}` : `{"level":${level}`)
       heads.set(level, head)
     }
-    if (!line.startsWith(head) || !line.startsWith(time, head.length)) return this.cut(line)
+    if (!bytesAt(bytes, n, 0, head) || !asciiAt(bytes, n, head.length, time)) return this.cut(line)
     let p = head.length + time.length
     // The tail: `,"msg":` and the message quoted, then `}`. Compared as text:
     // what pino tells is the message before its redaction, serializers and
     // hooks, so a line whose message differs from it is read from the line.
     if (msg !== this.#tailMsg) {
       this.#tailMsg = msg
-      this.#tail = `${this.#key}${JSON.stringify(msg)}}`
+      this.#tail = Buffer.from(`${this.#key}${JSON.stringify(msg)}}`)
     }
     const tail = this.#tail
-    let end = line.length
-    if (line.charCodeAt(end - 1) === 0x0a) end--
+    let end = n
+    if (bytes[end - 1] === 0x0a) end--
     end -= tail.length
-    if (end < p || !line.startsWith(tail, end)) return this.cut(line)
+    if (end < p || !bytesAt(bytes, n, end, tail)) return this.cut(line)
     // pino's bindings: this process's pid and hostname (anything else there
     // is read from the line), then `name` once at most, before the members.
-    if (line.startsWith(this.#base, p)) p += this.#base.length
-    else if (line.startsWith(PID_KEY, p) || line.startsWith(HOSTNAME_KEY, p)) return this.cut(line)
+    if (bytesAt(bytes, end, p, this.#base)) p += this.#base.length
+    else if (bytesAt(bytes, end, p, PID_KEY) || bytesAt(bytes, end, p, HOSTNAME_KEY)) return this.cut(line)
     let name = ''
-    let named = line.indexOf(NAME_KEY, p)
-    if (named >= 0 && named < end) {
+    const named = indexOfName(bytes, p, end)
+    if (named >= 0) {
       // A name right here is the logger's; one further on (a child's, the
       // call's, or inside a value) is left to the member-by-member read.
       if (named !== p) return this.cut(line)
-      const nameEnd = jsonStringEnd(line, p + NAME_KEY.length, end)
-      if (nameEnd < 0) return this.cut(line)
-      named = line.indexOf(NAME_KEY, nameEnd)
-      if (named >= 0 && named < end) return this.cut(line)
-      name = jsonString(line, p + NAME_KEY.length, nameEnd)
+      const nameEnd = stringEnd(bytes, p + NAME_KEY.length, end)
+      if (nameEnd < 0 || indexOfName(bytes, nameEnd, end) >= 0) return this.cut(line)
+      const text = this.#nameOf(bytes, p + NAME_KEY.length, nameEnd)
+      if (text === undefined) return this.cut(line)
+      name = text
       p = nameEnd
     }
     // What is left is `,"k":v` members, or nothing.
-    if (p < end && line.charCodeAt(p) !== 0x2c) return this.cut(line)
+    if (p < end && bytes[p] !== 0x2c) return this.cut(line)
     const ms = timed ? timeOf(time) : Date.now()
     if (Number.isNaN(ms)) return this.cut(line)
     const out = this.out
@@ -126,7 +139,7 @@ export class LineCutter {
     out.name = name
     out.pid = -1
     out.hostname = ''
-    out.fields = line
+    out.fields = bytes
     out.from = p + 1
     out.to = p < end ? end : p + 1
     this.fast++
@@ -135,17 +148,37 @@ export class LineCutter {
 
   /** Lines cutPino read by their ends alone. */
   fast = 0
-  readonly #heads = new Map<number, string>()
-  readonly #timedHeads = new Map<number, string>()
+  /** The line being cut by cutPino, as UTF-8. */
+  #bytes = Buffer.alloc(0)
+  readonly #heads = new Map<number, Buffer>()
+  readonly #timedHeads = new Map<number, Buffer>()
   #tailMsg: string | undefined
-  #tail = ''
+  #tail = Buffer.alloc(0)
   /** `,"msg":` with the message key. */
   readonly #key: string
   /** pino's default bindings in this process: its pid and hostname, which every entry carries anyway. */
-  readonly #base = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`
+  readonly #base = Buffer.from(`,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`)
+  /** The last name read (its JSON string's bytes) and its text: a logger writes the same name line after line. */
+  #nameBytes = Buffer.alloc(0)
+  #name = ''
 
-  /** Cuts `line` (one JSON object, a trailing newline allowed) into `out`. */
-  cut(line: string): CutLine {
+  /** The JSON string bytes[from, to) as text; undefined when it is not one (a bad escape). */
+  #nameOf(bytes: Buffer, from: number, to: number): string | undefined {
+    const known = this.#nameBytes
+    if (known.length === to - from && bytesAt(bytes, to, from, known)) return this.#name
+    let name: string
+    try {
+      name = JSON.parse(bytes.toString('utf8', from, to)) as string
+    } catch {
+      return undefined
+    }
+    this.#nameBytes = Buffer.from(bytes.subarray(from, to))
+    this.#name = name
+    return name
+  }
+
+  /** Cuts `line` (one JSON object, a trailing newline allowed) into `out`; its fields are text. */
+  cut(line: string): CutLine & { fields: string } {
     const out = this.#reset()
     this.#line = line
     this.#fields = ''
@@ -164,7 +197,7 @@ export class LineCutter {
       this.#reset().msg = line.trimEnd()
     }
     if (Number.isNaN(out.time)) out.time = Date.now()
-    return out
+    return out as CutLine & { fields: string }
   }
 
   /** `out` with nothing read yet: info, no time, no message, source, pid, hostname or fields. */
@@ -243,9 +276,54 @@ export class LineCutter {
 }
 
 const TIME_KEY = ',"time":'
-const NAME_KEY = ',"name":'
-const PID_KEY = ',"pid":'
-const HOSTNAME_KEY = ',"hostname":'
+const NAME_KEY = Buffer.from(',"name":')
+const PID_KEY = Buffer.from(',"pid":')
+const HOSTNAME_KEY = Buffer.from(',"hostname":')
+/** Lines longer than this (UTF-16 units) are cut as text, so the byte buffer stays below 3× this. */
+const BYTES_MAX_UNITS = 64 * 1024
+
+/** Whether bytes[at, …) (which end at `end`) start with `what`. */
+function bytesAt(bytes: Buffer, end: number, at: number, what: Buffer): boolean {
+  const n = what.length
+  if (at + n > end) return false
+  for (let i = 0; i < n; i++) if (bytes[at + i] !== what[i]) return false
+  return true
+}
+
+/** Whether bytes[at, …) (which end at `end`) start with the ASCII text `what` (false for any other text). */
+function asciiAt(bytes: Buffer, end: number, at: number, what: string): boolean {
+  const n = what.length
+  if (at + n > end) return false
+  for (let i = 0; i < n; i++) {
+    const c = what.charCodeAt(i)
+    if (c > 0x7f || bytes[at + i] !== c) return false
+  }
+  return true
+}
+
+/**
+ * Where `,"name":` starts in bytes[from, end), or -1. It cannot start inside
+ * a string value (a quote there is escaped), only at a member of the line or
+ * of a nested object.
+ */
+function indexOfName(bytes: Buffer, from: number, end: number): number {
+  const last = end - NAME_KEY.length
+  for (let i = from; i <= last; i++) {
+    if (bytes[i] === 0x2c && bytes[i + 2] === 0x6e && bytesAt(bytes, end, i, NAME_KEY)) return i
+  }
+  return -1
+}
+
+/** The end (after its closing quote) of the JSON string opening at bytes[from], or -1 when there is none before `end`. */
+function stringEnd(bytes: Buffer, from: number, end: number): number {
+  if (bytes[from] !== 0x22) return -1
+  for (let i = from + 1; i < end; i++) {
+    const c = bytes[i]
+    if (c === 0x22) return i + 1
+    if (c === 0x5c) i++
+  }
+  return -1
+}
 
 /** A time value's JSON text as ms since the epoch: a number (ms, or seconds below 10^11) or ISO text; NaN if neither. */
 function timeOf(text: string): number {

@@ -103,6 +103,7 @@ t.test(
     const options: Record<string, unknown>[] = [
       { level: 'trace' },
       { name: 'api' },
+      { name: 'caf\u00e9 "\u2603"' },
       { base: { env: 'prod' }, timestamp: pino.stdTimeFunctions.isoTime },
       { base: { pid: 1, hostname: 'elsewhere' } },
       { timestamp: false, messageKey: 'message' },
@@ -124,9 +125,16 @@ t.test(
       log.child({ name: 'db' }).info('child name')
       log.child({ a: 1, name: 'late' }).info('late name')
       log.info({ name: 'bob', user: { id: 1, name: 'nested' } }, 'call name')
+      log.info(
+        { city: 'Z\u00fcrich', party: '\u{1f389}', n: [1, { m: '\u00e9' }] },
+        'gr\u00fc\u00dfe \u{1f389}',
+      )
     }
-    const messageKey = (w: Written) => (w.logger === 4 ? 'message' : 'msg')
-    const members = (c: CutLine) => c.fields.slice(c.from, Math.max(c.from, c.to))
+    const messageKey = (w: Written) => (w.logger === 5 ? 'message' : 'msg')
+    const members = (c: CutLine) =>
+      typeof c.fields === 'string'
+        ? c.fields.slice(c.from, Math.max(c.from, c.to))
+        : c.fields.toString('utf8', c.from, Math.max(c.from, c.to))
     const fast = new LineCutter()
     const fastMessage = new LineCutter({ messageKey: 'message' })
     let same = 0
@@ -147,7 +155,7 @@ t.test(
     // Plain loggers' plain lines are read by their ends: 'plain', the child's
     // warn, the error, and the named logger's lines.
     t.ok(fast.fast + fastMessage.fast >= 8, `read by their ends: ${fast.fast + fastMessage.fast}`)
-    const redacted = lines.filter((w) => w.logger === 6 && w.line.includes('"msg":"*'))
+    const redacted = lines.filter((w) => w.logger === 7 && w.line.includes('"msg":"*'))
     t.ok(redacted.length >= 2, 'redacted messages in the lines')
     for (const w of redacted)
       t.notMatch(
@@ -165,4 +173,40 @@ t.test('a line whose escapes JSON cannot read is kept as text, and the next line
   t.equal(cutter.notJson, 1)
   t.match(cutter.cut('{"msg":"three"}'), { msg: 'three' }, 'the next line read')
   t.end()
+})
+
+t.test('cutPino: lines with characters beyond ASCII are read by their ends, as byte ranges', async (t) => {
+  const { default: pino } = await import('pino')
+  const cutter = new LineCutter()
+  const cuts: { name: string; msg: string; members: string; fields: unknown }[] = []
+  const dest = {
+    writable: true,
+    lastLevel: 0,
+    lastMsg: undefined as unknown,
+    lastTime: '',
+    write(line: string) {
+      const c = cutter.cutPino(line, this.lastLevel, this.lastMsg, this.lastTime)
+      const members =
+        typeof c.fields === 'string' ? c.fields.slice(c.from, c.to) : c.fields.toString('utf8', c.from, c.to)
+      cuts.push({ name: c.name, msg: c.msg, members, fields: c.fields })
+      return true
+    },
+  }
+  Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
+  const log = pino({ name: 'caf\u00e9 \u2603' }, dest as unknown as NodeJS.WritableStream)
+  log.info({ city: 'Z\u00fcrich', party: '\u{1f389}' }, 'gr\u00fc\u00dfe')
+  log.warn('\u{1f389} only')
+  t.equal(cutter.fast, 2, 'both by their ends')
+  t.ok(Buffer.isBuffer(cuts[0]?.fields), 'the members are a range of the line’s bytes')
+  t.same(
+    cuts.map(({ name, msg, members }) => ({ name, msg, members })),
+    [
+      {
+        name: 'caf\u00e9 \u2603',
+        msg: 'gr\u00fc\u00dfe',
+        members: '"city":"Z\u00fcrich","party":"\u{1f389}"',
+      },
+      { name: 'caf\u00e9 \u2603', msg: '\u{1f389} only', members: '' },
+    ],
+  )
 })
