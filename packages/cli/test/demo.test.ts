@@ -1,10 +1,10 @@
 // The multi-process demo runs to its end by itself: the collector, three
 // workers, the crash of one, its salvaged entries and reported exit, totals.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { startNode } from './helpers.js'
 
@@ -13,7 +13,7 @@ const demo = fileURLToPath(new URL('../../../examples/demo/main.js', import.meta
 t.test(
   'the demo finishes by itself: worker crash reported, its entries salvaged, totals printed',
   async (t) => {
-    const logs = mkdtempSync(join(tmpdir(), 'logkit-demo-test-'))
+    const logs = tempDir('logkit-demo-test-')
     t.teardown(() => rmSync(logs, { recursive: true, force: true }))
     const exit = await startNode([demo], { DEMO_LOGS: logs }).exit
     t.equal(exit.code, 0, `the demo exits 0 (${exit.stderr.slice(-500)})`)

@@ -3,36 +3,22 @@
 // waiting for things (generous timeouts only: never a timing threshold).
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from '@logkit/core/testing'
+import { type PrivateRuntimeEnv, privateRuntimeEnv, waitFor } from '@logkit/core/testing'
 import { run } from '../src/cli.js'
 
 export const cliBin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 export const manifests = fileURLToPath(new URL('./manifests/', import.meta.url))
 export const producerScript = fileURLToPath(new URL('./fixtures/producer.js', import.meta.url))
 
-const made: string[] = []
-process.once('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true })
-})
-
-export interface IsolatedEnv {
-  readonly LOGKIT_RUNTIME_DIR: string
-  readonly LOGKIT_SHM_DIR: string
-  /** A scratch folder for output files. */
-  readonly work: string
-}
+export type IsolatedEnv = PrivateRuntimeEnv
 
 /** Fresh runtime, shared-memory and scratch directories, removed when the test process exits. */
 export function isolatedEnv(): IsolatedEnv {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-cli-'))
-  const shm = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'logkit-cli-'))
-  made.push(base, shm)
-  return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shm, work: base }
+  return privateRuntimeEnv('logkit-cli-')
 }
 
 /** Everything under a directory (relative paths), or [] when it does not exist. */

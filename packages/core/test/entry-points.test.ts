@@ -4,15 +4,15 @@
 // state. What one copy makes, the other must recognise, and state that must be
 // single (the session and lock registry) must be.
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import * as main from '@logkit/core'
 import * as producer from '@logkit/core/producer'
 import t, { type Test } from 'tap'
+import { tempDir } from '../src/testing/index.js'
 
 function runtimeEnv(t: Test): { LOGKIT_RUNTIME_DIR: string } {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-entry-points-'))
+  const base = tempDir('logkit-entry-points-')
   t.teardown(() => rmSync(base, { recursive: true, force: true }))
   return { LOGKIT_RUNTIME_DIR: join(base, 'run') }
 }

@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { makeDirs } from '../src/make-dirs.js'
+import { tempDir } from '../src/testing/index.js'
 
 t.test('creates the missing levels with the mode, returns the first it made', (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-mkdirs-'))
+  const base = tempDir('logkit-mkdirs-')
   t.teardown(() => rmSync(base, { recursive: true, force: true }))
   const dir = join(base, 'a', 'b', 'c')
   t.equal(makeDirs(dir, 0o700), join(base, 'a'))

@@ -10,14 +10,14 @@
 // that their attempts overlap as closely as two processes can.
 
 import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { ensureAppDir } from '../src/runtime-dir.js'
 import { openSession, readSession } from '../src/session.js'
+import { tempDir } from '../src/testing/index.js'
 
 const sessionJs = fileURLToPath(new URL('../dist/session.js', import.meta.url))
 
@@ -93,7 +93,7 @@ function deadPid(): number {
 }
 
 async function runTrials(t: Test, stale: boolean): Promise<void> {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-race-'))
+  const base = tempDir('logkit-race-')
   const env = { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: join(base, 'shm') }
   const pair = [contender(env), contender(env)]
   t.teardown(() => {
@@ -142,7 +142,7 @@ t.test('two collectors starting together over a stale lock: exactly one takes it
 )
 
 t.test('close() leaves a lock that is no longer this collector’s', async (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-race-'))
+  const base = tempDir('logkit-race-')
   const env = { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: join(base, 'shm') }
   const first = openSession('demo', { env })
   // Someone removed the first collector's files by hand; a second collector starts and takes the app.

@@ -5,13 +5,11 @@ import {
   constants,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
@@ -25,11 +23,12 @@ import {
 } from '../src/runtime-dir.js'
 import * as sessionModule from '../src/session.js'
 import { openSession, processAlive, readSession } from '../src/session.js'
+import { tempDir } from '../src/testing/index.js'
 
 const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
 
 function env() {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+  const base = tempDir('logkit-rt-')
   return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: join(base, 'shm') }
 }
 
@@ -91,7 +90,7 @@ t.test(
 t.test(
   'LOGKIT_RUNTIME_DIR: a shared sticky directory keeps its mode; logkit works in its own inside',
   (t) => {
-    const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+    const base = tempDir('logkit-rt-')
     // What /tmp is: 1777. As root, the collector owns it too, which is where it used to become 0700.
     const shared = join(base, 'shared')
     mkdirSync(shared)
@@ -115,7 +114,7 @@ t.test(
 t.test(
   'LOGKIT_RUNTIME_DIR: an existing private directory is used as it is; one open to others is refused',
   (t) => {
-    const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+    const base = tempDir('logkit-rt-')
     const mine = join(base, 'mine')
     mkdirSync(mine, { mode: 0o700 })
     const session = openSession('demo', { env: { LOGKIT_RUNTIME_DIR: mine } })
@@ -139,7 +138,7 @@ t.test(
 )
 
 t.test("a stranger's directory is refused, whatever its mode", (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-rt-'))
+  const base = tempDir('logkit-rt-')
   let stranger = '/usr'
   if (process.getuid?.() === 0) {
     stranger = join(base, 'stranger')
@@ -164,7 +163,7 @@ t.test("a stranger's directory is refused, whatever its mode", (t) => {
 
 t.test('a symlink where a directory or file should be is refused', (t) => {
   const e = env()
-  const target = mkdtempSync(join(tmpdir(), 'logkit-elsewhere-'))
+  const target = tempDir('logkit-elsewhere-')
   mkdirSync(e.LOGKIT_RUNTIME_DIR, { mode: 0o700 })
   symlinkSync(target, join(e.LOGKIT_RUNTIME_DIR, 'demo'))
   t.throws(() => ensureAppDir('demo', e), { code: 'LOGKIT_ERR_RUNTIME_DIR_UNSAFE' }, 'symlinked app dir')

@@ -1,5 +1,4 @@
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { createWriteStream, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { from } from 'rxjs'
@@ -10,12 +9,13 @@ import { Fields } from '../src/fields.js'
 import { createPipeline } from '../src/runtime/pipeline.js'
 import { createStreamSink } from '../src/sinks/stream.js'
 import { sinkConformance } from '../src/testing/conformance.js'
+import { tempDir } from '../src/testing/index.js'
 
 let n = 0
 sinkConformance(t, {
   name: 'stream sink into a real file',
   async create() {
-    const dir = mkdtempSync(join(tmpdir(), 'logkit-stream-sink-'))
+    const dir = tempDir('logkit-stream-sink-')
     const path = join(dir, `out-${n++}.log`)
     const sink = createStreamSink({ stream: createWriteStream(path), end: true })
     return {
@@ -74,7 +74,7 @@ t.test('entries that already carry a formatted line are written as they are', as
 t.test(
   'hostile fields: one valid line per entry in a real file, and fields_invalid with the exact count',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'logkit-stream-sink-'))
+    const dir = tempDir('logkit-stream-sink-')
     const path = join(dir, 'out.log')
     const forged = '{"a":1}\n{"level":60,"msg":"forged"}'
     const entries = [

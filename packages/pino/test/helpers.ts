@@ -3,11 +3,11 @@
 // directory and shared-memory directory of its own.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runtimePaths } from '@logkit/core/producer'
+import { privateRuntimeEnv } from '@logkit/core/testing'
 
 export const cliBin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url))
 export const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url))
@@ -28,9 +28,8 @@ export interface Collector {
 }
 
 export async function startCollector(app = 'pinoapp', extraSources = ''): Promise<Collector> {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-pino-'))
-  const shm = mkdtempSync(join('/dev/shm', 'logkit-pino-'))
-  const env = { LOGKIT_RUNTIME_DIR: join(dir, 'run'), LOGKIT_SHM_DIR: shm }
+  const { work: dir, LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR: shm } = privateRuntimeEnv('logkit-pino-')
+  const env = { LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR: shm }
   const log = join(dir, 'out.log')
   const manifest = join(dir, 'manifest.yaml')
   writeFileSync(

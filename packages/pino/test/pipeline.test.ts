@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { pipelinePlan } from '../src/pipeline.js'
 import { cliBin, fixtures, runIn, sleep } from './helpers.js'
@@ -16,7 +17,7 @@ function lines(file: string): Record<string, unknown>[] {
 }
 
 t.test('inline: filter (warn) + redact + file sink, in pino worker, no collector', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-pino-pipe-'))
+  const dir = tempDir('logkit-pino-pipe-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const out = join(dir, 'out.log')
   const r = await runIn(dir, 'pipeline.mjs', ['inline', out])
@@ -37,7 +38,7 @@ t.test('inline: filter (warn) + redact + file sink, in pino worker, no collector
 })
 
 t.test('a manifest file and a pipeline in it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-pino-pipe-'))
+  const dir = tempDir('logkit-pino-pipe-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const out = join(dir, 'web.log')
   const manifest = join(dir, 'logkit.yaml')
@@ -67,7 +68,7 @@ t.test("a broken inline pipeline fails with the manifest's errors, in the logger
 })
 
 t.test('manifest problems the target checks itself', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-pino-pipe-'))
+  const dir = tempDir('logkit-pino-pipe-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const manifest = join(dir, 'logkit.yaml')
   writeFileSync(
@@ -85,7 +86,7 @@ t.test('manifest problems the target checks itself', async (t) => {
 })
 
 t.test('use: pino under logkit compose reads pino lines from standard input', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-pino-stdin-'))
+  const dir = tempDir('logkit-pino-stdin-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const out = join(dir, 'out.log')
   const manifest = join(dir, 'logkit.yaml')

@@ -6,9 +6,9 @@
 // promise resolves once its bytes are in the file, and close() writes what is
 // still held.
 
-import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { fstatSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { Output } from '../src/output.js'
 import { openLogFile } from '../src/safe-open.js'
@@ -17,7 +17,7 @@ for (const direct of [false, true]) {
   t.test(
     `appends, adjacent or not, reach the file in order (${direct ? 'direct writes' : 'thread pool'})`,
     async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), 'logkit-output-'))
+      const dir = tempDir('logkit-output-')
       t.teardown(() => rmSync(dir, { recursive: true, force: true }))
       const path = join(dir, 'out.log')
       const out = new Output(path, openLogFile(path, 0o600), { direct })
@@ -54,7 +54,7 @@ for (const direct of [false, true]) {
 }
 
 t.test('close writes what is still held', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-output-'))
+  const dir = tempDir('logkit-output-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'out.log')
   const out = new Output(path, openLogFile(path, 0o600), { direct: false })
@@ -65,7 +65,7 @@ t.test('close writes what is still held', async (t) => {
 })
 
 t.test('a quick write goes to the file before append returns', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-output-'))
+  const dir = tempDir('logkit-output-')
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, 'out.log')
   const opened = openLogFile(path, 0o600)
@@ -91,7 +91,7 @@ t.test('a quick write goes to the file before append returns', async (t) => {
 t.test(
   'after a slow direct write, writes go through the thread pool and in-flight appends are held',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'logkit-output-'))
+    const dir = tempDir('logkit-output-')
     t.teardown(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 'out.log')
     const opened = openLogFile(path, 0o600)

@@ -1,6 +1,6 @@
-import { mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { CheckpointFile, readCheckpoint, writeCheckpoint } from '../src/checkpoint.js'
 
@@ -16,7 +16,7 @@ const hello = (hostname: string) => ({
 })
 
 t.test('a checkpoint file rewritten in place always reads as its last write', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+  const dir = tempDir('logkit-cp-')
   const path = join(dir, 'web.4242.fifo.ack')
   // A longer checkpoint left by an earlier collector.
   writeCheckpoint(path, { hello: hello('a-very-long-host-name-'.repeat(5)), lastSeq: 99_999_999, dropped: 7 })
@@ -37,7 +37,7 @@ t.test('a checkpoint file rewritten in place always reads as its last write', (t
 })
 
 t.test('a checkpoint file never follows a symlink', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+  const dir = tempDir('logkit-cp-')
   const target = join(dir, 'target')
   writeFileSync(target, 'keep')
   const path = join(dir, 'web.1.fifo.ack')
@@ -52,7 +52,7 @@ t.test('a checkpoint file never follows a symlink', (t) => {
 t.test(
   'a checkpoint with an unbounded hostname and source still fits one page, so one write is never torn',
   (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'logkit-cp-'))
+    const dir = tempDir('logkit-cp-')
     const path = join(dir, 'web.4242.fifo.ack')
     const huge = { ...hello('h'.repeat(10_000)), source: 'é'.repeat(10_000) }
     const file = new CheckpointFile(path)

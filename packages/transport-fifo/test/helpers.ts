@@ -3,27 +3,18 @@
 // (generous timeouts only: never a timing threshold).
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { createPipeline, type Diagnostic, type LogEntry, useSource } from '@logkit/core'
-import { createMemorySink } from '@logkit/core/testing'
+import { createMemorySink, tempDir } from '@logkit/core/testing'
 import { fifoSource } from '../src/index.js'
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
-const made: string[] = []
-process.once('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true })
-})
-
 /** A fresh runtime directory, removed when the test process exits; also set as LOGKIT_RUNTIME_DIR for children. */
 export function runtimeEnv(): { LOGKIT_RUNTIME_DIR: string } {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-fifo-'))
-  made.push(base)
-  return { LOGKIT_RUNTIME_DIR: join(base, 'run') }
+  return { LOGKIT_RUNTIME_DIR: join(tempDir('logkit-fifo-'), 'run') }
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

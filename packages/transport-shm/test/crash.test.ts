@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { shmParent, tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { native } from '../src/native.js'
 import { isolatedEnv, seqsByPid, startCollector, startProducer, until } from './helpers.js'
@@ -10,7 +10,7 @@ import { isolatedEnv, seqsByPid, startCollector, startProducer, until } from './
 const collectorScript = fileURLToPath(new URL('./fixtures/collector.mjs', import.meta.url))
 
 function progressFile(): string {
-  return join(mkdtempSync(join('/dev/shm', 'logkit-progress-')), 'progress')
+  return join(tempDir('logkit-progress-', shmParent()), 'progress')
 }
 
 t.test('SIGKILL a producer mid-stream: every entry whose log call returned is delivered', async (t) => {
@@ -44,7 +44,7 @@ t.test(
   'SIGKILL the collector mid-stream, start a new one: nothing lost silently, duplicates bounded',
   async (t) => {
     const env = isolatedEnv()
-    const out = join(mkdtempSync(join(tmpdir(), 'logkit-crash-')), 'lines.txt')
+    const out = join(tempDir('logkit-crash-'), 'lines.txt')
     const startCollectorProcess = async () => {
       const child = spawn(process.execPath, [collectorScript, 'crash2', out], {
         env: { ...process.env, ...env },

@@ -2,22 +2,18 @@
 // collector pipeline over the shm source.
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createPipeline, type Diagnostic, type LogEntry } from '@logkit/core'
-import { createMemorySink, waitFor } from '@logkit/core/testing'
+import { createMemorySink, privateRuntimeEnv, waitFor } from '@logkit/core/testing'
 import { createShmSource } from '../src/source.js'
 
 export const producerScript = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
 export const collectorScript = fileURLToPath(new URL('./fixtures/collector.mjs', import.meta.url))
 
-/** A private runtime dir and shm dir for one test. */
+/** A private runtime dir and shm dir for one test, removed when the test process exits. */
 export function isolatedEnv(): Record<string, string> {
-  const base = mkdtempSync(join(tmpdir(), 'logkit-shm-test-'))
-  const shmBase = mkdtempSync(join('/dev/shm', 'logkit-shm-test-'))
-  return { LOGKIT_RUNTIME_DIR: join(base, 'run'), LOGKIT_SHM_DIR: shmBase }
+  const { LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR } = privateRuntimeEnv('logkit-shm-test-')
+  return { LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR }
 }
 
 export function withEnv<T>(env: Record<string, string>, fn: () => T): T {

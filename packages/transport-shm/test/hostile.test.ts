@@ -2,18 +2,10 @@
 // cost the most, a TAIL behind READ, a file truncated under the mapping, and
 // a live producer whose pid the collector cannot see.
 
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readdirSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLogger, FrameEncoder, processAlive, runtimePaths } from '@logkit/core'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { MIN_CAPACITY, TAIL_INDEX } from '../src/layout.js'
 import { native } from '../src/native.js'
@@ -130,7 +122,7 @@ t.test('a TAIL set behind READ is refused, not read as 4 GiB; other producers fl
 
 t.test('a ring file truncated under the collector is refused, not a SIGBUS', async (t) => {
   const env = isolatedEnv()
-  const out = join(mkdtempSync(join(tmpdir(), 'logkit-trunc-')), 'lines.txt')
+  const out = join(tempDir('logkit-trunc-'), 'lines.txt')
   const collector = await startCollectorProcess('trunc', env, out)
   t.teardown(() => {
     collector.child.kill('SIGKILL')

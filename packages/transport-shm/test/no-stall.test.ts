@@ -1,11 +1,6 @@
-// Issue 11, item 1: a producer never waits for a collector that is not there.
-// The producer runs here; the collector is a real process of its own, so it
-// can be absent, live, stopped (SIGSTOP) and killed.
-
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '@logkit/core'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { BEAT_STALE_MS, MIN_CAPACITY } from '../src/layout.js'
 import { shm } from '../src/producer.js'
@@ -17,7 +12,7 @@ t.test(
   'block with no collector drops at once; with a live one it waits; a stopped one costs one wait',
   async (t) => {
     const env = isolatedEnv()
-    const out = join(mkdtempSync(join(tmpdir(), 'logkit-stall-')), 'lines.txt')
+    const out = join(tempDir('logkit-stall-'), 'lines.txt')
     const warnings: string[] = []
     const onWarning = (w: Error & { code?: string }) => {
       if (w.code === 'LOGKIT_W_TRANSPORT_DROPPING') warnings.push(w.message)
@@ -101,7 +96,7 @@ t.test(
 
 t.test('a collector that closed cleanly is not waited for, even within the stale time', async (t) => {
   const env = isolatedEnv()
-  const out = join(mkdtempSync(join(tmpdir(), 'logkit-stall-')), 'lines.txt')
+  const out = join(tempDir('logkit-stall-'), 'lines.txt')
   const transport = shm({ app: 'gone', source: 's', capacity: MIN_CAPACITY, blockMs: 10_000, env })
   const log = createLogger({ app: 'gone', source: 's', transport })
   const collector = await startCollectorProcess('gone', env, out)

@@ -1,10 +1,6 @@
-// Issue 11, items 9 and 10: drops are reported once across collector
-// restarts, and transports made together never collide.
-
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger } from '@logkit/core'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { setProducerLevel } from '../src/control.js'
 import { HEAD_INDEX, MIN_CAPACITY } from '../src/layout.js'
@@ -15,7 +11,7 @@ t.test(
   'two collectors in sequence: the second re-reads what the first had not acknowledged, and every drop is reported exactly once',
   async (t) => {
     const env = isolatedEnv()
-    const out = join(mkdtempSync(join(tmpdir(), 'logkit-restart-')), 'lines.txt')
+    const out = join(tempDir('logkit-restart-'), 'lines.txt')
     const transport = shm({ app: 'restart', source: 'r', capacity: MIN_CAPACITY, policy: 'drop', env })
     const log = createLogger({ app: 'restart', source: 'r', transport })
     const call = () => log.info({ pad: 'x'.repeat(100) }, 'entry')

@@ -6,7 +6,6 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   rmSync,
@@ -14,9 +13,9 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createLogger, runtimePaths } from '@logkit/core'
+import { tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { DEFAULT_CAPACITY, HEADER_BYTES, MIN_CAPACITY, RING_SUFFIX } from '../src/layout.js'
 import { shm } from '../src/producer.js'
@@ -24,7 +23,7 @@ import { isolatedEnv, startCollector, startProducer, until } from './helpers.js'
 
 /** A fresh tmpfs of `size`, or undefined (with the reason) where mounting is not allowed. */
 function smallTmpfs(size: string): { dir: string; unmount: () => void } | string {
-  const dir = mkdtempSync(join(tmpdir(), 'logkit-tmpfs-'))
+  const dir = tempDir('logkit-tmpfs-')
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' })
   } catch (err) {

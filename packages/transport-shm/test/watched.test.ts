@@ -5,14 +5,15 @@
 // program whose mapped file is truncated under it.
 
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { shmParent, tempDir } from '@logkit/core/testing'
 import t from 'tap'
 import { HEADER_BYTES, MIN_CAPACITY, RING_MAGIC } from '../src/layout.js'
 import { native } from '../src/native.js'
 import { Ring } from '../src/ring.js'
 
-const dir = mkdtempSync(join('/dev/shm', 'logkit-watched-'))
+const dir = tempDir('logkit-watched-', shmParent())
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
 t.test('a read past the cut of a watched mapping reads zeros and counts a fault', async (t) => {
