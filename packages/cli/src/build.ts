@@ -11,6 +11,7 @@ import {
   type Pipeline,
   type PipelineStats,
   QUEUE_DROP_FLAG,
+  type RuntimeEnv,
   type SinkComponent,
   type SourceComponent,
   shareSource,
@@ -31,6 +32,8 @@ export interface BuildOptions {
   readonly sharedSources?: ReadonlyMap<ComponentPlan, SourceComponent>
   /** Sources used instead of the plan's (a host that feeds the pipeline itself: @logkit/pino's pipeline target). */
   readonly sources?: readonly SourceComponent[]
+  /** Where sources find the app's runtime and shared-memory folders (default process.env). */
+  readonly env?: RuntimeEnv
 }
 
 /**
@@ -88,6 +91,7 @@ export function buildPipeline(
     ],
     ...(options.onDiagnostic === undefined ? {} : { onDiagnostic: options.onDiagnostic }),
     ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
+    ...(options.env === undefined ? {} : { env: options.env }),
   })
 }
 

@@ -117,6 +117,7 @@ export class PipelineRunner {
         extraSinks: this.#options.extraSinks?.(this.plan.name) ?? [],
         headOperators: this.#options.headOperators?.(this.plan.name) ?? [],
         sharedSources: this.#shared,
+        ...(this.#options.env === undefined ? {} : { env: this.#options.env }),
       })
       this.pipeline = pipeline
       this.totals.runs++

@@ -152,17 +152,30 @@ t.test('compose: an abort signal stops it with exit 0', async (t) => {
   ;(globalThis as { flakySinkAttempts?: number }).flakySinkAttempts = 0
   const abort = new AbortController()
   let text = ''
+  let shmDir: string | undefined
   const done = compose(join(manifests, 'good', 'full.yaml'), {
     env: { ...process.env, ...env, LOGKIT_TEST_OUT: join(work, 'full.log') },
     out: collect((s) => {
       text += s
     }),
     signal: abort.signal,
-    onRunning: () => abort.abort(),
+    onRunning: () => {
+      // The sources work in the folders of the environment compose was given,
+      // not in those of this process's own.
+      const session = JSON.parse(
+        readFileSync(join(env.LOGKIT_RUNTIME_DIR, 'testapp', 'session.json'), 'utf8'),
+      )
+      shmDir = session.transports?.shm?.dir
+      abort.abort()
+    },
   })
   t.equal(await done, 0, 'exit 0')
   t.match(text, 'logkit: stopping', 'it drains')
   t.match(text, 'logkit: totals', 'and prints totals')
+  t.ok(
+    shmDir?.startsWith(`${env.LOGKIT_SHM_DIR}/`),
+    `the shm source reads the rings of the given environment (${shmDir})`,
+  )
 })
 
 t.test('compose: a second collector for the same app is refused with exit 1', async (t) => {

@@ -9,6 +9,7 @@ import type { DiagnosticReporter } from './diagnostics.js'
 import type { LogEntry } from './entry.js'
 import { LogkitError } from './errors.js'
 import type { QueueOptions, RetryOptions } from './runtime/sink-runner.js'
+import type { RuntimeEnv } from './runtime-dir.js'
 import type { Sink } from './sink.js'
 import type { EntryBatch } from './wire/entry-batch.js'
 
@@ -32,6 +33,12 @@ export interface SourceContext {
   /** Fires when intake stops (close): emit what is in hand, then complete. */
   readonly signal: AbortSignal
   readonly report: DiagnosticReporter
+  /**
+   * The environment the collector runs in, where a source finds the app's
+   * runtime and shared-memory folders (LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR);
+   * undefined means process.env.
+   */
+  readonly env?: RuntimeEnv | undefined
 }
 
 /**

@@ -94,7 +94,7 @@ export function createFifoSource(
       { details: { name: 'fifo', kind: 'source', issues: [{ path: ['app'], message: 'required' }] } },
     )
   }
-  const env = opts.env ?? process.env
+  const env = opts.env ?? context.env ?? process.env
   let handle: SessionHandle | undefined = claim(app, env)
   return new Observable<LogEntry | EntryBatch>((subscriber) => {
     const own = handle ?? claim(app, env)

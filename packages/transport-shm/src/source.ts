@@ -91,7 +91,7 @@ const LATE_ACK_MS = 60_000
 export function createShmSource(
   app: string,
   options: ShmSourceOptions,
-  ctx: Pick<SourceContext, 'demand' | 'signal' | 'report' | 'onAck'>,
+  ctx: Pick<SourceContext, 'demand' | 'signal' | 'report' | 'onAck'> & Partial<Pick<SourceContext, 'env'>>,
 ): Observable<LogEntry | EntryBatch> {
   const maxFrameSize = options.maxFrameSize ?? 1024 * 1024
   const chunkBytes = options.chunkBytes ?? 256 * 1024
@@ -104,7 +104,7 @@ export function createShmSource(
   }
 
   return new Observable<LogEntry | EntryBatch>((subscriber) => {
-    const handle = acquireSession(app, options.env)
+    const handle = acquireSession(app, options.env ?? ctx.env)
     const { paths } = handle.session
     ensureMemoryDir(paths)
     const rings = new Map<string, RingState>()

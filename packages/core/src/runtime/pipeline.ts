@@ -16,6 +16,7 @@ import { createEntry, type LogEntry } from '../entry.js'
 import { LogkitError } from '../errors.js'
 import { emitsOnFlush, isHolding, takesBatches } from '../operators/holds.js'
 import type { OperatorContext, SinkContext, SourceContext } from '../plugin.js'
+import type { RuntimeEnv } from '../runtime-dir.js'
 import type { Sink } from '../sink.js'
 import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
 import { AckStream } from './ack.js'
@@ -68,6 +69,8 @@ export interface PipelineOptions {
   readonly scheduler?: SchedulerLike
   /** How long close() waits for sources to complete before cutting them off (default 10 s). */
   readonly closeTimeoutMs?: number
+  /** The environment sources find the app's runtime and shared-memory folders in (default process.env). */
+  readonly env?: RuntimeEnv
 }
 
 export interface SourceStats {
@@ -149,6 +152,7 @@ class PipelineImpl implements Pipeline {
   readonly closed: Promise<PipelineStats>
   readonly #options: PipelineOptions
   readonly #app: string
+  readonly #env: RuntimeEnv | undefined
   readonly #demand = new DemandController()
   readonly #abort = new AbortController()
   readonly #flushes = new Subject<void>()
@@ -179,6 +183,7 @@ class PipelineImpl implements Pipeline {
     this.#options = options
     this.id = options.id ?? 'pipeline'
     this.#app = options.app ?? ''
+    this.#env = options.env
     this.#sources = options.sources.map((input, i) => {
       const id = componentName(input, `${this.id}.sources[${i}]`)
       return { id, input, stream: new AckStream(id, options.sinks.length), emitted: 0, completed: false }
@@ -346,6 +351,7 @@ class PipelineImpl implements Pipeline {
               onAck: (listener) => stream.onAck(listener),
               signal: this.#abort.signal,
               report,
+              env: this.#env,
             })
       } catch (err) {
         report({

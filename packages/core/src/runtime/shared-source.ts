@@ -174,6 +174,7 @@ class SourceHub {
         gen.ackListeners.push(listener)
       },
       signal: gen.abort.signal,
+      env: first.ctx.env,
       report: (diagnostic) => {
         const owner = gen.runs.find((r) => r.receiving) ?? gen.runs[0] ?? first
         owner.ctx.report(diagnostic)
