@@ -16,7 +16,7 @@ const log = createLogger({
   app: 'demoapp',
   source: name,
   level: 'debug',
-  transport: transportOf({ app: 'demoapp', source: name }),
+  transport: transportOf(),
 })
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -16,6 +16,7 @@ export const errorCodes = {
   LOGKIT_ERR_FORMAT_TEMPLATE: 'A text format template names a placeholder that does not exist.',
   LOGKIT_ERR_REDACT_PATH: 'A redact path cannot be parsed.',
   LOGKIT_ERR_APP_NAME_INVALID: 'An app name cannot be used as a directory name.',
+  LOGKIT_ERR_APP_MISSING: 'A logger was made without an app: neither its `app` option nor LOGKIT_APP is set.',
   LOGKIT_ERR_RUNTIME_DIR_UNSAFE:
     'A runtime directory or file is a symlink, not a directory, or not owned by this user.',
   LOGKIT_ERR_RUNTIME_DIR_SHARED:

@@ -5,13 +5,14 @@
 import { hostname as osHostname } from 'node:os'
 import { format } from 'node:util'
 import { EntryFrameWriter } from './entry-writer.js'
+import { LogkitError } from './errors.js'
 import { PROTOCOL_VERSION } from './frame.js'
 import { FrameEncoder } from './framing.js'
 import { type LevelName, levelName, levelNames, levels, parseLevel } from './levels.js'
 import { safeStringify } from './safe-json.js'
 import { serializeError } from './serialize-error.js'
 import { nowMs, nowNs } from './time.js'
-import type { Transport } from './transport.js'
+import { isTransportFactory, type Transport, type TransportFactory } from './transport.js'
 
 export interface LogFn {
   (msg: string, ...args: unknown[]): void
@@ -19,13 +20,21 @@ export interface LogFn {
 }
 
 export interface LoggerOptions {
-  /** The application; every producer of one app logs into that app's collector. */
-  readonly app: string
+  /**
+   * The application; every producer of one app logs into that app's
+   * collector. Default: the environment's LOGKIT_APP, so the workers of a
+   * pool need not name it in code.
+   */
+  readonly app?: string
   /** The module that logs (pino's `name`); defaults to `app`. */
   readonly source?: string
   /** Minimum level, by name or number (default 'info'). */
   readonly level?: LevelName | number
-  readonly transport: Transport
+  /**
+   * Where the frames go: a transport, or one for the logger to open with its
+   * app and source (`shm()`, `fifo()` without them).
+   */
+  readonly transport: Transport | TransportFactory
   /** Fields added to every entry of this logger and its children. */
   readonly bindings?: Readonly<Record<string, unknown>>
   readonly hostname?: string
@@ -287,15 +296,30 @@ class LoggerImpl implements Logger {
   }
 }
 
-/** The producer stream of a logger or an entry stream; its source defaults to the app. */
+/**
+ * The producer stream of a logger or an entry stream: its app (from the
+ * environment when not given), its source (the app's name unless given), and
+ * the transport, opened with that identity when it is still to be opened.
+ */
 function producerOf(options: EntryStreamOptions): Producer {
-  return new Producer(
-    options.transport,
-    options.app,
-    options.source ?? options.app,
-    options.hostname ?? osHostname(),
-    options.maxFrameSize,
-  )
+  const app = options.app ?? appFromEnv()
+  const source = options.source ?? app
+  const transport = isTransportFactory(options.transport)
+    ? options.transport.open({ app, source })
+    : options.transport
+  return new Producer(transport, app, source, options.hostname ?? osHostname(), options.maxFrameSize)
+}
+
+/** LOGKIT_APP; throws LOGKIT_ERR_APP_MISSING when it is not set. */
+function appFromEnv(): string {
+  const app = process.env.LOGKIT_APP
+  if (app === undefined || app === '') {
+    throw new LogkitError(
+      'LOGKIT_ERR_APP_MISSING',
+      'a logger needs an app: pass { app } to createLogger, or set LOGKIT_APP in the environment',
+    )
+  }
+  return app
 }
 
 /**
@@ -312,18 +336,19 @@ export function createLogger(options: LoggerOptions): Logger {
   const root = new LoggerImpl(producer, source, bindingsMembers(options.bindings), options.level ?? 'info')
   // The collector may ask for another level at run time: the root logger
   // follows (children made afterwards inherit it; existing ones keep theirs).
-  options.transport.onLevel?.((level) => {
+  producer.transport.onLevel?.((level) => {
     ;(root as { level: LevelName | number }).level = level
   })
   return root
 }
 
 export interface EntryStreamOptions {
-  /** The application: its collector is the one the transport reaches. */
-  readonly app: string
+  /** The application: its collector is the one the transport reaches (default: LOGKIT_APP). */
+  readonly app?: string
   /** The source of entries written without one (default `app`). */
   readonly source?: string
-  readonly transport: Transport
+  /** A transport, or one to open with the stream's app and source. */
+  readonly transport: Transport | TransportFactory
   readonly hostname?: string
   /** Largest frame; larger entries are dropped and counted. */
   readonly maxFrameSize?: number

@@ -32,3 +32,27 @@ export interface TransportStats {
   readonly written: number
   readonly dropped: number
 }
+
+/** Whose entries a transport carries: the identity of the logger that opens it. */
+export interface TransportIdentity {
+  readonly app: string
+  readonly source: string
+}
+
+/**
+ * A transport the logger opens with its own identity, so the app and source
+ * are written once: `createLogger({ app, source, transport: shm() })`.
+ */
+export interface TransportFactory<T extends Transport = Transport> {
+  /** The transport's name, as its transports give it. */
+  readonly name: string
+  open(identity: TransportIdentity): T
+}
+
+/** Whether `t` is a transport still to be opened (a TransportFactory), not an open Transport. */
+export function isTransportFactory(t: Transport | TransportFactory): t is TransportFactory {
+  return (
+    typeof (t as Partial<Transport>).write !== 'function' &&
+    typeof (t as Partial<TransportFactory>).open === 'function'
+  )
+}

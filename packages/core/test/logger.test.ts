@@ -3,7 +3,7 @@ import type { LogEntry } from '../src/entry.js'
 import type { Frame } from '../src/frame.js'
 import { FrameDecoder } from '../src/framing.js'
 import { createLogger } from '../src/logger.js'
-import type { Transport } from '../src/transport.js'
+import type { Transport, TransportFactory, TransportIdentity } from '../src/transport.js'
 
 /** A transport that decodes what it is given, and can be told to refuse frames. */
 function capture() {
@@ -187,3 +187,57 @@ t.test('an entry too large to frame is dropped and counted, not thrown', (t) => 
   )
   t.end()
 })
+
+t.test(
+  'a transport to be opened gets the logger’s app and source; the app may come from LOGKIT_APP',
+  async (t) => {
+    const opened: TransportIdentity[] = []
+    const c = capture()
+    const factory: TransportFactory = {
+      name: 'capture',
+      open: (identity) => {
+        opened.push(identity)
+        return c.transport
+      },
+    }
+    const log = createLogger({ app: 'shop', source: 'checkout', transport: factory })
+    log.info('one')
+    t.same(opened, [{ app: 'shop', source: 'checkout' }], 'opened once, with the logger’s identity')
+    t.match(c.frames[0], { type: 'hello', app: 'shop', source: 'checkout' })
+
+    const saved = process.env.LOGKIT_APP
+    t.teardown(() => {
+      if (saved === undefined) delete process.env.LOGKIT_APP
+      else process.env.LOGKIT_APP = saved
+    })
+    process.env.LOGKIT_APP = 'pool'
+    const fromEnv = createLogger({ transport: factory })
+    fromEnv.info('two')
+    t.same(
+      opened[1],
+      { app: 'pool', source: 'pool' },
+      'the app from the environment, the source defaulting to it',
+    )
+    t.equal(fromEnv.source, 'pool')
+    t.equal(
+      createLogger({ app: 'given', transport: capture().transport }).source,
+      'given',
+      'an app given wins',
+    )
+
+    delete process.env.LOGKIT_APP
+    t.throws(
+      () => createLogger({ transport: factory }),
+      { code: 'LOGKIT_ERR_APP_MISSING' },
+      'no app anywhere',
+    )
+    t.equal(opened.length, 2, 'and nothing was opened for it')
+    process.env.LOGKIT_APP = ''
+    t.throws(
+      () => createLogger({ transport: factory }),
+      { code: 'LOGKIT_ERR_APP_MISSING' },
+      'an empty LOGKIT_APP is none',
+    )
+    await log.close()
+  },
+)

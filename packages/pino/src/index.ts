@@ -19,7 +19,7 @@ import {
   type EntryStream,
   type LoggerStats,
   type RuntimeEnv,
-  type Transport,
+  type TransportFactory,
 } from '@logkit/core/producer'
 import { type ShmOptions, shm } from '@logkit/transport-shm/producer'
 import build from 'pino-abstract-transport'
@@ -30,8 +30,8 @@ export { type CutLine, LineCutter, type LineOptions } from './line.js'
 export interface DestinationOptions
   extends LineOptions,
     Pick<ShmOptions, 'capacity' | 'policy' | 'blockMs' | 'env'> {
-  /** The app whose collector receives the lines (`logkit compose` with `app:` the same). */
-  readonly app: string
+  /** The app whose collector receives the lines (`logkit compose` with `app:` the same); default: LOGKIT_APP. */
+  readonly app?: string
   /** The source of lines without pino's `name` (default 'main'). */
   readonly source?: string
 }
@@ -64,14 +64,15 @@ export interface LogkitDestination extends EventEmitter {
 export function logkitDestination(options: DestinationOptions): LogkitDestination {
   const source = options.source ?? 'main'
   const transport = shm({
-    app: options.app,
-    source,
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.blockMs === undefined ? {} : { blockMs: options.blockMs }),
     ...(options.env === undefined ? {} : { env: options.env }),
   })
-  return new Destination(createEntryStream({ app: options.app, source, transport }), new LineCutter(options))
+  return new Destination(
+    createEntryStream({ ...(options.app === undefined ? {} : { app: options.app }), source, transport }),
+    new LineCutter(options),
+  )
 }
 
 class Destination extends EventEmitter implements LogkitDestination {
@@ -151,7 +152,8 @@ function forward(stream: EntryStream, lines: LineCutter, line: string): boolean 
 }
 
 export interface TargetOptions extends LineOptions {
-  readonly app: string
+  /** Default: LOGKIT_APP (pino's worker thread shares the process's environment). */
+  readonly app?: string
   /** The source of lines without pino's `name` (default 'main'). */
   readonly source?: string
   /** How the lines reach the collector: `shm` (default) or `fifo` (a named pipe). */
@@ -184,8 +186,12 @@ export const UNPARSED = {}
  */
 export default async function logkitTarget(options: TargetOptions) {
   const source = options.source ?? 'main'
-  const transport = await transportFor(options, source)
-  const stream = createEntryStream({ app: options.app, source, transport })
+  const transport = await transportFor(options)
+  const stream = createEntryStream({
+    ...(options.app === undefined ? {} : { app: options.app }),
+    source,
+    transport,
+  })
   return build(
     async (lines: PinoLines) => {
       const cutter = new LineCutter({
@@ -206,22 +212,18 @@ export default async function logkitTarget(options: TargetOptions) {
   )
 }
 
-async function transportFor(options: TargetOptions, source: string): Promise<Transport> {
+async function transportFor(options: TargetOptions): Promise<TransportFactory> {
   const env = options.env === undefined ? {} : { env: options.env }
   if (options.via === 'fifo') {
     const { fifo } = await import('@logkit/transport-fifo/producer').catch(() => {
       throw new Error("via: 'fifo' needs @logkit/transport-fifo: npm install @logkit/transport-fifo")
     })
     return fifo({
-      app: options.app,
-      source,
       ...env,
       ...(options.capacity === undefined ? {} : { bufferBytes: options.capacity }),
     })
   }
   return shm({
-    app: options.app,
-    source,
     ...env,
     ...(options.capacity === undefined ? {} : { capacity: options.capacity }),
   })

@@ -49,6 +49,7 @@ import {
   readSession,
   runtimePaths,
   type Transport,
+  type TransportFactory,
   type TransportStats,
 } from '@logkit/core/producer'
 import { noteFileName, writeNote } from './abandoned-note.js'
@@ -681,12 +682,27 @@ function decodeGoodbye(frame: Uint8Array): { lastSeq: number; dropped: number } 
  * collector (`use: fifo`) finds by watching its session directory. Buffers
  * (bounded) while no collector reads and reconnects by itself; a full buffer
  * waits (policy block, at most blockMs) only while a collector reads.
+ * Without `app`, a transport for the logger to open with its own app and
+ * source.
  *
  * @example
- * const log = createLogger({ app: 'shop', source: 'checkout', transport: fifo({ app: 'shop', source: 'checkout' }) })
+ * const log = createLogger({ app: 'shop', source: 'checkout', transport: fifo() })
  * log.info({ orderId: 42 }, 'order placed')
  * await log.close()
  */
-export function fifo(options: FifoTransportOptions): FifoTransport {
-  return new FifoTransportImpl(options)
+export function fifo(options: FifoTransportOptions): FifoTransport
+export function fifo(options?: FifoFactoryOptions): TransportFactory<FifoTransport>
+export function fifo(
+  options: FifoFactoryOptions & { app?: string } = {},
+): FifoTransport | TransportFactory<FifoTransport> {
+  const { app } = options
+  if (app !== undefined) return new FifoTransportImpl({ ...options, app })
+  return {
+    name: 'fifo',
+    open: (identity) =>
+      new FifoTransportImpl({ ...options, app: identity.app, source: options.source ?? identity.source }),
+  }
 }
+
+/** fifo()'s options when the logger gives the app (and, unless set here, the source). */
+export type FifoFactoryOptions = Omit<FifoTransportOptions, 'app'>

@@ -4,6 +4,7 @@
 
 export * from './errors.js'
 export {
+  type FifoFactoryOptions,
   type FifoTransport,
   type FifoTransportOptions,
   type FifoTransportStats,

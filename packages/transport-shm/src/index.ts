@@ -1,7 +1,13 @@
 export { type SetLevelOptions, setProducerLevel } from './control.js'
 export * from './errors.js'
 export * from './layout.js'
-export { type ShmOptions, type ShmPolicy, type ShmTransport, shm } from './producer.js'
+export {
+  type ShmFactoryOptions,
+  type ShmOptions,
+  type ShmPolicy,
+  type ShmTransport,
+  shm,
+} from './producer.js'
 export { checkCapacity, Ring } from './ring.js'
 export { createShmSource, type ShmSourceOptions, shmSource, shmSource as default } from './source.js'
 

@@ -18,6 +18,7 @@ import {
   type RuntimeEnv,
   runtimePaths,
   type Transport,
+  type TransportFactory,
 } from '@logkit/core/producer'
 import { ensureMemoryDir } from './dirs.js'
 import { DoorbellRinger, doorbellPath } from './doorbell-ringer.js'
@@ -113,7 +114,28 @@ function createRing(file: string, capacity: number): Ring {
   }
 }
 
-export function shm(options: ShmOptions): ShmTransport {
+/** shm()'s options when the logger gives the app (and, unless set here, the source). */
+export type ShmFactoryOptions = Omit<ShmOptions, 'app'>
+
+/**
+ * A shared-memory ring for this producer. Without `app`, a transport for the
+ * logger to open with its own app and source:
+ * `createLogger({ app: 'shop', source: 'checkout', transport: shm() })`.
+ */
+export function shm(options: ShmOptions): ShmTransport
+export function shm(options?: ShmFactoryOptions): TransportFactory<ShmTransport>
+export function shm(
+  options: ShmFactoryOptions & { app?: string } = {},
+): ShmTransport | TransportFactory<ShmTransport> {
+  const { app } = options
+  if (app !== undefined) return openShm({ ...options, app })
+  return {
+    name: 'shm',
+    open: (identity) => openShm({ ...options, app: identity.app, source: options.source ?? identity.source }),
+  }
+}
+
+function openShm(options: ShmOptions): ShmTransport {
   const paths = runtimePaths(options.app, options.env)
   const dir = ensureMemoryDir(paths)
   const source = (options.source ?? 'main').replace(/[^A-Za-z0-9_-]/g, '_')
