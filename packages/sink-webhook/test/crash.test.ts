@@ -14,6 +14,8 @@ import { leaks, ndjson, startServer } from './helpers.js'
 
 const cliBin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url))
 const producer = fileURLToPath(new URL('./fixtures/producer.mjs', import.meta.url))
+/** The manifest's reference to the URL in the environment. */
+const HOOK_URL = '$' + '{HOOK_URL}'
 
 function compose(
   manifest: string,
@@ -59,7 +61,7 @@ t.test('SIGKILL of the collector mid-request, then a restart: the batch is deliv
       '    sources: [{ use: shm }]',
       '    sinks:',
       '      - use: webhook',
-      '        url: ${HOOK_URL}',
+      `        url: ${HOOK_URL}`,
       '        preset: ndjson',
       '        timeoutMs: 60000',
       '        batch: { maxWaitMs: 0 }',

@@ -198,3 +198,22 @@ t.test('concurrency > 1 sends requests at once, every entry still exactly once',
     'each entry once (order across requests is not promised)',
   )
 })
+
+t.test('large entries that make the line buffer grow mid-write are cut and sent whole', async (t) => {
+  const server = await startServer(t)
+  const list = entries(60, 1, { fields: { blob: 'é'.repeat(20_000) } })
+  const sink = createWebhookSink({
+    url: server.url,
+    preset: 'ndjson',
+    batch: { maxBytes: '100KiB', maxWaitMs: 0 },
+  })
+  await sink.write(list)
+  await sink.writeEntries?.([batchOf(list.slice(0, 30), 7), batchOf(list.slice(30), 7)])
+  await sink.close()
+  const got = server.received.flatMap((r) => {
+    t.ok(r.body.length <= 100 * 1024, `${r.body.length} bytes within maxBytes`)
+    return ndjson(r.body).map((e) => [e['seq'], (e['blob'] as string).length])
+  })
+  const want = list.map((e) => [e.seq, 20_000])
+  t.same(got, [...want, ...want], 'every entry whole, once from entries and once from bytes, in order')
+})

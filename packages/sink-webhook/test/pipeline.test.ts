@@ -48,7 +48,11 @@ t.test('a stalled webhook does not slow the file sink of the same pipeline', asy
     `the webhook's queue dropped and counted ${hook?.dropped} (policy drop_newest)`,
   )
   await server.requests(1)
-  t.equal(pipeline.stats().sinks[1]?.written, 0, 'while its one request hangs at the webhook, nothing written there')
+  t.equal(
+    pipeline.stats().sinks[1]?.written,
+    0,
+    'while its one request hangs at the webhook, nothing written there',
+  )
   t.equal(readFileSync(path, 'utf8').trimEnd().split('\n').length, 5000, 'all 5000 lines are in the file')
   await server.close()
   await log.close()

@@ -112,18 +112,28 @@ class LinesPayload implements Payload {
   }
 }
 
-/** A buffer lines are rendered into, one entry at a time. */
+/** A buffer lines are rendered into, a run of entries at a time. */
 interface LineBuffer {
-  readonly pos: number
-  /** Renders entry k's line at pos; false when it did not fit behind what is pending (nothing written). */
-  render(k: number): boolean
-  /** A copy of the pending bytes up to `upTo`; they are forgotten. */
+  /** Bytes rendered since the last take(). */
+  readonly pending: number
+  /** Those bytes (valid until the next render: a writer may move them to grow). */
+  readonly bytes: Buffer
+  /**
+   * Renders the lines of entries k … to-1 at pos, as many as fit behind what
+   * is pending; returns the first entry not rendered (k when none fit).
+   */
+  render(k: number, to: number): number
+  /** A copy of the pending bytes [0, upTo); they are forgotten (positions after upTo move down by upTo). */
   take(upTo: number): Buffer
-  /** Makes room after a take(): a later render() of a line alone always fits. */
+  /** Makes room after a take() of everything pending: a later render() of a line alone always fits. */
   compact(): void
 }
 
-/** Cuts entries 0 … n-1, rendered into `buffer`, into payloads within the limits. */
+/**
+ * Cuts entries 0 … n-1, rendered into `buffer`, into payloads within the
+ * limits. Entries are rendered in runs (one call into the renderer for many
+ * lines), and the lines found by their newlines: a JSON line holds none of its own.
+ */
 function cut(n: number, buffer: LineBuffer, shape: Shape, limits: LinesOptions): Payload[] {
   const out: Payload[] = []
   let ends: number[] = []
@@ -133,68 +143,89 @@ function cut(n: number, buffer: LineBuffer, shape: Shape, limits: LinesOptions):
     ends = []
     bytes = 0
   }
-  for (let k = 0; k < n; k++) {
-    let start = buffer.pos
-    if (!buffer.render(k)) {
+  let k = 0
+  while (k < n) {
+    const start = buffer.pending
+    // At most what the current payload has room for, so that lines past it are rarely rendered.
+    const next = buffer.render(k, Math.min(n, k + Math.max(1, limits.maxEntries - ends.length)))
+    if (next === k) {
       flush(start)
       buffer.compact()
-      start = buffer.pos
-      buffer.render(k)
-    }
-    const length = buffer.pos - start
-    if (length === 0) continue // an entry its index marked invalid renders nothing
-    if (length + shape.overhead > limits.maxBytes) {
-      flush(start)
-      out.push(new LinesPayload(shape, buffer.take(buffer.pos), [length], true))
       continue
     }
-    if (ends.length >= limits.maxEntries || bytes + length + shape.overhead > limits.maxBytes) flush(start)
-    bytes += length
-    ends.push(bytes)
+    const lines = buffer.bytes
+    let taken = 0 // what this loop took, by which later positions in `lines` moved down
+    for (let p = start; p < lines.length; ) {
+      const end = lines.indexOf(NEWLINE, p) + 1
+      const length = end - p
+      if (length + shape.overhead > limits.maxBytes) {
+        flush(p - taken)
+        taken = p
+        out.push(new LinesPayload(shape, buffer.take(end - taken), [length], true))
+        taken = end
+      } else {
+        if (ends.length >= limits.maxEntries || bytes + length + shape.overhead > limits.maxBytes) {
+          flush(p - taken)
+          taken = p
+        }
+        bytes += length
+        ends.push(bytes)
+      }
+      p = end
+    }
+    k = next
   }
-  flush(buffer.pos)
+  flush(buffer.pending)
   return out
 }
 
-/** Entries through JsonLineWriter (it grows by itself: render() always fits). */
+/** Entries through JsonLineWriter (it grows by itself: every line fits). */
 function entryLines(writer: JsonLineWriter, entries: readonly LogEntry[]): LineBuffer {
   return {
-    get pos() {
-      return writer.pos
+    get pending() {
+      return writer.pos - writer.base
     },
-    render(k) {
-      writer.json(entries[k] as LogEntry)
-      return true
+    get bytes() {
+      return writer.buf.subarray(writer.base, writer.pos)
     },
-    take: (upTo) => Buffer.from(writer.take(upTo)),
+    render(k, to) {
+      for (let i = k; i < to; i++) writer.json(entries[i] as LogEntry)
+      return to
+    },
+    take: (upTo) => Buffer.from(writer.take(writer.base + upTo)),
     compact: () => writer.rewind(),
   }
 }
 
 /**
  * The rows of a write's batches, one after the other, through JsonRenderer
- * (which renders nothing when a line does not fit). k only grows.
+ * (which renders as many lines as fit). k only grows.
  */
 function batchLines(renderer: JsonRenderer, batches: readonly EntryBatch[]): LineBuffer {
   let base = 0
   let b = 0
   let first = 0
   return {
-    get pos() {
-      return renderer.pos
+    get pending() {
+      return renderer.pos - base
     },
-    render(k) {
+    get bytes() {
+      return renderer.out.subarray(base, renderer.pos)
+    },
+    render(k, to) {
       let batch = batches[b] as EntryBatch
       while (k - first >= batch.length) {
         first += batch.length
         batch = batches[++b] as EntryBatch
       }
+      // Within this batch; the next call goes on into the next one.
       const row = k - first
-      return renderer.renderSelection(batch.index, batch.rows, row, row + 1) !== row
+      const stop = renderer.renderSelection(batch.index, batch.rows, row, Math.min(batch.length, to - first))
+      return first + stop
     },
     take(upTo) {
-      const bytes = Buffer.from(renderer.out.subarray(base, upTo))
-      base = upTo
+      const bytes = Buffer.from(renderer.out.subarray(base, base + upTo))
+      base += upTo
       return bytes
     },
     compact() {
