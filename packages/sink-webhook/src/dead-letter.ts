@@ -20,6 +20,7 @@
 import { constants } from 'node:fs'
 import { open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { syncDir } from '@logkit/core'
 
 /** The key of a record's header line; a line starting with HEADER_PREFIX is a header. */
 export const HEADER_KEY = 'logkit_dead_letter'
@@ -110,17 +111,4 @@ export async function countEntries(file: string): Promise<number> {
   let n = 0
   for (const line of text.split('\n')) if (line !== '' && !line.startsWith(HEADER_PREFIX)) n++
   return n
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // A file system that cannot fsync a folder: the record itself is fsync'd.
-  }
 }

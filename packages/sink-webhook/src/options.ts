@@ -4,7 +4,7 @@
 // from the same schema. No message here ever quotes the URL, a header value
 // or a credential: they are secrets (a manifest takes them from ${ENV}).
 
-import { levelNames, parseLevel, z } from '@logkit/core'
+import { levelNames, PLUGIN_API_VERSION, parseLevel, validateOptions, z } from '@logkit/core'
 import { type PresetName, presetDefaults, presetNames } from './presets/limits.js'
 import { parseSize } from './units.js'
 
@@ -345,3 +345,11 @@ export const webhookSinkOptions = z
 
 // Compile-time: whatever the schema accepts, WebhookSinkOptions allows, and its output is a WebhookSinkConfig.
 webhookSinkOptions satisfies z.ZodType<WebhookSinkConfig, WebhookSinkOptions>
+
+/** Validates options as the manifest's definition does (LOGKIT_ERR_OPTIONS_INVALID), for the plain API and replay. */
+export function validateWebhookOptions(options: unknown): WebhookSinkConfig {
+  return validateOptions(
+    { kind: 'sink', name: 'webhook', apiVersion: PLUGIN_API_VERSION, options: webhookSinkOptions },
+    options,
+  )
+}

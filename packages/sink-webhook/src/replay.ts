@@ -19,12 +19,10 @@ import {
   jsonString,
   type LogEntry,
   msToNs,
-  PLUGIN_API_VERSION,
-  validateOptions,
 } from '@logkit/core'
 import { HEADER_PREFIX } from './dead-letter.js'
 import { webhookSinkError } from './errors.js'
-import { webhookSinkOptions } from './options.js'
+import { validateWebhookOptions } from './options.js'
 import { openWebhookSink } from './webhook-sink.js'
 
 export interface ReplayResult {
@@ -43,20 +41,13 @@ export interface ReplayContext {
   readonly id?: string | undefined
 }
 
-const schemaHolder = {
-  kind: 'sink',
-  name: 'webhook',
-  apiVersion: PLUGIN_API_VERSION,
-  options: webhookSinkOptions,
-}
-
 /** Replays `file` with the webhook sink of `options` (as the manifest gives them). */
 export async function replay(
   file: string,
   options: unknown,
   context: ReplayContext = {},
 ): Promise<ReplayResult> {
-  const config = validateOptions(schemaHolder, options)
+  const config = validateWebhookOptions(options)
   const deadLetter = { maxBytes: 64 * 1024 * 1024, keep: 3, ...config.deadLetter, path: file }
   const working = `${file}.replaying-${process.pid}`
   try {

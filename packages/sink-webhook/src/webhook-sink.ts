@@ -30,15 +30,13 @@ import {
   type EntryBatch,
   ignoreDiagnostics,
   type LogEntry,
-  PLUGIN_API_VERSION,
   type Sink,
-  validateOptions,
 } from '@logkit/core'
 import { DeadLetterFile, type DeadLetterHeader } from './dead-letter.js'
 import type { WebhookSinkReporter } from './diagnostics.js'
 import { type Answer, Endpoint, EXCERPT_CHARS } from './endpoint.js'
 import { type WebhookSinkErrorCode, webhookSinkError } from './errors.js'
-import { type WebhookSinkConfig, type WebhookSinkOptions, webhookSinkOptions } from './options.js'
+import { validateWebhookOptions, type WebhookSinkConfig, type WebhookSinkOptions } from './options.js'
 import { rendererFor } from './presets/index.js'
 import { presetDefaults } from './presets/limits.js'
 import type { Payload, Renderer } from './presets/payload.js'
@@ -89,13 +87,6 @@ export interface WebhookSinkContext {
   readonly id?: string | undefined
 }
 
-const schemaHolder = {
-  kind: 'sink',
-  name: 'webhook',
-  apiVersion: PLUGIN_API_VERSION,
-  options: webhookSinkOptions,
-}
-
 /**
  * A webhook sink. Options are validated first (LOGKIT_ERR_OPTIONS_INVALID);
  * nothing is connected until the first write.
@@ -109,7 +100,7 @@ export function createWebhookSink(
   options: WebhookSinkOptions,
   context: WebhookSinkContext = {},
 ): WebhookSink {
-  return openWebhookSink(validateOptions(schemaHolder, options), context)
+  return openWebhookSink(validateWebhookOptions(options), context)
 }
 
 /** The sink from options already validated by the schema (the manifest path). */
