@@ -11,6 +11,7 @@ import { type FlushReply, flushLines, missedLine, request, statusLines } from '.
 import { emit } from './emit.js'
 import { exitCodes } from './errors.js'
 import { formatProblem, loadManifest } from './manifest.js'
+import { replay } from './replay.js'
 import { schemaText } from './schema.js'
 
 export interface Io {
@@ -286,6 +287,34 @@ export async function run(
         )
         code = exitCodes.failure
       })
+    })
+
+  program
+    .command('replay')
+    .description(
+      "Send a sink's dead-letter file again, with the sink's options from the manifest; what is delivered leaves the file.",
+    )
+    .argument('<file>', 'the dead-letter file')
+    .requiredOption('--manifest <file>', 'the manifest that defines the sink')
+    .requiredOption('--sink <id>', 'the sink (its id, or its use name when it has none)')
+    .option('--pipeline <name>', 'the pipeline, when several have a sink of that id')
+    .addHelpText(
+      'after',
+      `${examples(['logkit replay alerts.dead.ndjson --manifest logkit.yaml --sink slack'])}\nExit codes: 0 everything delivered, 1 some entries are still not delivered (they are back in the file), 2 invalid manifest.\n`,
+    )
+    .action(async (file: string, opts: { manifest: string; sink: string; pipeline?: string }) => {
+      const result = await replay(file, {
+        manifest: opts.manifest,
+        sink: opts.sink,
+        pipeline: opts.pipeline,
+        env: io.env,
+        report: (d) => io.stderr.write(`logkit replay: ${d.message} [${d.code}]\n`),
+      })
+      const left = Number(result['deadLettered'] ?? 0)
+      io.stdout.write(
+        `${file}: ${Number(result['entries'] ?? 0)} entries, ${Number(result['delivered'] ?? 0)} delivered, ${left} still in the file\n`,
+      )
+      if (left > 0) code = exitCodes.failure
     })
 
   program

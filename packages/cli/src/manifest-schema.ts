@@ -62,7 +62,9 @@ export const sinkComponentSchema = z.looseObject({
   use,
   id: id.optional(),
   queue: queueSchema.optional(),
-  retry: retrySchema.optional(),
+  // Checked with the plugin (manifest.ts): a sink whose options have `retry`
+  // (the webhook's HTTP retries) takes it itself; for the others it is the runtime's.
+  retry: z.unknown().optional(),
 })
 
 /** Keys every component takes beside its plugin's options. */

@@ -176,7 +176,7 @@ export async function checkManifest(
         if (!Array.isArray(items)) continue
         for (let i = 0; i < items.length; i++) {
           const path = ['pipelines', name, list, i]
-          const component = await checkComponent(kind, items[i], path, resolver, tree, add)
+          const component = await checkComponent(kind, items[i], path, resolver, tree, add, root)
           if (component === undefined) continue
           if (kind === 'source') perApp.check(component, name, path)
           const count = (ids.get(component.id) ?? 0) + 1
@@ -348,6 +348,7 @@ async function checkComponent(
   resolver: PluginResolver,
   tree: YamlTree,
   add: Add,
+  root: Record<string, unknown>,
 ): Promise<(Omit<ComponentPlan, 'id'> & { id: string }) | undefined> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined // reported by the shape check
   const component = raw as Record<string, unknown>
@@ -365,8 +366,22 @@ async function checkComponent(
   let retry: RetryOptions | undefined
   if (kind === 'sink') {
     queue = options['queue'] as QueueOptions | undefined
-    retry = options['retry'] as RetryOptions | undefined
-    for (const key of SINK_RUNTIME_KEYS) delete options[key]
+    delete options['queue']
+    // A sink whose own options have `retry` takes it (the webhook retries by HTTP status);
+    // for any other sink it is the runtime's, checked here against its schema.
+    if (!optionKeys(definition.options).includes('retry')) {
+      if (options['retry'] !== undefined) {
+        const checked = retrySchema.safeParse(options['retry'])
+        if (!checked.success) {
+          for (const issue of checked.error.issues) {
+            shapeProblem({ ...issue, path: [...path, 'retry', ...issue.path] }, tree, root, add)
+          }
+          return undefined
+        }
+        retry = checked.data as RetryOptions
+      }
+      delete options['retry']
+    }
   }
   try {
     validateOptions(definition, options)
@@ -407,7 +422,7 @@ function optionProblem(
       const hint = suggestion(key, allowed)
       add(
         'LOGKIT_ERR_MANIFEST_OPTION_INVALID',
-        `${label}: unknown option "${[...optionPath, key].join('.')}"${hint || (allowed.length > 0 ? `: expected one of ${[...allowed, 'id', ...(kind === 'sink' ? ['queue', 'retry'] : [])].join(', ')}` : '')}`,
+        `${label}: unknown option "${[...optionPath, key].join('.')}"${hint || (allowed.length > 0 ? `: expected one of ${[...new Set([...allowed, 'id', ...(kind === 'sink' ? SINK_RUNTIME_KEYS : [])])].join(', ')}` : '')}`,
         tree.position([...path, ...optionPath, key], { key: true }),
       )
     }

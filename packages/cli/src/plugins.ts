@@ -86,6 +86,22 @@ export class PluginResolver {
     return loaded
   }
 
+  /**
+   * The module a component's `use` loads (its package's main export, or the
+   * user's file), for what a plugin exports beside its definitions (a sink's
+   * `replay`); undefined when it is not installed or does not load.
+   */
+  async moduleOf(kind: Kind, use: string): Promise<Record<string, unknown> | undefined> {
+    let file: string | undefined
+    if (isPathUse(use)) file = resolve(this.#manifestDir, use)
+    else {
+      const guess = kind === 'source' ? `@logkit/transport-${use}` : `@logkit/sink-${use}`
+      file = this.resolvePackage(isPackageUse(use) ? use : (shortNames[kind][use] ?? guess))
+    }
+    if (file === undefined) return undefined
+    return this.#load(file).catch(() => undefined)
+  }
+
   async resolve(kind: Kind, use: string): Promise<Resolved> {
     if (isPathUse(use)) return this.#resolvePath(kind, use)
     const known = shortNames[kind]

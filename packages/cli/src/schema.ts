@@ -90,9 +90,13 @@ export function manifestJsonSchema(definitions: Record<Kind, ReadonlyMap<string,
         const options = optionsJsonSchema(definition)
         const { $schema: _drop, ...own } = options
         const plugin = hoistDefs(own, `${kind}.${name}.`, rootDefs)
+        // A plugin's own option of a runtime key's name (the webhook's `retry`) is the plugin's.
+        const pluginProperties = (plugin['properties'] as Json | undefined) ?? {}
         const properties = {
-          ...((plugin['properties'] as Json | undefined) ?? {}),
-          ...common,
+          ...pluginProperties,
+          ...Object.fromEntries(
+            Object.entries(common).filter(([key]) => !Object.hasOwn(pluginProperties, key)),
+          ),
           use: { const: name },
         }
         return {

@@ -55,7 +55,7 @@ export const brokenCases: readonly Case[] = [
     file: 'missing-plugin.yaml',
     at: '8:14',
     code: 'LOGKIT_ERR_MANIFEST_PLUGIN_MISSING',
-    keyword: 'sink "webhook" needs @logkit/sink-webhook: npm install @logkit/sink-webhook',
+    keyword: 'sink "s3" needs @logkit/sink-s3: npm install @logkit/sink-s3',
   },
   { file: 'sink-as-source.yaml', at: '6:14', code: 'LOGKIT_ERR_MANIFEST_PLUGIN_UNKNOWN', keyword: '"file"' },
   {

@@ -3,7 +3,7 @@ import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { makeDirs } from '../src/make-dirs.js'
+import { makeDirs, syncDir } from '../src/make-dirs.js'
 import { tempDir } from '../src/testing/index.js'
 
 t.test('creates the missing levels with the mode, returns the first it made', (t) => {
@@ -39,4 +39,13 @@ t.test('a path under /proc ends with an error (Node’s recursive mkdir spins th
     `an errno (${result.stdout.trim()} ${result.stderr.slice(0, 200)})`,
   )
   t.end()
+})
+
+t.test('syncDir fsyncs a folder, and lets a folder it cannot open be', async (t) => {
+  const dir = t.testdir({ a: 'x' })
+  await t.resolves(syncDir(dir), 'a folder is fsync’d')
+  await t.resolves(
+    syncDir(join(dir, 'missing')),
+    'a missing one is not an error: the files’ own fsync is all there is',
+  )
 })

@@ -19,7 +19,7 @@
 // after the fsync. Compression and retention never hold up a write.
 
 import { closeSync, readdirSync } from 'node:fs'
-import { lstat, open, rename, unlink } from 'node:fs/promises'
+import { lstat, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import {
   createFormatter,
@@ -34,6 +34,7 @@ import {
   makeDirs,
   PLUGIN_API_VERSION,
   type Sink,
+  syncDir,
   validateOptions,
 } from '@logkit/core'
 import { BatchLines } from './batch-lines.js'
@@ -709,21 +710,6 @@ class FileSinkImpl implements FileSink {
       `file sink for ${this.path} is closed: ${what}() after close() does nothing; create a new sink`,
       { details: { path: this.path } },
     )
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // The rename and the new file survive a power cut only once the folder is
-  // fsync'd; file systems that cannot fsync a folder are fine without.
-  try {
-    const handle = await open(dir, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // See above.
   }
 }
 

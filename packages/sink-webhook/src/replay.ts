@@ -1,0 +1,156 @@
+// `logkit replay`: sends a dead-letter file again through a webhook sink made
+// from the same options, and leaves in the file only what still was not
+// delivered.
+//
+//   1. rename FILE → FILE.replaying-PID   (a collector writing to FILE starts a new one: it opens per record)
+//   2. each record of it → sink.write()    (its header keeps the batch together; the lines become entries)
+//   3. what is not delivered again goes back to FILE (the sink's deadLetter is FILE, whatever the manifest says)
+//   4. FILE.replaying-PID is removed       (after a last look for a record a collector finished writing late)
+//
+// A failure part way (the dead-letter file cannot be written) leaves
+// FILE.replaying-PID in place, named in the error: replay it again.
+
+import { readFile, rename, unlink } from 'node:fs/promises'
+import {
+  createEntry,
+  type DiagnosticReporter,
+  Fields,
+  jsonMembers,
+  jsonString,
+  type LogEntry,
+  msToNs,
+} from '@logkit/core'
+import { HEADER_PREFIX } from './dead-letter.js'
+import { webhookSinkError } from './errors.js'
+import { validateWebhookOptions } from './options.js'
+import { openWebhookSink } from './webhook-sink.js'
+
+export interface ReplayResult {
+  /** Records (requests' worth of entries) read. */
+  readonly records: number
+  readonly entries: number
+  /** Entries the endpoint accepted this time. */
+  readonly delivered: number
+  /** Entries that went back to the dead-letter file. */
+  readonly deadLettered: number
+}
+
+export interface ReplayContext {
+  readonly report?: DiagnosticReporter | undefined
+  /** The sink's id, for the records that go back. */
+  readonly id?: string | undefined
+}
+
+/** Replays `file` with the webhook sink of `options` (as the manifest gives them). */
+export async function replay(
+  file: string,
+  options: unknown,
+  context: ReplayContext = {},
+): Promise<ReplayResult> {
+  const config = validateWebhookOptions(options)
+  const deadLetter = { maxBytes: 64 * 1024 * 1024, keep: 3, ...config.deadLetter, path: file }
+  const working = `${file}.replaying-${process.pid}`
+  try {
+    await rename(file, working)
+  } catch (cause) {
+    throw webhookSinkError(
+      'LOGKIT_ERR_WEBHOOK_REPLAY',
+      `cannot replay ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)}): expected a dead-letter file of a webhook sink`,
+      { cause, retryable: false },
+    )
+  }
+  const sink = openWebhookSink({ ...config, deadLetter }, context)
+  let records = 0
+  let entries = 0
+  try {
+    let done = 0
+    // A collector that opened the file before the rename may still finish a record in it: read until it stops growing.
+    for (;;) {
+      const text = await readFile(working, 'utf8')
+      if (text.length === done) break
+      for (const record of recordsOf(text.slice(done), working)) {
+        records++
+        entries += record.length
+        await sink.write(record)
+      }
+      done = text.length
+    }
+  } catch (cause) {
+    await sink.close()
+    throw webhookSinkError(
+      'LOGKIT_ERR_WEBHOOK_REPLAY',
+      `replay of ${file} stopped (${cause instanceof Error ? cause.message : String(cause)}): what was not sent is still in ${working}; replay that file`,
+      { cause, retryable: false },
+    )
+  }
+  await sink.close()
+  const stats = sink.stats
+  await unlink(working)
+  return { records, entries, delivered: stats.delivered, deadLettered: stats.deadLettered }
+}
+
+/** The records of a dead-letter text: the entries after each header, as entries. */
+function recordsOf(text: string, file: string): LogEntry[][] {
+  const records: LogEntry[][] = []
+  let current: LogEntry[] | undefined
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string
+    if (line === '') continue
+    if (line.startsWith(HEADER_PREFIX)) {
+      current = []
+      records.push(current)
+      continue
+    }
+    const entry = entryOfLine(line)
+    if (entry === undefined) {
+      throw webhookSinkError('LOGKIT_ERR_WEBHOOK_REPLAY', `line ${i + 1} of ${file} is not a JSON entry`, {
+        retryable: false,
+      })
+    }
+    if (current === undefined) {
+      current = []
+      records.push(current)
+    }
+    current.push(entry)
+  }
+  return records.filter((r) => r.length > 0)
+}
+
+/** Keys of a pino line that are the entry's own; the other members stay its fields, as their raw text. */
+const OWN = new Set(['level', 'time', 'pid', 'hostname', 'app', 'name', 'seq', 'trace_id', 'span_id', 'msg'])
+
+/** An entry from the pino JSON line the sink wrote (formatJson's inverse); undefined when it is not one. */
+export function entryOfLine(line: string): LogEntry | undefined {
+  const own: Record<string, unknown> = {}
+  const rest: string[] = []
+  let ok: boolean
+  try {
+    ok = jsonMembers(line, line.length, (keyFrom, keyTo, valueFrom, valueTo) => {
+      const key = jsonString(line, keyFrom, keyTo)
+      if (OWN.has(key)) own[key] = JSON.parse(line.slice(valueFrom, valueTo))
+      else rest.push(line.slice(keyFrom, valueTo))
+    })
+  } catch {
+    return undefined
+  }
+  if (!ok) return undefined
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
+  const time = num(own['time'])
+  const traceId = str(own['trace_id'])
+  const spanId = str(own['span_id'])
+  return createEntry({
+    level: num(own['level']) ?? 30,
+    ...(time === undefined ? {} : { time: msToNs(time) }),
+    msg: str(own['msg']) ?? '',
+    app: str(own['app']) ?? '',
+    source: str(own['name']) ?? '',
+    pid: num(own['pid']) ?? 0,
+    hostname: str(own['hostname']) ?? '',
+    seq: num(own['seq']) ?? 0,
+    ...(traceId === undefined ? {} : { traceId }),
+    ...(spanId === undefined ? {} : { spanId }),
+    fields: Fields.fromJSON(rest.length === 0 ? '{}' : `{${rest.join(',')}}`),
+  })
+}
