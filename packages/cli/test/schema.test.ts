@@ -14,7 +14,7 @@ const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as Record<string, un
 const load = (file: string): unknown => parse(readFileSync(file, 'utf8'))
 
 t.test(
-  'schema.json is up to date with the zod schemas (run `npm run schema -w logkit` after changing them)',
+  'schema.json is up to date with the zod schemas (run `npm run schema -w @logkit/cli` after changing them)',
   async (t) => {
     // Compared as JSON: the formatter may lay schema.json out its own way.
     t.strictSame(schema, JSON.parse(await schemaText()), 'schema.json equals the generated schema')

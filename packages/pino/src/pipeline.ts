@@ -13,6 +13,13 @@
 import { hostname as osHostname } from 'node:os'
 import type { Readable } from 'node:stream'
 import {
+  buildPipeline,
+  checkManifest,
+  formatProblem,
+  type ManifestPlan,
+  type PipelinePlan,
+} from '@logkit/cli'
+import {
   createEntry,
   defineSource,
   Fields,
@@ -23,7 +30,6 @@ import {
   type SourceContext,
 } from '@logkit/core'
 import { z } from '@logkit/core/options'
-import { buildPipeline, checkManifest, formatProblem, type ManifestPlan, type PipelinePlan } from 'logkit'
 import build from 'pino-abstract-transport'
 import { Observable } from 'rxjs'
 import { type PinoLines, pinoSendsConfig, UNPARSED } from './index.js'
