@@ -61,7 +61,7 @@ const runs = workers.map((w) => {
 for (const run of await Promise.all(runs)) {
   const how = run.code === 0 ? 'exited cleanly' : `exited with code ${run.code ?? run.signal}`
   say(
-    `${run.name} ${how}${run.crash ? ' (the crash was on purpose: its last entries are salvaged from its ring)' : ''}`,
+    `${run.name} ${how}${run.crash ? ' (the crash was on purpose: what it logged is in its ring, which the collector drains whether the process lives or not)' : ''}`,
   )
 }
 
@@ -78,8 +78,15 @@ if (result === undefined) {
   say('the collector did not stop in time')
 }
 const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []
-const salvaged = lines.filter((l) => l.includes('"name":"indexer"')).length
-say(`${lines.length} entries in ${logFile} (${salvaged} from the crashed indexer)`)
+const fromIndexer = lines.filter((l) => l.includes('"name":"indexer"')).length
+// The collector's own count: entries it read from the ring after the process was gone.
+const exitedEntry = lines
+  .map((l) => JSON.parse(l))
+  .find((e) => e.code === 'producer_exited' && e.source === 'indexer')
+const salvaged = exitedEntry?.salvaged ?? 0
+say(
+  `${lines.length} entries in ${logFile}: ${fromIndexer} from the crashed indexer, ${salvaged} of them read from its ring after it was gone (the rest while it ran)`,
+)
 rmSync(runtimeDir, { recursive: true, force: true })
 rmSync(shmDir, { recursive: true, force: true })
 process.exitCode = result?.code ?? 1

@@ -2,7 +2,7 @@
 // transport into a pipeline that filters, enriches, redacts and rate-limits,
 // then writes pretty lines to the terminal and pino-compatible NDJSON to a file.
 //
-//   npm run demo            (from the repository root)
+//   npm run quickstart      (from the repository root)
 
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'

@@ -109,6 +109,10 @@ export interface PipelineTotals {
   readonly name: string
   in: number
   out: number
+  /** Entries the pipeline made (its diagnostics as entries). */
+  made: number
+  /** Entries operators reported dropped (rateLimit's, a failed operator's), all operators together. */
+  droppedByOperators: number
   /** Entries dropped, by component (operators' and sources' `dropped` diagnostics, sinks' queues and failed writes). */
   readonly dropped: Map<string, number>
   /**
@@ -130,6 +134,8 @@ export function emptyTotals(name: string): PipelineTotals {
     name,
     in: 0,
     out: 0,
+    made: 0,
+    droppedByOperators: 0,
     dropped: new Map(),
     droppedBySink: new Map(),
     written: new Map(),
@@ -147,6 +153,7 @@ const add = (map: Map<string, number>, key: string, n: number) => {
 export function addStats(totals: PipelineTotals, stats: PipelineStats): void {
   totals.in += stats.in
   totals.out += stats.out
+  totals.made += stats.made
   for (const source of stats.sources) {
     add(totals.emitted, source.id, source.emitted)
     add(totals.acknowledged, source.id, source.acknowledged)
@@ -176,6 +183,7 @@ export function addDiagnostic(
     if (diagnostic.code !== 'dropped' || diagnostic.details?.[QUEUE_DROP_FLAG] === true) return
     add(totals.droppedBySink, diagnostic.component, count)
   }
+  if (diagnostic.stage === 'operator') totals.droppedByOperators += count
   add(totals.dropped, diagnostic.component, count)
 }
 
@@ -188,9 +196,14 @@ export function totalsLine(totals: PipelineTotals): string {
   const written = new Map(
     [...totals.written].map(([id, n]) => [id, Math.max(0, n - (totals.droppedBySink.get(id) ?? 0))]),
   )
+  // What operators kept back without a drop (a filter's): the line adds up,
+  // in + made = out + filtered + the operators' drops.
+  const filtered = Math.max(0, totals.in + totals.made - totals.out - totals.droppedByOperators)
   const parts = [
     `${totals.in} in`,
+    ...(totals.made > 0 ? [`${totals.made} diagnostic entries`] : []),
     `${totals.out} out`,
+    ...(filtered > 0 ? [`filtered: ${filtered}`] : []),
     `written: ${list(written, '') || 'none'}`,
     `dropped: ${dropped.length === 0 ? 'none' : dropped.map(([id, n]) => `${id} ${n}`).join(', ')}`,
   ]

@@ -7,7 +7,7 @@ import { isLogkitError, levelNames } from '@logkit/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { summaryLine } from './build.js'
 import { compose } from './compose.js'
-import { type FlushReply, flushLines, missedLine, request, statusLines } from './control.js'
+import { type FlushReply, flushLines, grepMatcher, missedLine, request, statusLines } from './control.js'
 import { emit } from './emit.js'
 import { exitCodes } from './errors.js'
 import { formatProblem, loadManifest } from './manifest.js'
@@ -27,6 +27,19 @@ const version = (
 const appName = (value: string): string => {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(value)) {
     throw new InvalidArgumentError('expected an app name of letters, digits, ".", "_" or "-"')
+  }
+  return value
+}
+
+/** `--grep`: checked here as the collector will check it, so a bad pattern is a usage error (exit 2). */
+const grepPattern = (value: string): string => {
+  try {
+    grepMatcher(value)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    throw new InvalidArgumentError(
+      `${err instanceof Error ? err.message : String(err)}${code === undefined ? '' : ` [${code}]`}`,
+    )
   }
   return value
 }
@@ -184,6 +197,7 @@ export async function run(
     .option(
       '--grep <regexp>',
       'only entries whose message matches (a regular expression of at most 256 characters, run in linear time: no backreferences or lookaround)',
+      grepPattern,
     )
     .option(
       '-n, --lines <count>',
@@ -335,7 +349,15 @@ export async function run(
         opts.app,
         io.env,
         { op: 'level', level, ...(opts.source === undefined ? {} : { source: opts.source }) },
-        (reply) => io.stdout.write(`level ${level}: ${Number(reply['producers'] ?? 0)} producer(s) told\n`),
+        (reply) => {
+          const told = Number(reply['producers'] ?? 0)
+          io.stdout.write(`level ${level}: ${told} producer(s) told\n`)
+          if (told === 0) {
+            io.stderr.write(
+              `logkit level: no running shm producer${opts.source === undefined ? '' : ` of source ${opts.source}`} in app ${opts.app}: levels reach logkit loggers through their shm rings; fifo producers and pino loggers keep the level they started with\n`,
+            )
+          }
+        },
       )
     })
 

@@ -51,6 +51,9 @@ t.test('usage errors exit 2', async (t) => {
   t.equal((await runInProcess(['tail'])).code, 2, 'a missing --app')
   t.equal((await runInProcess(['status', '--app', 'bad name'])).code, 2, 'an invalid app name')
   t.equal((await runInProcess(['level', '--app', 'x', 'loud'])).code, 2, 'an unknown level')
+  const grep = await runInProcess(['tail', '--app', 'x', '--grep', '('])
+  t.equal(grep.code, 2, 'a --grep pattern the collector would refuse')
+  t.match(grep.stderr, /--grep "\(" is refused \(Invalid regular expression/, 'and it says why')
 })
 
 t.test('validate: a valid manifest exits 0 and prints one line per pipeline', async (t) => {

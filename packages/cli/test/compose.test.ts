@@ -129,10 +129,16 @@ t.test(
     t.equal(after.code, 1, 'status without a running collector exits 1')
     t.match(after.stderr, 'LOGKIT_ERR_CLI_NO_COLLECTOR', 'and says there is no collector')
     t.match(exit.stderr, 'main: shm, fifo → file', 'one summary line for the pipeline')
-    t.match(
-      exit.stderr,
-      /main: \d+ in; \d+ out; written: file \d+; dropped: none/,
-      'totals, with nothing dropped',
+    const totals =
+      /main: (\d+) in; (?:(\d+) diagnostic entries; )?(\d+) out; written: file \d+; dropped: none/.exec(
+        exit.stderr,
+      )
+    t.ok(totals, `totals, with nothing dropped and nothing filtered (${exit.stderr.slice(-300)})`)
+    const [, into, made, passed] = (totals ?? []).map((n) => Number(n ?? 0))
+    t.equal(
+      (into as number) + (made as number),
+      passed,
+      'every entry in, and every diagnostic entry made, went out',
     )
     const lines = readLines(out)
     for (const source of ['alpha', 'beta', 'gamma']) {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { compose } from '../src/compose.js'
+import { request } from '../src/control.js'
 import { isolatedEnv, manifests, runInProcess } from './helpers.js'
 
 const quiet = () => new Writable({ write: (_c, _e, cb) => cb() })
@@ -87,6 +88,11 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
     [0, 'level debug: 0 producer(s) told\n'],
     'level: exit 0, and no shm producer in this app to tell (the mechanism is tested in transport-shm)',
   )
+  t.match(
+    results['level']?.stderr,
+    /no running shm producer in app controlapp: levels reach logkit loggers through their shm rings; fifo producers/,
+    'level: with none told, it says why',
+  )
 })
 
 t.test('control bounds: a capped producer table, and --grep guarded against slow patterns', async (t) => {
@@ -113,6 +119,7 @@ t.test('control bounds: a capped producer table, and --grep guarded against slow
   )
   const abort = new AbortController()
   const results: Record<string, { code: number; stdout: string; stderr: string }> = {}
+  let serverRefusal: string | undefined
   const done = compose(file, {
     env,
     out: quiet(),
@@ -129,6 +136,16 @@ t.test('control bounds: a capped producer table, and --grep guarded against slow
           results['alternation'] = await tail('timeout|refused')
           results['backref'] = await tail('(a)\\1')
           results['long'] = await tail('x'.repeat(300))
+          // The collector checks a pattern too, whoever sends it (the CLI refuses it before asking).
+          serverRefusal = await request(
+            'boundsapp',
+            env,
+            { op: 'tail', history: 1, follow: false, grep: '(a)\\1' },
+            () => {},
+          ).then(
+            () => undefined,
+            (err: { code?: string }) => err.code,
+          )
         } finally {
           abort.abort()
         }
@@ -164,8 +181,13 @@ t.test('control bounds: a capped producer table, and --grep guarded against slow
   for (const name of ['backref', 'long']) {
     t.same(
       [results[name]?.code, /\[(LOGKIT_ERR_[A-Z_]+)\]/.exec(results[name]?.stderr ?? '')?.[1]],
-      [1, 'LOGKIT_ERR_CLI_GREP_INVALID'],
-      `--grep ${name}: refused with its code`,
+      [2, 'LOGKIT_ERR_CLI_GREP_INVALID'],
+      `--grep ${name}: a usage error (exit 2), with its code`,
     )
   }
+  t.equal(
+    serverRefusal,
+    'LOGKIT_ERR_CLI_GREP_INVALID',
+    'the collector refuses such a pattern sent to it directly',
+  )
 })

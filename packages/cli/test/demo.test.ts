@@ -18,10 +18,21 @@ t.test(
     const exit = await startNode([demo], { DEMO_LOGS: logs }).exit
     t.equal(exit.code, 0, `the demo exits 0 (${exit.stderr.slice(-500)})`)
     t.match(exit.stderr, 'indexer exited with code 3', 'the crash of the indexer is reported')
+    const totals =
+      /main: (\d+) in; (?:(\d+) diagnostic entries; )?(\d+) out; (?:filtered: (\d+); )?written: file \d+, console \d+; dropped: rateLimit (\d+)/.exec(
+        exit.stderr,
+      )
+    t.ok(totals, `the collector's totals (${exit.stderr.slice(-400)})`)
+    const [, into, made, out, filtered, dropped] = (totals ?? []).map((n) => Number(n ?? 0))
+    t.ok((filtered as number) > 0, 'the entries the filter kept back are shown')
+    t.equal(
+      (into as number) + (made as number),
+      (out as number) + (filtered as number) + (dropped as number),
+      'the totals add up: in + diagnostic entries = out + filtered + dropped',
+    )
     t.match(
-      exit.stderr,
-      /main: \d+ in; \d+ out; written: file \d+, console \d+; dropped: rateLimit \d+/,
-      "the collector's totals",
+      exit.stdout + exit.stderr,
+      /\d+ from the crashed indexer, \d+ of them read from its ring after it was gone/,
     )
     const lines = readFileSync(join(logs, 'demoapp.log'), 'utf8')
       .trim()

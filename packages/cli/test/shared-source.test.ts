@@ -99,7 +99,7 @@ t.test('pipelines "all" and "audit" both use shm: each gets every entry of every
     t.same(problems, [], `${name}: no seq gap and no corrupt frame reported`)
     t.match(
       exit.stderr,
-      new RegExp(`${name}: \\d+ in; \\d+ out; written: file \\d+; dropped: none`),
+      new RegExp(`${name}: \\d+ in; (\\d+ diagnostic entries; )?\\d+ out; written: file \\d+; dropped: none`),
       `${name}: nothing dropped`,
     )
   }

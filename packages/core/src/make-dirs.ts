@@ -1,8 +1,7 @@
 // Directories on disk: creating one and its missing parents, one level at a
-// time; and making a name made or renamed in one durable (fsync of its folder).
+// time (producers use it: only light built-ins here; syncDir is in sync-dir.ts).
 
 import { mkdirSync, statSync } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 
 /**
@@ -43,23 +42,4 @@ export function makeDirs(dir: string, mode: number): string | undefined {
     }
   }
   return first
-}
-
-/**
- * fsync of a folder: a file created, renamed or removed in it survives a
- * power cut only once its folder is. A file system that cannot fsync a folder
- * (or a folder that cannot be opened) is left as it is: the files' own fsync
- * is all there is then.
- */
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, 'r')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    // See above.
-  }
 }

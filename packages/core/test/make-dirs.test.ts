@@ -3,7 +3,8 @@ import { rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { makeDirs, syncDir } from '../src/make-dirs.js'
+import { makeDirs } from '../src/make-dirs.js'
+import { syncDir } from '../src/sync-dir.js'
 import { tempDir } from '../src/testing/index.js'
 
 t.test('creates the missing levels with the mode, returns the first it made', (t) => {

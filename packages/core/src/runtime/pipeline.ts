@@ -90,6 +90,12 @@ export interface PipelineStats {
   readonly in: number
   /** Entries (counting each entry of a batch) the operators handed to the sinks. */
   readonly out: number
+  /**
+   * Entries the pipeline made itself: its diagnostics as warning entries.
+   * Entries the operators kept back without reporting a drop (a filter's)
+   * are in + made − out − the operators' `dropped` counts.
+   */
+  readonly made: number
   /** Diagnostics by code. */
   readonly diagnostics: Readonly<Record<string, number>>
 }
@@ -165,6 +171,7 @@ class PipelineImpl implements Pipeline {
   #settleTimer: NodeJS.Timeout | undefined
   #in = 0
   #out = 0
+  #made = 0
   readonly #diagnosticCounts: Record<string, number> = {}
   #pendingDiagnostics: LogEntry[] = []
   #diagnosticsScheduled = false
@@ -309,6 +316,7 @@ class PipelineImpl implements Pipeline {
       sinks: this.#sinks.map((sink) => sink.stats),
       in: this.#in,
       out: this.#out,
+      made: this.#made,
       diagnostics: { ...this.#diagnosticCounts },
     }
   }
@@ -573,6 +581,7 @@ class PipelineImpl implements Pipeline {
       if (this.#options.diagnosticEntries === false || diagnostic.emitted === true || this.#final) return
       if (this.#inputDone) {
         // Closing, operators done: straight to the sinks.
+        this.#made++
         this.#fanOut(diagnosticEntry(diagnostic, this.#app))
         return
       }
@@ -610,6 +619,7 @@ class PipelineImpl implements Pipeline {
         ),
       )
     }
+    this.#made += entries.length
     for (const entry of entries) this.#input.next(entry)
   }
 }
