@@ -2,9 +2,10 @@
 // function of its own file; this file only parses, prints and picks exit codes:
 // 0 ok, 1 runtime failure, 2 invalid manifest or command line.
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { isLogkitError, levelNames } from '@logkit/core'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { parse as parseYaml } from 'yaml'
 import { summaryLine } from './build.js'
 import { compose } from './compose.js'
 import { type FlushReply, flushLines, grepMatcher, missedLine, request, statusLines } from './control.js'
@@ -42,6 +43,54 @@ const grepPattern = (value: string): string => {
     )
   }
   return value
+}
+
+interface AppOptions {
+  readonly app?: string
+  readonly manifest?: string
+}
+
+/**
+ * The app a control command asks: --app, else the `app:` of --manifest, else
+ * of logkit.yaml in the current folder. Only the manifest's `app` is read:
+ * its plugins need not be installed here.
+ */
+function appOf(opts: AppOptions): string {
+  if (opts.app !== undefined) return opts.app
+  const file = opts.manifest ?? (existsSync('logkit.yaml') ? 'logkit.yaml' : undefined)
+  if (file === undefined) {
+    throw new CommanderError(
+      2,
+      'logkit.app',
+      'error: which app? give --app NAME, or --manifest FILE (or run it where logkit.yaml is)',
+    )
+  }
+  let app: unknown
+  try {
+    app = (parseYaml(readFileSync(file, 'utf8')) as { app?: unknown } | null)?.app
+  } catch (err) {
+    throw new CommanderError(
+      2,
+      'logkit.app',
+      `error: ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    )
+  }
+  if (typeof app !== 'string') {
+    throw new CommanderError(
+      2,
+      'logkit.app',
+      `error: ${file} names no app (its \`app:\` key): give --app NAME`,
+    )
+  }
+  try {
+    return appName(app)
+  } catch {
+    throw new CommanderError(
+      2,
+      'logkit.app',
+      `error: ${file}: app ${JSON.stringify(app)} is not a valid app name`,
+    )
+  }
 }
 
 function examples(lines: string[]): string {
@@ -185,13 +234,19 @@ export async function run(
       },
     )
 
-  const appOption = () =>
-    new Option('--app <name>', 'the app whose collector to ask').argParser(appName).makeOptionMandatory()
+  /** --app, or the app of a manifest (--manifest, else logkit.yaml in this folder). */
+  const appOption = () => new Option('--app <name>', 'the app whose collector to ask').argParser(appName)
+  const manifestOption = () =>
+    new Option(
+      '-m, --manifest <file>',
+      'without --app: the app of this manifest (default: logkit.yaml in the current folder, when there is one)',
+    )
 
   program
     .command('tail')
     .description("Print the collector's recent entries, then follow live (pretty, coloured on a terminal).")
     .addOption(appOption())
+    .addOption(manifestOption())
     .addOption(new Option('--level <level>', 'only entries at this level or above').choices(levelNames))
     .option('--source <name>', 'only entries of this source (module)')
     .option(
@@ -217,7 +272,8 @@ export async function run(
     )
     .action(
       async (opts: {
-        app: string
+        app?: string
+        manifest?: string
         level?: string
         source?: string
         grep?: string
@@ -231,7 +287,7 @@ export async function run(
         process.once('SIGTERM', stop)
         try {
           await request(
-            opts.app,
+            appOf(opts),
             io.env,
             {
               op: 'tail',
@@ -266,13 +322,14 @@ export async function run(
     .command('status')
     .description('Show the running collector: pipelines, sink queues, drops, producers, rates and seq gaps.')
     .addOption(appOption())
+    .addOption(manifestOption())
     .option('--json', 'print the status as JSON')
     .addHelpText(
       'after',
       examples(['logkit status --app demoapp', 'logkit status --app demoapp --json | jq .producers']),
     )
-    .action(async (opts: { app: string; json?: boolean }) => {
-      await request(opts.app, io.env, { op: 'status' }, (reply) => {
+    .action(async (opts: AppOptions & { json?: boolean }) => {
+      await request(appOf(opts), io.env, { op: 'status' }, (reply) => {
         const status = reply['status'] as Record<string, unknown>
         io.stdout.write(
           opts.json === true ? `${JSON.stringify(status)}\n` : `${statusLines(status).join('\n')}\n`,
@@ -286,9 +343,10 @@ export async function run(
       'Return once everything the collector has accepted is written and durable in every sink; exit 1 and say what was lost (since the last flush) or is still held when it is not.',
     )
     .addOption(appOption())
+    .addOption(manifestOption())
     .addHelpText('after', examples(['logkit flush --app demoapp && cp logs/demoapp.log backup/']))
-    .action(async (opts: { app: string }) => {
-      await request(opts.app, io.env, { op: 'flush' }, (reply) => {
+    .action(async (opts: AppOptions) => {
+      await request(appOf(opts), io.env, { op: 'flush' }, (reply) => {
         const flush = reply as unknown as FlushReply
         // A collector that predates the flush report says only ok.
         if (flush.durable !== false) {
@@ -335,18 +393,20 @@ export async function run(
     .command('level')
     .description("Change producers' level at run time, where the transport supports it.")
     .addOption(appOption())
+    .addOption(manifestOption())
     .argument('<level>', `one of ${levelNames.join(', ')}`)
     .option('--source <name>', 'only producers of this source')
     .addHelpText(
       'after',
       examples(['logkit level --app demoapp debug', 'logkit level --app demoapp --source indexer warn']),
     )
-    .action(async (level: string, opts: { app: string; source?: string }) => {
+    .action(async (level: string, opts: AppOptions & { source?: string }) => {
       if (!(levelNames as readonly string[]).includes(level)) {
         throw new CommanderError(2, 'logkit.level', `error: unknown level ${level}`)
       }
+      const app = appOf(opts)
       await request(
-        opts.app,
+        app,
         io.env,
         { op: 'level', level, ...(opts.source === undefined ? {} : { source: opts.source }) },
         (reply) => {
@@ -354,7 +414,7 @@ export async function run(
           io.stdout.write(`level ${level}: ${told} producer(s) told\n`)
           if (told === 0) {
             io.stderr.write(
-              `logkit level: no running shm producer${opts.source === undefined ? '' : ` of source ${opts.source}`} in app ${opts.app}: levels reach logkit loggers through their shm rings; fifo producers and pino loggers keep the level they started with\n`,
+              `logkit level: no running shm producer${opts.source === undefined ? '' : ` of source ${opts.source}`} in app ${app}: levels reach logkit loggers through their shm rings; fifo producers and pino loggers keep the level they started with\n`,
             )
           }
         },

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import { compose } from '../src/compose.js'
 import { request } from '../src/control.js'
-import { isolatedEnv, manifests, runInProcess } from './helpers.js'
+import { isolatedEnv, manifests, runCli, runInProcess } from './helpers.js'
 
 const quiet = () => new Writable({ write: (_c, _e, cb) => cb() })
 
@@ -56,6 +56,15 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
           )
           results['flush'] = await runInProcess(['flush', '--app', 'controlapp'], env)
           results['level'] = await runInProcess(['level', '--app', 'controlapp', 'debug'], env)
+          // The app from a manifest: --manifest, or logkit.yaml in the current folder.
+          results['byManifest'] = await runInProcess(
+            ['status', '--json', '--manifest', join(manifests, 'good', 'control.yaml')],
+            env,
+          )
+          writeFileSync(join(work, 'logkit.yaml'), 'version: 1\napp: controlapp\npipelines: {}\n')
+          results['byFolder'] = await runCli(['flush'], env, work)
+          writeFileSync(join(work, 'logkit.yaml'), 'version: 1\npipelines: {}\n')
+          results['noApp'] = await runCli(['status'], env, work)
         } finally {
           abort.abort()
         }
@@ -88,6 +97,21 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
     [0, 'level debug: 0 producer(s) told\n'],
     'level: exit 0, and no shm producer in this app to tell (the mechanism is tested in transport-shm)',
   )
+  t.same(
+    [
+      results['byManifest']?.code,
+      (JSON.parse(results['byManifest']?.stdout ?? '{}') as { app?: string }).app,
+    ],
+    [0, 'controlapp'],
+    'status --manifest FILE asks the collector of its app',
+  )
+  t.same(
+    [results['byFolder']?.code, results['byFolder']?.stdout],
+    [0, 'flushed\n'],
+    'flush with logkit.yaml here',
+  )
+  t.equal(results['noApp']?.code, 2, 'a logkit.yaml without app: a usage error')
+  t.match(results['noApp']?.stderr, 'logkit.yaml names no app', 'which says so')
   t.match(
     results['level']?.stderr,
     /no running shm producer in app controlapp: levels reach logkit loggers through their shm rings; fifo producers/,
