@@ -1,6 +1,7 @@
 // A validated plan → pipelines of @logkit/core, and the one-line summaries and
 // totals compose prints about them.
 
+import { dirname, resolve } from 'node:path'
 import {
   type AnyOperatorDefinition,
   type AnySinkDefinition,
@@ -92,6 +93,8 @@ export function buildPipeline(
     ...(options.onDiagnostic === undefined ? {} : { onDiagnostic: options.onDiagnostic }),
     ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    // Relative paths in the manifest (a file sink's path) are the manifest's folder's.
+    dir: dirname(resolve(plan.file)),
   })
 }
 

@@ -2,12 +2,12 @@
 // with sources that end by themselves (so compose ends too), with and
 // without --restart.
 
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import t from 'tap'
 import { compose } from '../src/compose.js'
-import { isolatedEnv, manifests, runInProcess } from './helpers.js'
+import { isolatedEnv, manifests, runCli, runInProcess } from './helpers.js'
 
 const counted = join(manifests, 'good', 'counted.yaml')
 
@@ -205,4 +205,34 @@ t.test('compose: a second collector for the same app is refused with exit 1', as
   t.equal(await first, 0, 'the first exits 0')
   t.match(second, /^1 /, 'the second exits 1')
   t.match(second, 'LOGKIT_ERR_SESSION_LOCKED', 'and says the app is taken')
+})
+
+t.test('a relative sink path is the manifest folder’s, wherever compose runs', async (t) => {
+  const { work, ...env } = isolatedEnv()
+  const folder = join(work, 'deploy')
+  mkdirSync(folder)
+  const manifest = join(folder, 'logkit.yaml')
+  writeFileSync(
+    manifest,
+    [
+      'version: 1',
+      'app: pathapp',
+      'pipelines:',
+      '  main:',
+      '    sources:',
+      `      - use: ${join(manifests, 'good', 'ops', 'count-source.js')}`,
+      '        count: 3',
+      '    sinks:',
+      '      - use: file',
+      '        path: logs/app.log',
+      '        mkdir: true',
+      '',
+    ].join('\n'),
+  )
+  // From another folder, as a process manager would start it.
+  const result = await runCli(['compose', manifest], env, work)
+  t.equal(result.code, 0, `compose exits 0 (${result.stderr.slice(-300)})`)
+  const file = join(folder, 'logs', 'app.log')
+  t.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3, 'the file is next to the manifest')
+  t.notOk(existsSync(join(work, 'logs')), 'and not in the folder compose ran in')
 })

@@ -39,6 +39,12 @@ export interface SourceContext {
    * undefined means process.env.
    */
   readonly env?: RuntimeEnv | undefined
+  /**
+   * The folder a relative path in this component's options is relative to:
+   * the manifest's folder under `logkit compose`; undefined means the
+   * process's working directory.
+   */
+  readonly dir?: string | undefined
 }
 
 /**
@@ -69,6 +75,12 @@ export interface SinkContext {
   readonly id: string
   readonly app: string
   readonly report: DiagnosticReporter
+  /**
+   * The folder a relative path in this component's options is relative to:
+   * the manifest's folder under `logkit compose`; undefined means the
+   * process's working directory.
+   */
+  readonly dir?: string | undefined
 }
 
 type Schema = z.ZodType

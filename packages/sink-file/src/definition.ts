@@ -1,6 +1,7 @@
 // `use: file`: the manifest definition of the file sink. Options are validated
 // by the schema (no I/O) before create() opens anything.
 
+import { resolve } from 'node:path'
 import { defineSink, PLUGIN_API_VERSION } from '@logkit/core'
 import { openFileSink } from './file-sink.js'
 import { fileSinkOptions } from './options.js'
@@ -11,7 +12,9 @@ export const fileSink = defineSink({
   description:
     'Append-only log files: rotation by size and time, gzip, retention, SIGHUP reopen, free-space guard, fsync on flush.',
   options: fileSinkOptions,
-  create: (options, context) => openFileSink(options, { report: context.report }),
+  // A relative path is the manifest's folder's (context.dir), else the working directory's.
+  create: (options, context) =>
+    openFileSink({ ...options, path: resolve(context.dir ?? '.', options.path) }, { report: context.report }),
 })
 
 /** Every definition of this package by manifest name; the CLI looks up `definitions[name]`, then `default`. */

@@ -71,6 +71,8 @@ export interface PipelineOptions {
   readonly closeTimeoutMs?: number
   /** The environment sources find the app's runtime and shared-memory folders in (default process.env). */
   readonly env?: RuntimeEnv
+  /** The folder relative paths in components' options are relative to (a manifest's; default the working directory). */
+  readonly dir?: string
 }
 
 export interface SourceStats {
@@ -221,7 +223,12 @@ class PipelineImpl implements Pipeline {
         } else {
           sink =
             input.sink ??
-            (await (input.create as NonNullable<SinkComponent['create']>)({ id, app: this.#app, report }))
+            (await (input.create as NonNullable<SinkComponent['create']>)({
+              id,
+              app: this.#app,
+              report,
+              dir: this.#options.dir,
+            }))
           queue = input.queue
           retry = input.retry
         }
@@ -360,6 +367,7 @@ class PipelineImpl implements Pipeline {
               signal: this.#abort.signal,
               report,
               env: this.#env,
+              dir: this.#options.dir,
             })
       } catch (err) {
         report({

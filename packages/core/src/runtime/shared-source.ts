@@ -175,6 +175,7 @@ class SourceHub {
       },
       signal: gen.abort.signal,
       env: first.ctx.env,
+      dir: first.ctx.dir,
       report: (diagnostic) => {
         const owner = gen.runs.find((r) => r.receiving) ?? gen.runs[0] ?? first
         owner.ctx.report(diagnostic)
