@@ -12,6 +12,7 @@ import { type FlushReply, flushLines, grepMatcher, missedLine, request, statusLi
 import { emit } from './emit.js'
 import { exitCodes } from './errors.js'
 import { formatProblem, loadManifest } from './manifest.js'
+import { removePidFile, writePidFile } from './pid-file.js'
 import { replay } from './replay.js'
 import { schemaText } from './schema.js'
 
@@ -130,11 +131,16 @@ export async function run(
     )
     .argument('<file>', 'the manifest (YAML)')
     .option('--restart', 'restart a pipeline that fails, with backoff, while the others keep running')
+    .option(
+      '--pid-file <file>',
+      "write the collector's pid to this file (0600) while it runs, for process managers and kill: under npx, the pid npx shows is not the collector's",
+    )
     .addHelpText(
       'after',
       `${examples(['logkit compose manifest.yaml', 'logkit compose --restart examples/demo/manifest.yaml', 'ALERT_WEBHOOK_URL=https://… logkit compose prod.yaml'])}\nPrints one line per pipeline on stderr (sources → operators → sinks), and the totals when it stops.\nExit codes: 0 clean shutdown, 1 a pipeline failed, 2 invalid manifest.\n`,
     )
-    .action(async (file: string, opts: { restart?: boolean }) => {
+    .action(async (file: string, opts: { restart?: boolean; pidFile?: string }) => {
+      const pidFile = opts.pidFile === undefined ? undefined : writePidFile(opts.pidFile)
       const abort = new AbortController()
       let signals = 0
       const onSignal = (signal: NodeJS.Signals) => {
@@ -158,6 +164,7 @@ export async function run(
       } finally {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
+        if (pidFile !== undefined) removePidFile(pidFile)
       }
     })
 

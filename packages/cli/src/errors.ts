@@ -45,6 +45,8 @@ export const cliErrorCodes = {
   LOGKIT_ERR_CLI_FLUSH_INCOMPLETE:
     '`flush` could not make everything durable: entries were lost since the last flush, or are held by a failing sink.',
   LOGKIT_ERR_CLI_EMIT: '`logkit emit` could not open its transport or deliver its entries.',
+  LOGKIT_ERR_CLI_PID_FILE:
+    'The `--pid-file` of compose cannot be written: its folder is missing or not writable, or the path is a symlink or another user’s file.',
   LOGKIT_ERR_CLI_REPLAY:
     '`logkit replay` found no such sink in the manifest, or that sink keeps no dead-letter file to replay.',
 } as const

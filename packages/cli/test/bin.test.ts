@@ -3,9 +3,11 @@
 // README's `npm ci`. npx is told not to install anything, so a missing link
 // fails here instead of fetching an unrelated package of that name.
 
-import { spawnSync } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { privateRuntimeEnv, waitFor } from '@logkit/core/testing'
 import t from 'tap'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
@@ -22,3 +24,56 @@ t.test('the committed bin is executable and npx runs it without installing', (t)
   t.match(result.stdout, /^Usage: logkit /, 'the usage of this CLI')
   t.end()
 })
+
+t.test(
+  'compose under npx --pid-file: the pid in the file is the collector, and SIGTERM to it drains',
+  async (t) => {
+    const { work, ...env } = privateRuntimeEnv('logkit-cli-pid-')
+    const manifest = join(work, 'logkit.yaml')
+    writeFileSync(
+      manifest,
+      [
+        'version: 1',
+        'app: pidapp',
+        'pipelines:',
+        '  main:',
+        '    sources: [{ use: shm }]',
+        `    sinks: [{ use: file, path: ${join(work, 'out.log')} }]`,
+        '',
+      ].join('\n'),
+    )
+    const pidFile = join(work, 'compose.pid')
+    const npx = spawn('npx', ['--no', '--', 'logkit', 'compose', manifest, '--pid-file', pidFile], {
+      cwd: root,
+      env: { ...process.env, ...env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    npx.stderr?.on('data', (d) => {
+      stderr += d
+    })
+    const exited = new Promise<number | null>((resolve) => npx.once('exit', (code) => resolve(code)))
+    t.teardown(() => {
+      if (npx.exitCode === null) npx.kill('SIGKILL')
+    })
+    const pid = await waitFor(
+      () => {
+        const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : ''
+        return text === '' ? undefined : Number(text)
+      },
+      'the pid file',
+      60_000,
+    )
+    t.not(pid, npx.pid, 'the pid in the file is not npx’s')
+    t.equal(statSync(pidFile).mode & 0o777, 0o600, 'the pid file is private')
+    await waitFor(() => stderr.includes('main: shm → file'), 'compose running', 60_000)
+    process.kill(pid, 'SIGTERM')
+    t.equal(await exited, 0, `npx exits 0 once the collector has (${stderr.slice(-300)})`)
+    t.match(
+      stderr,
+      'logkit: stopping: draining sources, flushing sinks',
+      'the collector drained on that SIGTERM',
+    )
+    t.notOk(existsSync(pidFile), 'and removed its pid file')
+  },
+)

@@ -236,3 +236,15 @@ t.test('a relative sink path is the manifest folder’s, wherever compose runs',
   t.equal(readFileSync(file, 'utf8').trim().split('\n').length, 3, 'the file is next to the manifest')
   t.notOk(existsSync(join(work, 'logs')), 'and not in the folder compose ran in')
 })
+
+t.test('compose --pid-file into a folder that does not exist: a clear error, nothing starts', async (t) => {
+  const { work, ...env } = isolatedEnv()
+  const result = await runInProcess(['compose', counted, '--pid-file', join(work, 'no', 'such', 'x.pid')], {
+    ...process.env,
+    ...env,
+    LOGKIT_TEST_OUT: join(work, 'x.log'),
+  })
+  t.equal(result.code, 1, 'exit 1')
+  t.match(result.stderr, /cannot write the pid file .*x\.pid .*\[LOGKIT_ERR_CLI_PID_FILE\]/)
+  t.notOk(existsSync(join(work, 'x.log')), 'no pipeline ran')
+})
