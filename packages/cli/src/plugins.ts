@@ -16,6 +16,7 @@ import { basename, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import {
   type AnyOperatorDefinition,
+  checkedDefinition,
   consoleSink,
   coreOperators,
   defineOperator,
@@ -170,7 +171,7 @@ export class PluginResolver {
         `${kind} "${label}": ${pkg} exports no ${kind} definition${shortName === undefined ? '' : ` named "${shortName}"`}: is it a logkit ${kind} plugin?`,
       )
     }
-    return { ok: true, definition: definition as PluginDefinition, from: pkg }
+    return checked(definition as PluginDefinition, `${kind} "${label}": ${pkg}`, pkg)
   }
 
   async #resolvePath(kind: Kind, use: string): Promise<Resolved> {
@@ -182,10 +183,13 @@ export class PluginResolver {
     try {
       mod = await this.#load(file)
     } catch (err) {
-      return fail('LOGKIT_ERR_MANIFEST_PLUGIN_INVALID', `${kind} "${use}" failed to load: ${errorText(err)}`)
+      return fail(
+        'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID',
+        `${kind} "${use}" failed to load: ${errorText(err)}${moduleKindHint(file, err)}`,
+      )
     }
     const exported = mod['default']
-    if (isPluginDefinition(exported, kind)) return { ok: true, definition: exported, from: file }
+    if (isPluginDefinition(exported, kind)) return checked(exported, `${kind} "${use}"`, file)
     if (kind === 'operator' && typeof exported === 'function' && !isPluginDefinition(exported)) {
       return { ok: true, definition: wrapOperatorFactory(exported as OperatorFactory, use), from: file }
     }
@@ -197,6 +201,47 @@ export class PluginResolver {
       'LOGKIT_ERR_MANIFEST_PLUGIN_INVALID',
       `${kind} "${use}": its default export must be ${expected}`,
     )
+  }
+}
+
+/**
+ * Why a .js file may not load: Node reads it as the module kind its
+ * package.json's "type" says (`npm init -y` writes commonjs), whatever syntax
+ * it is written in.
+ */
+function moduleKindHint(file: string, err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  if (!file.endsWith('.js')) return ''
+  if (
+    /Cannot use import statement outside a module|Unexpected token 'export'|Cannot require\(\) ES Module/.test(
+      text,
+    )
+  ) {
+    return ': the file is written as an ES module (import/export) but Node loads it as CommonJS, because the nearest package.json has no "type": "module" (npm init -y writes "type": "commonjs"): name the file .mjs, or set "type": "module"'
+  }
+  if (/require is not defined in ES module scope|module is not defined in ES module scope/.test(text)) {
+    return ': the file is written as CommonJS (require/module.exports) but Node loads it as an ES module, because the nearest package.json has "type": "module": name the file .cjs'
+  }
+  return ''
+}
+
+const checkedDefinitions = new WeakMap<PluginDefinition, PluginDefinition>()
+
+/** A definition a module exported, its options schema and plugin API checked (checkedDefinition), or what is wrong with it. */
+function checked(definition: PluginDefinition, label: string, from: string): Resolved {
+  try {
+    // One checked definition per exported one: the manifest tells components apart by their definition.
+    let made = checkedDefinitions.get(definition)
+    if (made === undefined) {
+      made = checkedDefinition(definition)
+      checkedDefinitions.set(definition, made)
+    }
+    return { ok: true, definition: made, from }
+  } catch (err) {
+    // checkedDefinition says which kind and name; the manifest's line says where.
+    const message =
+      err instanceof Error ? err.message.replace(/^(source|operator|sink) "[^"]*": /, '') : String(err)
+    return fail('LOGKIT_ERR_MANIFEST_PLUGIN_INVALID', `${label}: ${message}`)
   }
 }
 

@@ -83,7 +83,40 @@ export interface SinkContext {
   readonly dir?: string | undefined
 }
 
-type Schema = z.ZodType
+/**
+ * The Standard Schema interface, v1 (standardschema.dev): what zod 3.24 and
+ * later, zod 4, valibot and arktype schemas implement. A plugin's options may
+ * be any such schema; logkit's own use zod 4 (`z` from @logkit/core/options),
+ * whose schemas also give editors a JSON Schema.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1
+    readonly vendor: string
+    readonly validate: (
+      value: unknown,
+    ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined
+  }
+}
+
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | {
+      readonly issues: readonly {
+        readonly message: string
+        readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined
+      }[]
+    }
+
+type Schema = z.ZodType | StandardSchemaV1
+
+/** The options a definition's create() gets: its schema's output. */
+export type OptionsOf<S> = S extends z.ZodType
+  ? z.output<S>
+  : S extends StandardSchemaV1<unknown, infer O>
+    ? O
+    : never
 
 interface DefinitionBase<S extends Schema> {
   /** The manifest's `use:` short name; appears in every diagnostic. */
@@ -106,7 +139,7 @@ export interface SourceDefinition<S extends Schema = Schema> extends DefinitionB
    */
   readonly perApp?: boolean
   /** Emits entries, or (logkit's own transports) EntryBatch values of entries that are still bytes. */
-  readonly create: (options: z.output<S>, context: SourceContext) => Observable<LogEntry | EntryBatch>
+  readonly create: (options: OptionsOf<S>, context: SourceContext) => Observable<LogEntry | EntryBatch>
 }
 
 export interface OperatorDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
@@ -118,12 +151,12 @@ export interface OperatorDefinition<S extends Schema = Schema> extends Definitio
    */
   readonly holds?: boolean
   // biome-ignore lint/suspicious/noExplicitAny: an operator may map entries to anything a sink takes
-  readonly create: (options: z.output<S>, context: OperatorContext) => OperatorFunction<LogEntry, any>
+  readonly create: (options: OptionsOf<S>, context: OperatorContext) => OperatorFunction<LogEntry, any>
 }
 
 export interface SinkDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
   readonly kind: 'sink'
-  readonly create: (options: z.output<S>, context: SinkContext) => Sink | Promise<Sink>
+  readonly create: (options: OptionsOf<S>, context: SinkContext) => Sink | Promise<Sink>
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a definition of any options schema
@@ -141,7 +174,63 @@ function define<D extends { kind: string; name: string; apiVersion: number }>(de
       { details: { name: definition.name, apiVersion: definition.apiVersion } },
     )
   }
-  return Object.freeze(definition)
+  const label = `${definition.kind} "${definition.name}"`
+  const options = optionsSchema((definition as { options?: unknown }).options, label)
+  return Object.freeze({ ...definition, options })
+}
+
+/**
+ * A definition's options schema as the zod schema validateOptions runs: a zod
+ * 4 schema as it is (this package's zod, or another copy's), any other
+ * Standard Schema wrapped (its issues keep their paths; editors get no JSON
+ * Schema for it). Anything else, zod 3 before 3.24 included, is refused with
+ * what to use instead (LOGKIT_ERR_PLUGIN_INVALID).
+ */
+function optionsSchema(options: unknown, label: string): z.ZodType {
+  if (options instanceof z.ZodType) return options
+  const o = options as Record<string, unknown> | null | undefined
+  if (o !== null && typeof o === 'object') {
+    if ('_zod' in o && typeof o['safeParse'] === 'function') return o as unknown as z.ZodType
+    const standard = o['~standard'] as { version?: unknown; validate?: unknown } | undefined
+    if (standard?.version === 1 && typeof standard.validate === 'function') {
+      return fromStandardSchema(o as unknown as StandardSchemaV1, label)
+    }
+    if ('_def' in o && typeof o['safeParse'] === 'function') {
+      throw new LogkitError(
+        'LOGKIT_ERR_PLUGIN_INVALID',
+        `${label}: its options schema is from zod 3 before 3.24, which has no Standard Schema: use z from @logkit/core/options (zod 4), or zod 3.24 or later`,
+      )
+    }
+  }
+  throw new LogkitError(
+    'LOGKIT_ERR_PLUGIN_INVALID',
+    `${label}: options must be a schema: z from @logkit/core/options, or any Standard Schema (zod 3.24 or later, zod 4, valibot, arktype)`,
+  )
+}
+
+function fromStandardSchema(schema: StandardSchemaV1, label: string): z.ZodType {
+  return z.any().transform((value, ctx) => {
+    const result = schema['~standard'].validate(value ?? {})
+    if (result instanceof Promise) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${label}: its options schema validates asynchronously, which options cannot`,
+      })
+      return z.NEVER
+    }
+    if (result.issues !== undefined) {
+      for (const issue of result.issues) {
+        const path = (issue.path ?? []).map((p) => (typeof p === 'object' ? p.key : p))
+        ctx.addIssue({
+          code: 'custom',
+          message: issue.message,
+          path: path.filter((k): k is string | number => typeof k !== 'symbol'),
+        })
+      }
+      return z.NEVER
+    }
+    return result.value
+  })
 }
 
 export function defineSource<S extends Schema>(
@@ -171,9 +260,22 @@ export function isPluginDefinition(
     typeof d.name === 'string' &&
     typeof d.create === 'function' &&
     typeof d.apiVersion === 'number' &&
-    d.options instanceof z.ZodType &&
+    d.options !== null &&
+    typeof d.options === 'object' &&
     (kind === undefined ? d.kind !== undefined : d.kind === kind)
   )
+}
+
+/**
+ * A definition a module exported, checked as defineSource/defineOperator/
+ * defineSink check theirs: its plugin API version, and its options schema
+ * (zod 4 from any copy, or any Standard Schema; zod 3 before 3.24 is refused
+ * with what to use). For definitions written as plain objects, or made with
+ * another copy of @logkit/core. Throws LOGKIT_ERR_PLUGIN_API_VERSION or
+ * LOGKIT_ERR_PLUGIN_INVALID.
+ */
+export function checkedDefinition<D extends PluginDefinition>(definition: D): D {
+  return define(definition)
 }
 
 /** One problem with one option. `path` is where it is in the component's options. */
@@ -194,9 +296,10 @@ export interface OptionIssue {
 export function validateOptions<S extends Schema>(
   definition: DefinitionBase<S> & { kind: string },
   raw: unknown,
-): z.output<S> {
-  const result = definition.options.safeParse(raw ?? {})
-  if (result.success) return result.data
+): OptionsOf<S> {
+  // define() made every definition's options a zod schema (see optionsSchema).
+  const result = (definition.options as z.ZodType).safeParse(raw ?? {})
+  if (result.success) return result.data as OptionsOf<S>
   const issues: OptionIssue[] = result.error.issues.map((issue) => ({
     path: issue.path.filter((k): k is string | number => typeof k !== 'symbol'),
     message: issue.message,
@@ -213,10 +316,15 @@ export function validateOptions<S extends Schema>(
 
 /** The JSON Schema of a definition's options, for editors and docs. */
 export function optionsJsonSchema(definition: DefinitionBase<Schema>): Record<string, unknown> {
-  return z.toJSONSchema(definition.options, { io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >
+  try {
+    return z.toJSONSchema(definition.options as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >
+  } catch {
+    // A schema this zod cannot describe (another copy's): any options, as far as editors know.
+    return {}
+  }
 }
 
 /** Options the runtime takes for every sink, beside the sink's own. */

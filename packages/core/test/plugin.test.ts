@@ -126,3 +126,55 @@ t.test('definitions become pipeline components, validated before anything is cre
   t.equal(stats.sinks[0]?.id, 'out', 'the sink runs under the id given')
   t.equal(stats.sinks[0]?.capacity, 5, 'with the queue options given')
 })
+
+t.test(
+  'options may be any Standard Schema: a foreign schema validates with its paths; zod 3 before 3.24 is refused',
+  async (t) => {
+    const { z: z3 } = (await import('zod3' as string)) as typeof import('zod')
+    // zod 3.25 (a Standard Schema, not zod 4) as an app would have it.
+    const shout = defineOperator({
+      name: 'shout',
+      apiVersion: PLUGIN_API_VERSION,
+      options: z3.object({
+        times: z3.number().int().min(1).default(2),
+        deep: z3.object({ on: z3.boolean() }).optional(),
+      }),
+      create: () => (source: Observable<LogEntry>) => source,
+    })
+    t.same(validateOptions(shout, {}), { times: 2 }, 'defaults from the foreign schema')
+    t.throws(
+      () => validateOptions(shout, { times: 0, deep: { on: 'yes' } }),
+      {
+        code: 'LOGKIT_ERR_OPTIONS_INVALID',
+        details: { issues: [{ path: ['times'] }, { path: ['deep', 'on'] }] },
+      },
+      'every issue at its own path',
+    )
+    t.doesNotThrow(
+      () => optionsJsonSchema(shout),
+      'the CLI can still make its JSON Schema (any options, to editors)',
+    )
+    // A schema with zod 3's shape but no Standard Schema (zod before 3.24).
+    const old = { _def: {}, safeParse: () => ({ success: true, data: {} }) }
+    t.throws(
+      () =>
+        defineOperator({
+          name: 'old',
+          apiVersion: PLUGIN_API_VERSION,
+          options: old as never,
+          create: () => (s) => s,
+        }),
+      { code: 'LOGKIT_ERR_PLUGIN_INVALID', message: /zod 3 before 3\.24.*@logkit\/core\/options/ },
+    )
+    t.throws(
+      () =>
+        defineSink({
+          name: 'none',
+          apiVersion: PLUGIN_API_VERSION,
+          options: {} as never,
+          create: () => ({ write() {} }),
+        }),
+      { code: 'LOGKIT_ERR_PLUGIN_INVALID', message: /options must be a schema/ },
+    )
+  },
+)

@@ -109,13 +109,15 @@ t.test('use: pino under logkit compose reads pino lines from standard input', as
     env,
     stdio: ['pipe', 'ignore', 'pipe'],
   })
+  // Registered now: at the end of its standard input compose may exit before it is told to.
+  const exited = new Promise((r) => compose.once('exit', r))
   app.stdout?.pipe(compose.stdin as NodeJS.WritableStream)
   let stderr = ''
   compose.stderr?.on('data', (d) => (stderr += d))
   const deadline = Date.now() + 20_000
   while (lines(out).filter((e) => e['name'] === 'api').length < 501 && Date.now() < deadline) await sleep(100)
   compose.kill('SIGTERM')
-  await new Promise((r) => compose.once('exit', r))
+  await exited
   const got = lines(out).filter((e) => e['name'] === 'api')
   t.equal(got.length, 501, stderr)
   t.match(got[0], { app: 'piped', level: 30, msg: 'piped', i: 1, pid: app.pid })
