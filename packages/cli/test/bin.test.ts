@@ -77,3 +77,20 @@ t.test(
     t.notOk(existsSync(pidFile), 'and removed its pid file')
   },
 )
+
+t.test('the README’s manifest, as written there, passes npx logkit validate', (t) => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const block = readme.split('```yaml\n')[1]
+  t.ok(block?.includes('pipelines:'), 'the README has a manifest')
+  const { work } = privateRuntimeEnv('logkit-cli-readme-')
+  const file = join(work, 'manifest.yaml')
+  writeFileSync(file, (block ?? '').slice(0, (block ?? '').indexOf('```')))
+  const result = spawnSync('npx', ['--no', '--', 'logkit', 'validate', file], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' },
+  })
+  t.equal(result.status, 0, `exit 0 (${result.stderr})`)
+  t.match(result.stdout, 'ok (app demoapp)', 'valid, for the app the README names')
+  t.end()
+})
