@@ -153,11 +153,13 @@ class Producer {
         from,
         to,
       )
-    } catch {
+    } catch (err) {
       // Too large to frame, or fields that cannot be serialized: counted as a
-      // drop and announced like any other.
+      // drop and announced like any other, and said here, once per reason:
+      // the collector learns only how many the producer dropped, not why.
       this.dropped++
       this.unannounced++
+      warnUnframed(err)
       return false
     }
     const { buf, pos } = this.entries
@@ -294,6 +296,24 @@ class LoggerImpl implements Logger {
     }
     this.#producer.write(nowMs(), level, this.source, msg, this.#bindings, obj, json)
   }
+}
+
+/** Reasons already warned about in this process (one warning each, however many entries). */
+const warned = new Set<string>()
+
+/** A process warning, once per reason, for an entry the producer could not frame. */
+function warnUnframed(err: unknown): void {
+  const tooLarge = (err as { code?: unknown } | null)?.code === 'LOGKIT_ERR_FRAME_TOO_LARGE'
+  const code = tooLarge ? 'LOGKIT_W_ENTRY_TOO_LARGE' : 'LOGKIT_W_ENTRY_UNSERIALIZABLE'
+  if (warned.has(code)) return
+  warned.add(code)
+  const why = err instanceof Error ? err.message : String(err)
+  process.emitWarning(
+    tooLarge
+      ? `logkit: an entry was dropped: ${why} (the collector counts it among this producer's drops; said once)`
+      : `logkit: an entry was dropped: its fields could not be serialized (${why}); the collector counts it among this producer's drops; said once`,
+    { type: 'LogkitWarning', code },
+  )
 }
 
 /**

@@ -135,9 +135,12 @@ export class ProducerStream {
     this.#report({
       code: 'dropped',
       stage: 'producer',
-      message: `${this.#label} dropped ${count} entries before they reached the collector`,
+      // The frames say how many, not why: a full ring or buffer, an entry over
+      // the producer's maxFrameSize, fields it could not serialize. The
+      // producer's own process warning (LOGKIT_W_*) says which.
+      message: `${this.#label} dropped ${count} entries before they reached the collector (a full ring or buffer, an entry too large, or fields that could not be serialized: the producer's warnings say which)`,
       count,
-      details: { reason: 'producer_buffer_full', pid: this.hello?.pid ?? pid },
+      details: { reason: 'dropped_by_producer', pid: this.hello?.pid ?? pid },
     })
   }
 

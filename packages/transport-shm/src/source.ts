@@ -17,6 +17,9 @@ import {
   defineSource,
   EntryBatch,
   FRAME_HEADER_SIZE,
+  FRAME_MAGIC_0,
+  FRAME_MAGIC_1,
+  FRAME_VERSION,
   isLogkitError,
   type LogEntry,
   MAX_BATCH_ENTRIES,
@@ -248,9 +251,11 @@ export function createShmSource(
       report({
         code: 'dropped',
         stage: 'producer',
-        message: `${state.label} dropped ${count} entries before they reached the collector`,
+        // Counted, not told why: a full ring, an entry over the producer's
+        // maxFrameSize, fields it could not serialize (its warnings say which).
+        message: `${state.label} dropped ${count} entries before they reached the collector (a full ring, an entry too large, or fields that could not be serialized: the producer's warnings say which)`,
         count,
-        details: { pid: state.ring.pid, reason: 'ring_full' },
+        details: { pid: state.ring.pid, reason: 'dropped_by_producer' },
       })
     }
 
@@ -311,6 +316,8 @@ export function createShmSource(
       }
       const start = p
       let garbage = 0
+      let tooLarge = 0
+      let largest = 0
       // After garbage, frames are looked for with the scanner, whose checks
       // are budgeted (scan.ts), until one is found.
       let resync = false
@@ -335,6 +342,17 @@ export function createShmSource(
             continue
           }
         }
+        // A whole frame over this source's maxFrameSize (its producer's own
+        // limit is higher): skipped as one frame, and said so, not as garbage.
+        const large = oversizeFrameAt(ring, p, available, maxFrameSize)
+        if (large > 0) {
+          freeSlot(slot)
+          tooLarge++
+          largest = Math.max(largest, large - FRAME_HEADER_SIZE)
+          p = (p + large) >>> 0
+          resync = false
+          continue
+        }
         // Not a run of whole frames here: a frame that wraps (copied, then
         // read as a batch of its own), the frame that ends a run of garbage,
         // or garbage (skipped a byte at a time, counted).
@@ -357,16 +375,27 @@ export function createShmSource(
         garbage += takeRun(state, slot, p, from)
         p = (p + frame.size) >>> 0
       }
-      if (garbage > 0) {
+      if (tooLarge > 0) {
+        report({
+          code: 'frame_too_large',
+          level: 50,
+          message: `${ring.path}: skipped ${tooLarge} frame${tooLarge === 1 ? '' : 's'} over this source's maxFrameSize of ${maxFrameSize} bytes (the largest ${largest}): the producer's maxFrameSize is larger; raise the shm source's maxFrameSize to at least the producers' (their entries in those frames are lost, and reported as missing seqs)`,
+          count: tooLarge,
+          details: { file: ring.path, frames: tooLarge, largest, maxFrameSize },
+        })
+      }
+      if (garbage > 0 || tooLarge > 0) {
         // Skipped bytes hold no entry: release them with what came before.
         const end = emitted + pendingPositions
         releases.push({ end, base: end, pos: p, start: p, at: 0, state, slot: takeSlot() })
-        report({
-          code: 'frame_corrupt',
-          message: `${ring.path}: skipped ${garbage} bytes that were not valid frames`,
-          count: garbage,
-          details: { file: ring.path, bytes: garbage },
-        })
+        if (garbage > 0) {
+          report({
+            code: 'frame_corrupt',
+            message: `${ring.path}: skipped ${garbage} bytes that were not valid frames`,
+            count: garbage,
+            details: { file: ring.path, bytes: garbage },
+          })
+        }
       }
       state.read = p
       ring.setRead(p)
@@ -639,3 +668,30 @@ export const shmSource = defineSource({
   options: shmSourceOptions,
   create: (opts, ctx) => createShmSource(ctx.app, opts, ctx),
 })
+
+/**
+ * The size of the frame at `p` when it is a whole frame announcing more than
+ * `maxFrameSize` (a producer's limit above the source's), else 0: its header
+ * is valid, all of it is in the ring, and what follows it is the next frame's
+ * header or the end of the data (so garbage that happens to start like a
+ * header does not make the source skip real frames).
+ */
+function oversizeFrameAt(ring: Ring, p: number, available: number, maxFrameSize: number): number {
+  if (available < FRAME_HEADER_SIZE) return 0
+  if (
+    ring.byteAt(p) !== FRAME_MAGIC_0 ||
+    ring.byteAt(p + 1) !== FRAME_MAGIC_1 ||
+    ring.byteAt(p + 2) !== FRAME_VERSION
+  )
+    return 0
+  const length = ring.frameLengthAt(p)
+  if (length <= maxFrameSize) return 0
+  const size = FRAME_HEADER_SIZE + length
+  if (size > available) return 0
+  if (
+    size < available &&
+    (ring.byteAt(p + size) !== FRAME_MAGIC_0 || ring.byteAt(p + size + 1) !== FRAME_MAGIC_1)
+  )
+    return 0
+  return size
+}
