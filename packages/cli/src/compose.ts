@@ -6,11 +6,15 @@
 // running) is reported, and with `restart` started again with backoff while
 // the others keep running.
 
+import { dirname, resolve } from 'node:path'
 import type { Writable } from 'node:stream'
 import {
+  type AnySinkDefinition,
   acquireSession,
   type Diagnostic,
+  entryFromJsonLine,
   isLogkitError,
+  type LogEntry,
   type OperatorInput,
   type Pipeline,
   type PipelineStats,
@@ -202,6 +206,29 @@ export class PipelineRunner {
 }
 
 /** Runs a manifest; resolves with the exit code. */
+/** The entries the plan's sinks kept from an earlier run (their definitions' history), oldest first. */
+function earlierEntries(plan: ManifestPlan): LogEntry[] {
+  const dir = dirname(resolve(plan.file))
+  const entries: LogEntry[] = []
+  for (const pipeline of plan.pipelines) {
+    for (const sink of pipeline.sinks) {
+      const history = (sink.definition as AnySinkDefinition).history
+      if (history === undefined) continue
+      let lines: readonly string[]
+      try {
+        lines = history(sink.options, { dir })
+      } catch {
+        continue // a history that cannot be read is no history
+      }
+      for (const line of lines) {
+        const entry = entryFromJsonLine(line)
+        if (entry !== undefined) entries.push(entry)
+      }
+    }
+  }
+  return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
+}
+
 export async function compose(file: string, options: ComposeOptions = {}): Promise<number> {
   const out = options.out ?? process.stderr
   const say = (line: string) => out.write(`${line}\n`)
@@ -228,6 +255,8 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
     plan.pipelines.filter((p) => p.sources.some((s) => shared.has(s))).map((p) => p.name),
   )
   const control = options.control === false ? undefined : new ControlServer(options.controlLimits)
+  // What sinks kept of the last run (a file sink's history): tail shows it first.
+  control?.seedHistory(earlierEntries(plan))
   const runOptions: ComposeOptions =
     control === undefined
       ? options

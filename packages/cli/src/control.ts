@@ -331,6 +331,11 @@ export class ControlServer {
     this.#maxGrepLength = options.maxGrepLength ?? 256
   }
 
+  /** Entries from before this run (sinks' history files), shown to `tail` before this run's own; oldest first. */
+  seedHistory(entries: readonly LogEntry[]): void {
+    this.#history.addEntries(entries)
+  }
+
   /**
    * A sink that keeps the history and feeds tail followers. Its write never
    * waits (a follower that cannot keep up drops, counts and is told), so its

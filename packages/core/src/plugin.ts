@@ -157,6 +157,16 @@ export interface OperatorDefinition<S extends Schema = Schema> extends Definitio
 export interface SinkDefinition<S extends Schema = Schema> extends DefinitionBase<S> {
   readonly kind: 'sink'
   readonly create: (options: OptionsOf<S>, context: SinkContext) => Sink | Promise<Sink>
+  /**
+   * Optional: the last entries a sink with these options kept from an earlier
+   * run (the file sink's `history`), as JSON lines in logkit's json format,
+   * oldest first. `logkit compose` shows them first to `logkit tail` after a
+   * restart. Read before the sink is created; no I/O beyond that read.
+   */
+  readonly history?: (
+    options: OptionsOf<S>,
+    context: { readonly dir?: string | undefined },
+  ) => readonly string[]
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a definition of any options schema

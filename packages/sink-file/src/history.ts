@@ -28,19 +28,7 @@ export class History {
 
   /** Seeds the ring from the file a previous run left; unreadable or missing means empty. */
   load(): void {
-    let text: string
-    try {
-      const fd = openSync(this.path, constants.O_RDONLY | constants.O_NOFOLLOW)
-      try {
-        text = readFileSync(fd, 'utf8')
-      } finally {
-        closeSync(fd)
-      }
-    } catch {
-      return
-    }
-    const lines = text.split('\n').filter((line) => line !== '')
-    for (const line of lines.slice(-this.#size)) this.#push(line)
+    for (const line of readHistoryLines(this.path, this.#size)) this.#push(line)
   }
 
   /** One entry written (rendered as a JSON line only when the file is written). */
@@ -104,4 +92,23 @@ export class History {
     this.#ring[this.#next] = item
     this.#next = (this.#next + 1) % this.#size
   }
+}
+
+/** The last `size` lines of a history file (never through a symlink); [] when it is missing or unreadable. */
+export function readHistoryLines(path: string, size: number): string[] {
+  let text: string
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)
+    try {
+      text = readFileSync(fd, 'utf8')
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return []
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .slice(-size)
 }

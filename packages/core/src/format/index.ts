@@ -12,6 +12,7 @@ import type { TimeFormat } from './timestamp.js'
 
 export { formatJson, INVALID_FIELDS_KEY } from './json.js'
 export { JsonLineWriter } from './json-bytes.js'
+export { entryFromJsonLine } from './json-line.js'
 export { logfmtFormatter, logfmtKey, logfmtValue } from './logfmt.js'
 export { colorsByDefault, type PrettyOptions, prettyFormatter } from './pretty.js'
 export { DEFAULT_TEMPLATE, TEMPLATE_PLACEHOLDERS, textFormatter } from './text.js'
