@@ -277,6 +277,22 @@ export class PipeReader {
       truncatedBytes: now.truncatedBytes,
     })
     const frames = d.corrupt + d.malformed + d.oversized
+    if (d.oversized > 0) {
+      // Frames whose header announces more than this source takes: the
+      // producer's maxFrameSize is higher. Said as such, besides the bytes.
+      this.#ctx.report({
+        code: 'frame_too_large',
+        level: 50,
+        message: `${this.name}: ${d.oversized} frame${d.oversized === 1 ? '' : 's'} over this source's maxFrameSize of ${this.#ctx.maxFrameSize} bytes: the producer's maxFrameSize is larger; raise the fifo source's maxFrameSize to at least the producers' (their entries are lost, and reported as missing seqs)`,
+        count: d.oversized,
+        details: {
+          pipe: this.name,
+          pid: this.pid,
+          source: this.source,
+          maxFrameSize: this.#ctx.maxFrameSize,
+        },
+      })
+    }
     this.#ctx.report({
       code: 'frame_corrupt',
       message: `${this.name}: skipped ${d.skippedBytes} bytes that were not good frames (${frames} damaged frames, ${d.truncatedBytes} bytes of a frame cut short); entries lost with them show as a seq gap`,

@@ -361,6 +361,11 @@ t.test(
       [{ count: 1, details: { after: 10, before: 12 } }],
       'the entry lost in the damaged frame shows as a gap of one',
     )
+    t.match(
+      c.diagnostics.filter((d) => d.code === 'frame_too_large'),
+      [{ count: 1, message: /raise the fifo source's maxFrameSize/ }],
+      'the frame over maxFrameSize is named as such, with what to raise',
+    )
   },
 )
 
