@@ -183,14 +183,16 @@ class WebhookSinkImpl implements WebhookSink {
       this.#deadLetter = new DeadLetterFile({
         ...dl,
         onDiscard: (count, file) => {
-          this.#discarded += count
+          if (count !== undefined) this.#discarded += count
+          const what =
+            count === undefined ? 'entries (how many is unknown: it could not be read)' : `${count} entries`
           report({
             code: 'dead_letter_discarded',
             stage: 'sink',
             level: 50,
-            message: `dead-letter file ${file} was past deadLetter.keep (${dl.keep}) and was removed with its ${count} entries: replay the dead-letter files sooner, or raise deadLetter.maxBytes or keep`,
-            count,
-            details: { path: file },
+            message: `dead-letter file ${file} was past deadLetter.keep (${dl.keep}) and was removed with its ${what}: replay the dead-letter files sooner, or raise deadLetter.maxBytes or keep`,
+            ...(count === undefined ? {} : { count }),
+            details: { path: file, countUnknown: count === undefined },
           })
         },
       })
