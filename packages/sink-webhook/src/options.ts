@@ -39,7 +39,7 @@ export interface RetryPolicyOptions {
 export interface DeadLetterOptions {
   /** The dead-letter file (NDJSON, created 0600). */
   readonly path: string
-  /** Size at which the file is rotated: bytes or '64MiB' (default 64 MiB). */
+  /** Size at which the file is rotated: bytes or '64MiB' (default 64 MiB, at most 256 MiB). */
   readonly maxBytes?: number | string | undefined
   /** Rotated files kept (`path.1` newest … `path.N`); the oldest beyond is removed, its entries counted (default 3). */
   readonly keep?: number | undefined
@@ -266,8 +266,11 @@ const deadLetterPath = z
   .min(1, { error: 'expected the path of the dead-letter file' })
   .refine((p) => !p.endsWith('/'), { error: 'expected the path of a file, found a folder' })
 
-/** The largest dead-letter file: rotation counts the entries of the one it removes, and replay reads one whole. */
-export const DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024
+/**
+ * The largest dead-letter file (256 MiB): `logkit replay` reads a file whole,
+ * as one string, and V8's longest string is about 512 MiB.
+ */
+export const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024
 
 // A bare path is { path } first, so that a bad maxBytes or keep is reported at
 // its own key (a union would report the union). For editors the schema says
@@ -279,9 +282,9 @@ const deadLetter = z
     z.strictObject(
       {
         path: deadLetterPath,
-        maxBytes: size('a dead-letter file size', { bytes: DEAD_LETTER_MAX_BYTES, text: '1GiB' })
+        maxBytes: size('a dead-letter file size', { bytes: DEAD_LETTER_MAX_BYTES, text: '256MiB' })
           .default(64 * 1024 * 1024)
-          .describe("Size at which the file is rotated (default '64MiB', at most '1GiB')."),
+          .describe("Size at which the file is rotated (default '64MiB', at most '256MiB')."),
         keep: count('rotated files', 1, 100).default(3).describe('Rotated files kept (default 3).'),
       },
       { error: 'expected a path, or { path, maxBytes, keep }' },

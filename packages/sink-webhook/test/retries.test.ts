@@ -136,7 +136,7 @@ t.test(
     const result = await replay(deadLetter, options)
     t.same(
       result,
-      { records: 1, entries: 3, delivered: 3, deadLettered: 0 },
+      { records: 1, entries: 3, delivered: 3, deadLettered: 0, unparsable: 0 },
       'replay delivered the 3 entries',
     )
     t.same(
