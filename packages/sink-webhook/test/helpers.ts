@@ -20,8 +20,17 @@ export interface Received {
   readonly at: number
 }
 
-/** What the server does with a request: a status, headers and body, or 'stall' (never answer), or 'reset'. */
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'stall' | 'reset'
+/**
+ * What the server does with a request: a status, headers and body, or 'stall'
+ * (never answer), or 'reset'; 'cut' answers 200 and resets the connection
+ * part way through the body, 'slow-body' answers 200 and never ends the body.
+ */
+export type Answer =
+  | { status: number; headers?: Record<string, string>; body?: string }
+  | 'stall'
+  | 'reset'
+  | 'cut'
+  | 'slow-body'
 
 export interface TestServer {
   readonly url: string
@@ -70,6 +79,13 @@ export async function startServer(
       }
       if (answer === 'reset') {
         req.socket.destroy()
+        return
+      }
+      if (answer === 'cut' || answer === 'slow-body') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' })
+        res.write('accepted, and then')
+        if (answer === 'cut') setTimeout(() => req.socket.destroy(), 50)
+        else stalled.push(res)
         return
       }
       res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers })
