@@ -25,8 +25,8 @@
 // one message a second) all go through one gate, `#notBefore`, which every
 // request in flight respects. closing() (the runtime calls it as soon as the
 // pipeline closes, before it waits for the sink's queue) and close() cut
-// every wait short: from then on a payload gets no retry after a failure, and
-// what is not delivered goes to the dead-letter file (fsync'd, so its write
+// every wait short: a payload waiting for a retry gets one last attempt at
+// once, a failure from then on is not retried, and what is not delivered goes to the dead-letter file (fsync'd, so its write
 // is acknowledged), or, without one, fails its write as retryable: the
 // runtime then leaves it unacknowledged (policy block), for the next
 // collector when the source keeps its data (shm).
@@ -428,12 +428,9 @@ class WebhookSinkImpl implements WebhookSink {
     if (this.#gone) return this.#undelivered(payload, { reason: 'gone', attempts: 0 })
     // While failing, one attempt: a dead endpoint must not hold every write for a whole budget.
     const budget = this.#failing ? 0 : this.#config.retry.retries
-    let last: Omit<Failure, 'reason'> | undefined
     for (let attempt = 0; ; attempt++) {
+      // Closing wakes this wait: a payload waiting for a retry gets its last attempt at once.
       await this.#waitUntil(this.#notBefore)
-      // Closing woke the wait for a retry: no new attempt, the last failure stands.
-      if (last !== undefined && this.#stopping)
-        return this.#undelivered(payload, { reason: 'closing', ...last })
       const answer = await this.#request(payload)
       const now = Date.now()
       if (answer.kind === 'status' && answer.status >= 200 && answer.status < 300) {
@@ -470,7 +467,6 @@ class WebhookSinkImpl implements WebhookSink {
         if (!this.#failing) this.#failingNow(failure)
         return this.#undelivered(payload, { reason, ...failure })
       }
-      last = failure
       this.#retries++
       const asked =
         answer.kind === 'status' ? serverWaitMs(answer.status, answer.headers, answer.body, now) : undefined

@@ -68,22 +68,10 @@ t.test('acknowledgements wait for the endpoint; own diagnostics are not sent bac
   // The first request is refused (400), but only once the test lets the server answer.
   server.answers.push({ status: 400, body: 'bad', until: held })
   const deadLetter = join(t.testdir(), 'dead.ndjson')
-  const channel = createMemoryChannel()
-  const pipeline = createPipeline({
-    id: 'main',
-    sources: [{ id: 'memory', create: channel.source }],
-    sinks: [
-      useSink(
-        webhookSink,
-        { url: server.url, preset: 'ndjson', batch: { maxWaitMs: 0 }, deadLetter },
-        { id: 'hook' },
-      ),
-    ],
-  })
-  await pipeline.start()
-  const log = createLogger({ app: 'demo', source: 'worker', transport: channel.transport })
-  for (let i = 0; i < 20; i++) log.info({ i }, `hello ${i}`)
-  await log.flush()
+  const { pipeline, log } = await hookPipeline(
+    { url: server.url, preset: 'ndjson', batch: { maxWaitMs: 0 }, deadLetter },
+    true,
+  )
   await server.requests(1)
   t.equal(
     pipeline.stats().sources[0]?.acknowledged,
@@ -111,31 +99,34 @@ t.test('acknowledgements wait for the endpoint; own diagnostics are not sent bac
   t.equal(stats.diagnostics['rejected'], 1, 'it is counted in the pipeline status')
 })
 
-/** A pipeline of the memory channel into a webhook sink whose endpoint answers 429 Retry-After: 30. */
-async function throttled(t: Test, deadLetter?: string) {
-  const server = await startServer(t, { status: 429, headers: { 'retry-after': '30' } })
+/** A started pipeline of the memory channel into a webhook sink (id hook), and 20 entries logged into it. */
+async function hookPipeline(options: Record<string, unknown>, diagnosticEntries: boolean) {
   const channel = createMemoryChannel()
   const pipeline = createPipeline({
     id: 'main',
     sources: [{ id: 'memory', create: channel.source }],
-    sinks: [
-      useSink(
-        webhookSink,
-        {
-          url: server.url,
-          preset: 'ndjson',
-          batch: { maxEntries: 5, maxWaitMs: 0 },
-          ...(deadLetter === undefined ? {} : { deadLetter }),
-        },
-        { id: 'hook' },
-      ),
-    ],
-    diagnosticEntries: false,
+    sinks: [useSink(webhookSink, options, { id: 'hook' })],
+    diagnosticEntries,
   })
   await pipeline.start()
   const log = createLogger({ app: 'demo', source: 'worker', transport: channel.transport })
   for (let i = 0; i < 20; i++) log.info({ i }, `hello ${i}`)
   await log.flush()
+  return { pipeline, log }
+}
+
+/** hookPipeline whose endpoint answers 429 Retry-After: 30, closed once the first request was answered. */
+async function throttled(t: Test, deadLetter?: string) {
+  const server = await startServer(t, { status: 429, headers: { 'retry-after': '30' } })
+  const { pipeline, log } = await hookPipeline(
+    {
+      url: server.url,
+      preset: 'ndjson',
+      batch: { maxEntries: 5, maxWaitMs: 0 },
+      ...(deadLetter === undefined ? {} : { deadLetter }),
+    },
+    false,
+  )
   await server.requests(1)
   await log.close()
   const start = Date.now()
