@@ -379,7 +379,7 @@ export async function run(
     .option('--pipeline <name>', 'the pipeline, when several have a sink of that id')
     .addHelpText(
       'after',
-      `${examples(['logkit replay alerts.dead.ndjson --manifest logkit.yaml --sink slack'])}\nExit codes: 0 everything delivered, 1 some entries are still not delivered (they are back in the file), 2 invalid manifest.\n`,
+      `${examples(['logkit replay alerts.dead.ndjson --manifest logkit.yaml --sink slack'])}\nExit codes: 0 everything delivered, 1 some entries are still not delivered or some lines are not entries (they are back in the file), 2 invalid manifest.\n`,
     )
     .action(async (file: string, opts: { manifest: string; sink: string; pipeline?: string }) => {
       const result = await replay(file, {
@@ -390,10 +390,12 @@ export async function run(
         report: (d) => io.stderr.write(`logkit replay: ${d.message} [${d.code}]\n`),
       })
       const left = Number(result['deadLettered'] ?? 0)
+      // Lines that are not entries (a partial line a crash left) are put back too.
+      const unparsable = Number(result['unparsable'] ?? 0)
       io.stdout.write(
-        `${file}: ${Number(result['entries'] ?? 0)} entries, ${Number(result['delivered'] ?? 0)} delivered, ${left} still in the file\n`,
+        `${file}: ${Number(result['entries'] ?? 0)} entries, ${Number(result['delivered'] ?? 0)} delivered, ${left} still in the file${unparsable > 0 ? `, ${unparsable} lines that are not entries put back into it` : ''}\n`,
       )
-      if (left > 0) code = exitCodes.failure
+      if (left > 0 || unparsable > 0) code = exitCodes.failure
     })
 
   program

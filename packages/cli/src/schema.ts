@@ -68,11 +68,32 @@ export function manifestJsonSchema(definitions: Record<Kind, ReadonlyMap<string,
     const runtime: Json = kind === 'sink' ? { queue: toJson(queueSchema), retry: toJson(retrySchema) } : {}
     const common: Json = { ...base.properties, ...runtime }
     const known = [...definitions[kind].keys()]
+    // The runtime's `retry` is strict: it must not apply to a plugin that has a
+    // `retry` option of its own (the webhook's retryOn, maxRetryAfterMs). At the
+    // top it applies only to the other plugins (their `then` below has it too).
+    const owners = known.filter((name) =>
+      Object.hasOwn(
+        (optionsJsonSchema(definitions[kind].get(name) as PluginDefinition)['properties'] as
+          | Json
+          | undefined) ?? {},
+        'retry',
+      ),
+    )
+    const { retry: runtimeRetry, ...outer } = common
+    const retryUnlessOwned =
+      runtimeRetry === undefined || owners.length === 0
+        ? []
+        : [
+            {
+              if: { properties: { use: { enum: owners } }, required: ['use'] },
+              else: { properties: { retry: runtimeRetry } },
+            },
+          ]
     return {
       type: 'object',
       required: ['use'],
       properties: {
-        ...common,
+        ...(owners.length === 0 ? common : outer),
         use: {
           description: (base.properties['use'] as Json)['description'],
           anyOf: [
@@ -85,30 +106,33 @@ export function manifestJsonSchema(definitions: Record<Kind, ReadonlyMap<string,
           ],
         },
       },
-      allOf: known.map((name) => {
-        const definition = definitions[kind].get(name) as PluginDefinition
-        const options = optionsJsonSchema(definition)
-        const { $schema: _drop, ...own } = options
-        const plugin = hoistDefs(own, `${kind}.${name}.`, rootDefs)
-        // A plugin's own option of a runtime key's name (the webhook's `retry`) is the plugin's.
-        const pluginProperties = (plugin['properties'] as Json | undefined) ?? {}
-        const properties = {
-          ...pluginProperties,
-          ...Object.fromEntries(
-            Object.entries(common).filter(([key]) => !Object.hasOwn(pluginProperties, key)),
-          ),
-          use: { const: name },
-        }
-        return {
-          if: { properties: { use: { const: name } }, required: ['use'] },
-          // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
-          then: {
-            ...plugin,
-            ...(definition.description === undefined ? {} : { description: definition.description }),
-            properties,
-          },
-        }
-      }),
+      allOf: [
+        ...retryUnlessOwned,
+        ...known.map((name) => {
+          const definition = definitions[kind].get(name) as PluginDefinition
+          const options = optionsJsonSchema(definition)
+          const { $schema: _drop, ...own } = options
+          const plugin = hoistDefs(own, `${kind}.${name}.`, rootDefs)
+          // A plugin's own option of a runtime key's name (the webhook's `retry`) is the plugin's.
+          const pluginProperties = (plugin['properties'] as Json | undefined) ?? {}
+          const properties = {
+            ...pluginProperties,
+            ...Object.fromEntries(
+              Object.entries(common).filter(([key]) => !Object.hasOwn(pluginProperties, key)),
+            ),
+            use: { const: name },
+          }
+          return {
+            if: { properties: { use: { const: name } }, required: ['use'] },
+            // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
+            then: {
+              ...plugin,
+              ...(definition.description === undefined ? {} : { description: definition.description }),
+              properties,
+            },
+          }
+        }),
+      ],
     }
   }
   const pipeline = toJson(pipelineSchema) as Json & { properties: Json }

@@ -1,7 +1,7 @@
 // A tiny structural JSON Schema checker for the tests: the keywords schema.json
 // uses (type, const, enum, properties, required, additionalProperties, items,
 // minItems, minProperties, propertyNames, pattern, minLength, minimum, maximum,
-// exclusiveMinimum, anyOf, oneOf, allOf, if/then, $ref into #/$defs). Enough to
+// exclusiveMinimum, anyOf, oneOf, allOf, if/then/else, $ref into #/$defs). Enough to
 // tell whether an editor would flag a manifest; not a general validator.
 
 type Schema = Record<string, unknown> | boolean
@@ -93,12 +93,9 @@ export function check(schema: Schema, value: unknown, root: Schema = schema, pat
     ).length
     if (matching !== 1) problems.push(`${path}: matches ${matching} of oneOf`)
   }
-  if (
-    s['if'] !== undefined &&
-    check(s['if'] as Schema, value, root, path).length === 0 &&
-    s['then'] !== undefined
-  ) {
-    problems.push(...check(s['then'] as Schema, value, root, path))
+  if (s['if'] !== undefined) {
+    const branch = check(s['if'] as Schema, value, root, path).length === 0 ? s['then'] : s['else']
+    if (branch !== undefined) problems.push(...check(branch as Schema, value, root, path))
   }
   return problems
 }

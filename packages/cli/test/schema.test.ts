@@ -62,3 +62,39 @@ t.test('the schema rejects the broken manifests a schema can tell', async (t) =>
     t.ok(problems.length > 0, `${name} is rejected (${problems[0] ?? 'accepted'})`)
   }
 })
+
+t.test(
+  "a sink's own retry option is its own: the runtime's strict retry applies to the others",
+  async (t) => {
+    const manifest = (sink: Record<string, unknown>) => ({
+      version: 1,
+      app: 'shop',
+      pipelines: { main: { sources: [{ use: 'fifo' }], sinks: [sink] } },
+    })
+    t.same(
+      check(
+        schema,
+        manifest({
+          use: 'webhook',
+          url: 'https://hooks.example.com/x',
+          retry: { retries: 3, retryOn: [429, 503], maxRetryAfterMs: 10_000 },
+        }),
+      ),
+      [],
+      'a webhook sink with retry.retryOn and maxRetryAfterMs fits',
+    )
+    t.ok(
+      check(schema, manifest({ use: 'file', path: 'x.log', retry: { retryOn: [429] } })).length > 0,
+      'retry.retryOn on a file sink (the runtime retry) is refused',
+    )
+    t.ok(
+      check(schema, manifest({ use: './my-sink.js', retry: { retryOn: [429] } })).length > 0,
+      "and on a sink of the user's own",
+    )
+    t.same(
+      check(schema, manifest({ use: 'file', path: 'x.log', retry: { retries: 2 } })),
+      [],
+      'the runtime retry still fits a file sink',
+    )
+  },
+)

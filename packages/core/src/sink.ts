@@ -19,6 +19,16 @@ export interface Sink {
   writeEntries?(batches: readonly EntryBatch[]): void | Promise<void>
   /** Resolves when everything written so far is durable. */
   flush?(): void | Promise<void>
+  /**
+   * Optional: close is coming. Called once, as soon as the pipeline closes and
+   * before the runtime waits for the sink's queue to drain: stop waiting
+   * (backoffs, rate limits, Retry-After) and finish or fail what is in flight
+   * soon. Writes still follow (the queue drains) until close(). A write that
+   * fails from then on is handled as any failed write: under policy block it
+   * is left unacknowledged, so a source that keeps its data (shm) hands it to
+   * the next collector.
+   */
+  closing?(): void
   /** Flush and release resources; no write follows. */
   close?(): void | Promise<void>
 }

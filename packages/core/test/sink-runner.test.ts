@@ -188,3 +188,39 @@ t.test('an error with retryable: false fails its batch at once, even under block
   )
   await pipeline.close()
 })
+
+t.test('closing() is called before the runner waits for the sink to go idle', async (t) => {
+  const order: string[] = []
+  let wake = () => {}
+  let stopping = false
+  const sink: Sink = {
+    async write() {
+      if (stopping) return
+      order.push('write')
+      // A write that waits (a Retry-After) until the sink is told close is coming.
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
+      order.push('write done')
+    },
+    closing() {
+      order.push('closing')
+      stopping = true
+      wake()
+    },
+    close() {
+      order.push('close')
+    },
+  }
+  const { source, pipeline } = start(sink, 2, { capacity: 10, policy: 'block' })
+  await pipeline.start()
+  await waitFor(() => order.includes('write'), 'the write to start')
+  const stats = await pipeline.close()
+  t.same(
+    order,
+    ['write', 'closing', 'write done', 'close'],
+    'closing() woke the write; close() came after it',
+  )
+  t.equal(stats.sinks[0]?.written, 2, 'the write finished')
+  t.same(source.acks.at(-1), 2, 'and was acknowledged')
+})

@@ -11,7 +11,9 @@ export const webhookSinkDiagnostics = {
   dead_lettered:
     'Entries whose request used up its retries, was too large, or met a gone webhook, written to the dead-letter file (`count`, `details.reason`).',
   dead_letter_discarded:
-    'Rotation of the dead-letter file removed its oldest file past `deadLetter.keep`: `count` entries in it are lost.',
+    'Rotation of the dead-letter file removed its oldest file past `deadLetter.keep`: `count` entries in it are lost (no `count`, and `details.countUnknown`, when the file could not be read to count them).',
+  dead_letter_unparsable:
+    '`logkit replay` found lines in the dead-letter file that are not JSON entries (a partial line a crash left): not sent, put back into the file as a record of their own (`count`).',
   delivery_failing:
     'A request used up its retries: until one gets through, each later request gets one attempt (its entries then go to the dead-letter file).',
   delivery_recovered: 'A request got through again after `delivery_failing`.',

@@ -7,7 +7,14 @@
 // The URL's path and query, the headers and the credentials are secrets:
 // `label` (scheme://host[:port]) is all that names the endpoint anywhere,
 // and `redact()` takes the secrets out of any text that may quote them (an
-// error message, a response body that echoes the request).
+// error message, a response body that echoes the request): the whole URL,
+// path and query, and each path segment and query value of 8+ characters
+// (an answer may quote a token alone), each as written, percent-decoded, and
+// JSON-escaped (`\/`).
+//
+// Once the status is 2xx the request is delivered: an error or timeout while
+// reading the rest of that answer's body does not make it a failure (a retry
+// would send the batch twice).
 
 import { gzip } from 'node:zlib'
 import { Pool } from 'undici'
@@ -19,6 +26,8 @@ const KEEP_BYTES = 16 * 1024
 const DRAIN_BYTES = 1024 * 1024
 /** Characters of a response body quoted in a diagnostic. */
 export const EXCERPT_CHARS = 200
+/** Path segments and query values this long or longer are redacted on their own. */
+const SEGMENT_SECRET_CHARS = 8
 
 export type Answer =
   | {
@@ -59,10 +68,10 @@ export class Endpoint {
     this.#gzip = config.compression === 'gzip'
     this.#timeoutMs = config.timeoutMs
     const headers: Record<string, string> = {}
-    const secrets = [config.url, url.pathname, url.search, decodeURIComponent(url.pathname)]
+    const secrets = [config.url, url.pathname, url.search, decoded(url.pathname), ...urlParts(url)]
     if (url.username !== '' || url.password !== '') {
-      const user = decodeURIComponent(url.username)
-      const password = decodeURIComponent(url.password)
+      const user = decoded(url.username)
+      const password = decoded(url.password)
       headers['authorization'] = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
       secrets.push(url.username, url.password, user, password)
     }
@@ -84,7 +93,10 @@ export class Endpoint {
     if (headers['authorization'] !== undefined) secrets.push(headers['authorization'])
     this.#headers = headers
     // Short texts ('/', '?a') would redact ordinary words: paths and values of 4+ characters only.
-    this.#secrets = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length)
+    const long = secrets.filter((s) => s.length >= 4)
+    // A JSON answer may quote them with its slashes escaped.
+    const escaped = long.filter((s) => s.includes('/')).map((s) => s.replaceAll('/', '\\/'))
+    this.#secrets = [...new Set([...long, ...escaped])].sort((a, b) => b.length - a.length)
     this.#pool = new Pool(url.origin, {
       connections: config.concurrency,
       pipelining: 1,
@@ -117,7 +129,14 @@ export class Endpoint {
         body: payload,
         signal: abort.signal,
       })
-      const text = await readBounded(response.body)
+      let text: string
+      try {
+        text = await readBounded(response.body)
+      } catch (err) {
+        // A 2xx is delivered whatever happens to the rest of its body; any other status keeps its failure.
+        if (response.statusCode < 200 || response.statusCode >= 300) throw err
+        text = ''
+      }
       return {
         kind: 'status',
         status: response.statusCode,
@@ -138,6 +157,28 @@ export class Endpoint {
   close(): Promise<void> {
     return this.#pool.close()
   }
+}
+
+/** `text` percent-decoded, or as it is when it does not decode (`%ZZ`, which a URL may hold). */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** Each path segment and query value of SEGMENT_SECRET_CHARS or more, as written and decoded. */
+function urlParts(url: URL): string[] {
+  const raw = [
+    ...url.pathname.split('/'),
+    ...url.search
+      .slice(1)
+      .split('&')
+      .map((pair) => pair.slice(pair.indexOf('=') + 1)),
+  ]
+  const parts = raw.flatMap((part) => [part, decoded(part), decoded(part.replaceAll('+', ' '))])
+  return parts.filter((part) => part.length >= SEGMENT_SECRET_CHARS)
 }
 
 function gzipped(body: Buffer): Promise<Buffer> {

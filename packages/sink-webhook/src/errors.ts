@@ -18,7 +18,7 @@ export const webhookSinkErrorCodes = {
     'Writing the dead-letter file failed (permissions, disk full, a symlink at its path): the write is not acknowledged and is retried.',
   LOGKIT_ERR_WEBHOOK_CLOSED: 'The sink was used after close().',
   LOGKIT_ERR_WEBHOOK_REPLAY:
-    'A dead-letter file could not be replayed: it is missing or unreadable, or a line of it is not a JSON entry.',
+    'A dead-letter file could not be replayed: it is missing or unreadable, or what was not delivered could not be written back (the file named in the message holds it: replay that).',
 } as const
 
 export type WebhookSinkErrorCode = keyof typeof webhookSinkErrorCodes

@@ -39,7 +39,7 @@ export interface RetryPolicyOptions {
 export interface DeadLetterOptions {
   /** The dead-letter file (NDJSON, created 0600). */
   readonly path: string
-  /** Size at which the file is rotated: bytes or '64MiB' (default 64 MiB). */
+  /** Size at which the file is rotated: bytes or '64MiB' (default 64 MiB, at most 256 MiB). */
   readonly maxBytes?: number | string | undefined
   /** Rotated files kept (`path.1` newest … `path.N`); the oldest beyond is removed, its entries counted (default 3). */
   readonly keep?: number | undefined
@@ -118,7 +118,7 @@ const RESERVED_HEADERS = new Set([
   'connection',
 ])
 
-const size = (what: string) =>
+const size = (what: string, max?: { bytes: number; text: string }) =>
   z
     .union([z.number(), z.string()], { error: `expected ${what} as bytes or text such as '1MiB'` })
     .transform((value, ctx) => {
@@ -128,6 +128,14 @@ const size = (what: string) =>
           code: 'custom',
           input: value,
           message: `expected ${what} of at least 1 byte, as bytes or text such as '1MiB' or '500kB', found ${JSON.stringify(value)}`,
+        })
+        return z.NEVER
+      }
+      if (max !== undefined && bytes > max.bytes) {
+        ctx.issues.push({
+          code: 'custom',
+          input: value,
+          message: `expected ${what} of at most ${max.text}, found ${JSON.stringify(value)}`,
         })
         return z.NEVER
       }
@@ -258,19 +266,31 @@ const deadLetterPath = z
   .min(1, { error: 'expected the path of the dead-letter file' })
   .refine((p) => !p.endsWith('/'), { error: 'expected the path of a file, found a folder' })
 
+/**
+ * The largest dead-letter file (256 MiB): `logkit replay` reads a file whole,
+ * as one string, and V8's longest string is about 512 MiB.
+ */
+export const DEAD_LETTER_MAX_BYTES = 256 * 1024 * 1024
+
+// A bare path is { path } first, so that a bad maxBytes or keep is reported at
+// its own key (a union would report the union). For editors the schema says
+// both: a string (the path) or the object (`properties` and the rest apply to
+// objects only, `minLength` to strings only).
 const deadLetter = z
-  .union(
-    [
-      deadLetterPath,
-      z.strictObject({
+  .preprocess(
+    (d: string | DeadLetterOptions) => (typeof d === 'string' ? { path: d } : d),
+    z.strictObject(
+      {
         path: deadLetterPath,
-        maxBytes: size('a dead-letter file size').default(64 * 1024 * 1024),
-        keep: count('rotated files', 1, 100).default(3),
-      }),
-    ],
-    { error: 'expected a path, or { path, maxBytes, keep }' },
+        maxBytes: size('a dead-letter file size', { bytes: DEAD_LETTER_MAX_BYTES, text: '256MiB' })
+          .default(64 * 1024 * 1024)
+          .describe("Size at which the file is rotated (default '64MiB', at most '256MiB')."),
+        keep: count('rotated files', 1, 100).default(3).describe('Rotated files kept (default 3).'),
+      },
+      { error: 'expected a path, or { path, maxBytes, keep }' },
+    ),
   )
-  .transform((d) => (typeof d === 'string' ? { path: d, maxBytes: 64 * 1024 * 1024, keep: 3 } : d))
+  .meta({ type: ['string', 'object'], minLength: 1 })
   .optional()
   .describe('The dead-letter file: a path, or { path, maxBytes, keep }.')
 

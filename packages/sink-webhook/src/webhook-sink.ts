@@ -23,7 +23,21 @@
 // Waits: the backoff of a retry (full jitter), a Retry-After (429, 503),
 // Discord's retry_after and X-RateLimit-*, and the preset's own pace (Slack:
 // one message a second) all go through one gate, `#notBefore`, which every
-// request in flight respects. close() cuts every wait short.
+// request in flight respects. closing() (the runtime calls it as soon as the
+// pipeline closes, before it waits for the sink's queue) and close() cut
+// every wait short: a payload waiting for a retry gets one last attempt at
+// once, a failure from then on is not retried, and what is not delivered goes to the dead-letter file (fsync'd, so its write
+// is acknowledged), or, without one, fails its write as retryable: the
+// runtime then leaves it unacknowledged (policy block), for the next
+// collector when the source keeps its data (shm).
+//
+// A write that rejects is remembered by its batch (the runtime retries a
+// write with the same array): its retry sends only the payloads that were
+// neither delivered nor settled (dead-lettered, refused), so an endpoint
+// never gets a payload twice from one write. Within a write, a refused
+// payload does not stop the others; a failure that may pass (retries spent)
+// stops an ordered write (concurrency 1), and the write rejects as retryable
+// whenever any payload may still be delivered.
 
 import {
   type DiagnosticReporter,
@@ -76,6 +90,8 @@ export interface WebhookSink extends Sink {
   writeEntries?(batches: readonly EntryBatch[]): Promise<void>
   /** Resolves when every write so far has settled. */
   flush(): Promise<void>
+  /** Close is coming: cuts every wait short; what fails from now on is not retried (dead-lettered, or its write fails). */
+  closing(): void
   /** Cuts every wait short, waits for requests in flight, closes the connections; no timer or socket is left. */
   close(): Promise<void>
   readonly stats: WebhookSinkStats
@@ -125,6 +141,17 @@ interface Failure {
   readonly excerpt?: string | undefined
 }
 
+/** The payloads of one write, kept while it may be retried. */
+interface WriteState {
+  readonly payloads: readonly Payload[]
+  /** Delivered, dead-lettered or refused: not sent again. */
+  readonly done: Set<Payload>
+  /** The first refusal (not retryable): the write rejects with it once nothing else is left. */
+  refused?: unknown
+}
+
+const isRetryable = (err: unknown) => (err as { retryable?: unknown } | null)?.retryable !== false
+
 const ERROR_OF: Readonly<Record<Failure['reason'], WebhookSinkErrorCode>> = {
   rejected: 'LOGKIT_ERR_WEBHOOK_REJECTED',
   retries_spent: 'LOGKIT_ERR_WEBHOOK_UNDELIVERED',
@@ -151,6 +178,12 @@ class WebhookSinkImpl implements WebhookSink {
   /** When the last request started. */
   #lastStart = 0
   #closing: Promise<void> | undefined
+  /** Set by closing() or close(): no more waits, no more retries. */
+  #stopping = false
+  /** Writes that rejected, by the batch they were given: a retry of the same batch resumes them. */
+  readonly #unfinished = new WeakMap<object, WriteState>()
+  /** The halves a payload was split into after a 413, so that a retry does not send a delivered half again. */
+  readonly #halves = new WeakMap<Payload, readonly [Payload, Payload]>()
   #delivered = 0
   #requests = 0
   #retries = 0
@@ -183,14 +216,16 @@ class WebhookSinkImpl implements WebhookSink {
       this.#deadLetter = new DeadLetterFile({
         ...dl,
         onDiscard: (count, file) => {
-          this.#discarded += count
+          if (count !== undefined) this.#discarded += count
+          const what =
+            count === undefined ? 'entries (how many is unknown: it could not be read)' : `${count} entries`
           report({
             code: 'dead_letter_discarded',
             stage: 'sink',
             level: 50,
-            message: `dead-letter file ${file} was past deadLetter.keep (${dl.keep}) and was removed with its ${count} entries: replay the dead-letter files sooner, or raise deadLetter.maxBytes or keep`,
-            count,
-            details: { path: file },
+            message: `dead-letter file ${file} was past deadLetter.keep (${dl.keep}) and was removed with its ${what}: replay the dead-letter files sooner, or raise deadLetter.maxBytes or keep`,
+            ...(count === undefined ? {} : { count }),
+            details: { path: file, countUnknown: count === undefined },
           })
         },
       })
@@ -215,7 +250,7 @@ class WebhookSinkImpl implements WebhookSink {
   }
 
   write(batch: readonly LogEntry[]): Promise<void> {
-    return this.#track(() => {
+    return this.#track(batch, () => {
       const kept = this.#keep(batch)
       return kept.length === 0 ? [] : this.#renderer.entries(kept)
     })
@@ -223,7 +258,7 @@ class WebhookSinkImpl implements WebhookSink {
 
   writeBatches(batches: readonly EntryBatch[]): Promise<void> {
     const render = this.#renderer.batches as (batches: readonly EntryBatch[]) => Payload[]
-    return this.#track(() => {
+    return this.#track(batches, () => {
       const kept = this.#keepRows(batches)
       return kept.length === 0 ? [] : render(kept)
     })
@@ -234,20 +269,28 @@ class WebhookSinkImpl implements WebhookSink {
     await this.#deadLetter?.settled()
   }
 
+  closing(): void {
+    this.#stopping = true
+    for (const wake of [...this.#waits]) wake()
+  }
+
   close(): Promise<void> {
+    this.closing()
     this.#closing ??= this.#shutdown()
     return this.#closing
   }
 
   async #shutdown(): Promise<void> {
-    for (const wake of [...this.#waits]) wake()
     await Promise.allSettled([...this.#writes])
     await this.#deadLetter?.settled()
     await this.#endpoint.close()
   }
 
-  /** Renders (synchronously: batches' bytes are valid only now) and delivers one write. */
-  #track(render: () => Payload[]): Promise<void> {
+  /**
+   * Renders (synchronously: batches' bytes are valid only now) and delivers
+   * one write; a retry of a write that rejected (the same `batch`) resumes it.
+   */
+  #track(batch: object, render: () => Payload[]): Promise<void> {
     if (this.#closing !== undefined) {
       return Promise.reject(
         webhookSinkError(
@@ -259,14 +302,27 @@ class WebhookSinkImpl implements WebhookSink {
         ),
       )
     }
-    let payloads: Payload[]
-    try {
-      payloads = render()
-    } catch (err) {
-      return Promise.reject(err)
+    let state = this.#unfinished.get(batch)
+    if (state === undefined) {
+      let payloads: Payload[]
+      try {
+        payloads = render()
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      if (payloads.length === 0) return Promise.resolve()
+      state = { payloads, done: new Set() }
     }
-    if (payloads.length === 0) return Promise.resolve()
-    const write = this.#deliver(payloads)
+    const unfinished = state
+    const write = this.#deliver(unfinished).then(
+      () => {
+        this.#unfinished.delete(batch)
+      },
+      (err: unknown) => {
+        this.#unfinished.set(batch, unfinished)
+        throw err
+      },
+    )
     this.#writes.add(write)
     const forget = () => this.#writes.delete(write)
     write.then(forget, forget)
@@ -320,39 +376,60 @@ class WebhookSinkImpl implements WebhookSink {
     return out
   }
 
-  /** Sends the payloads of one write, `concurrency` at a time; rejects with the first failure. */
-  async #deliver(payloads: readonly Payload[]): Promise<void> {
+  /**
+   * Sends the payloads of one write not yet done, `concurrency` at a time.
+   * Rejects as retryable when any may still be delivered, else with the
+   * first refusal.
+   */
+  async #deliver(state: WriteState): Promise<void> {
     const { batch } = this.#config
-    const first = payloads[0] as Payload
-    if (payloads.length === 1 && first.count < batch.maxEntries && batch.maxWaitMs > 0) {
+    const pending = state.payloads.filter((p) => !state.done.has(p))
+    const first = pending[0]
+    if (
+      first !== undefined &&
+      state.payloads.length === 1 &&
+      first.count < batch.maxEntries &&
+      batch.maxWaitMs > 0
+    ) {
       // Not full: wait for what arrives meanwhile to make the next request fuller.
       await this.#waitUntil(this.#lastStart + batch.maxWaitMs)
     }
     const ordered = this.#config.concurrency === 1
     let next = 0
-    let failure: unknown
+    let retryable: unknown
     const worker = async () => {
-      while (next < payloads.length && (failure === undefined || !ordered)) {
-        const payload = payloads[next++] as Payload
+      // In order, a failure that may pass stops the write (the rest would
+      // overtake it); a refusal is final for its payload only.
+      while (next < pending.length && (retryable === undefined || !ordered)) {
+        const payload = pending[next++] as Payload
         try {
-          await this.#send(payload)
+          await this.#send(payload, state.done)
+          state.done.add(payload)
         } catch (err) {
-          failure ??= err
+          if (isRetryable(err)) retryable ??= err
+          else {
+            state.refused ??= err
+            state.done.add(payload)
+          }
         }
       }
     }
-    const workers = Math.min(this.#config.concurrency, payloads.length)
+    const workers = Math.min(this.#config.concurrency, pending.length)
     await Promise.all(Array.from({ length: workers }, worker))
-    if (failure !== undefined) throw failure
+    if (retryable !== undefined) throw retryable
+    if (state.refused !== undefined) throw state.refused
   }
 
   /** One payload: attempts until delivered, refused, or out of retries; then the dead-letter file. */
-  async #send(payload: Payload): Promise<Outcome> {
+  async #send(payload: Payload, done: Set<Payload>): Promise<Outcome> {
+    const split = this.#halves.get(payload)
+    if (split !== undefined) return this.#sendHalves(split, done)
     if (payload.oversized) return this.#undelivered(payload, { reason: 'too_large', attempts: 0 })
     if (this.#gone) return this.#undelivered(payload, { reason: 'gone', attempts: 0 })
     // While failing, one attempt: a dead endpoint must not hold every write for a whole budget.
     const budget = this.#failing ? 0 : this.#config.retry.retries
     for (let attempt = 0; ; attempt++) {
+      // Closing wakes this wait: a payload waiting for a retry gets its last attempt at once.
       await this.#waitUntil(this.#notBefore)
       const answer = await this.#request(payload)
       const now = Date.now()
@@ -364,9 +441,8 @@ class WebhookSinkImpl implements WebhookSink {
         const halves = payload.split()
         if (halves !== undefined) {
           // Too large for this endpoint: each half on its own (the halves split again if need be).
-          await this.#send(halves[0])
-          await this.#send(halves[1])
-          return 'delivered'
+          this.#halves.set(payload, halves)
+          return this.#sendHalves(halves, done)
         }
       }
       if (answer.kind === 'status' && !this.#retryOn.has(answer.status)) {
@@ -386,8 +462,8 @@ class WebhookSinkImpl implements WebhookSink {
           ? { status: answer.status, excerpt: answer.body.slice(0, EXCERPT_CHARS) }
           : { error: `${answer.code}: ${answer.message}` }),
       }
-      if (attempt >= budget || this.#closing !== undefined) {
-        const reason = this.#closing !== undefined ? 'closing' : 'retries_spent'
+      if (attempt >= budget || this.#stopping) {
+        const reason = this.#stopping ? 'closing' : 'retries_spent'
         if (!this.#failing) this.#failingNow(failure)
         return this.#undelivered(payload, { reason, ...failure })
       }
@@ -397,6 +473,16 @@ class WebhookSinkImpl implements WebhookSink {
       if (asked !== undefined) this.#pace(asked, now)
       else await this.#wait(backoffMs(attempt, this.#config.retry.minDelayMs, this.#config.retry.maxDelayMs))
     }
+  }
+
+  /** The halves of a payload the endpoint found too large, each once. */
+  async #sendHalves(halves: readonly [Payload, Payload], done: Set<Payload>): Promise<Outcome> {
+    for (const half of halves) {
+      if (done.has(half)) continue
+      await this.#send(half, done)
+      done.add(half)
+    }
+    return 'delivered'
   }
 
   async #request(payload: Payload): Promise<Answer> {
@@ -522,7 +608,7 @@ class WebhookSinkImpl implements WebhookSink {
   }
 
   #wait(ms: number): Promise<void> {
-    if (ms <= 0 || this.#closing !== undefined) return Promise.resolve()
+    if (ms <= 0 || this.#stopping) return Promise.resolve()
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer)

@@ -20,8 +20,24 @@ export interface Received {
   readonly at: number
 }
 
-/** What the server does with a request: a status, headers and body, or 'stall' (never answer), or 'reset'. */
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'stall' | 'reset'
+/**
+ * What the server does with a request: a status, headers and body, or 'stall'
+ * (never answer), or 'reset'; 'cut' answers 200 and resets the connection
+ * part way through the body, 'slow-body' answers 200 and never ends the body.
+ */
+export type Answer =
+  | {
+      status: number
+      headers?: Record<string, string>
+      body?: string
+      /** Held until this settles (a test checks what happened meanwhile), or this many ms. */
+      until?: Promise<unknown>
+      delayMs?: number
+    }
+  | 'stall'
+  | 'reset'
+  | 'cut'
+  | 'slow-body'
 
 export interface TestServer {
   readonly url: string
@@ -32,6 +48,8 @@ export interface TestServer {
   fallback: Answer
   /** Sockets open now. */
   readonly sockets: Set<Socket>
+  /** The most requests that were waiting for their answer at once. */
+  readonly maxInFlight: number
   close(): Promise<void>
   /** Resolves when `n` requests have been received (past included). */
   requests(n: number): Promise<void>
@@ -49,7 +67,12 @@ export async function startServer(
   const sockets = new Set<Socket>()
   const stalled: ServerResponse[] = []
   const waiters: { n: number; resolve: () => void }[] = []
+  let inFlight = 0
+  let maxInFlight = 0
   const server: Server = createServer((req, res) => {
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    res.once('close', () => inFlight--)
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -72,8 +95,24 @@ export async function startServer(
         req.socket.destroy()
         return
       }
-      res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers })
-      res.end(answer.body ?? '')
+      if (answer === 'cut' || answer === 'slow-body') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1000' })
+        res.write('accepted, and then')
+        if (answer === 'cut') setTimeout(() => req.socket.destroy(), 50)
+        else stalled.push(res)
+        return
+      }
+      const reply = () => {
+        res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers })
+        res.end(answer.body ?? '')
+      }
+      if (answer.until !== undefined) {
+        stalled.push(res)
+        void answer.until.then(() => {
+          if (!res.destroyed) reply()
+        })
+      } else if (answer.delayMs !== undefined) setTimeout(reply, answer.delayMs)
+      else reply()
     })
   })
   server.on('connection', (socket) => {
@@ -89,6 +128,9 @@ export async function startServer(
     answers,
     fallback,
     sockets,
+    get maxInFlight() {
+      return maxInFlight
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of stalled) res.destroy()

@@ -87,18 +87,36 @@ t.test('refusals name the option, never the URL or a header value', async (t) =>
     [{ url: URL, preset: 'slack', template: '{{entries}}' }, 'template'],
     [{ url: URL, template: '{"a": 1}' }, 'template'],
     [{ url: URL, template: '{"a": {{entries}}' }, 'template'],
-    [{ url: URL, deadLetter: { path: 'x', keep: 0 } }, 'deadLetter'],
+    [{ url: URL, deadLetter: { path: 'x', keep: 0 } }, 'deadLetter.keep'],
+    [{ url: URL, deadLetter: { path: 'x', maxBytes: '257MiB' } }, 'deadLetter.maxBytes'],
     [{ url: URL, deadLetter: 'logs/' }, 'deadLetter'],
     [{ url: URL, colour: 'red' }, ''],
   ]
   for (const [options, path] of cases) {
     const { paths, message } = refusal(options)
+    if (path.startsWith('deadLetter.')) t.ok(paths.includes(path), `exactly at ${path} (${paths.join(', ')})`)
     t.ok(
       paths.some((p) => p === path || p.startsWith(`${path}.`) || (path === '' && p === '')),
       `${JSON.stringify(options).replace(URL, 'URL')} is refused at "${path}" (${paths.join(', ')})`,
     )
     t.notMatch(message, /secret-path|T0SECRET|XsecretTOKEN|secret-token/, 'without quoting a secret')
   }
+})
+
+t.test('a bad deadLetter bound is reported at its own key, with its own message', async (t) => {
+  const { paths, message } = refusal({ url: URL, deadLetter: { maxBytes: -5 } })
+  t.ok(
+    paths.includes('deadLetter.maxBytes'),
+    `maxBytes: -5 is reported at deadLetter.maxBytes (${paths.join(', ')})`,
+  )
+  t.ok(paths.includes('deadLetter.path'), 'and the missing path at deadLetter.path')
+  t.match(message, /dead-letter file size of at least 1 byte/, 'with the size message, not the union one')
+  t.same(
+    validateOptions(webhookSink, { url: URL, deadLetter: { path: 'd', maxBytes: '256MiB', keep: 2 } })
+      .deadLetter,
+    { path: 'd', maxBytes: 256 * 1024 ** 2, keep: 2 },
+    '256MiB, the documented maximum, is accepted',
+  )
 })
 
 t.test('a template with {{entries}} is accepted for json and ndjson', async (t) => {
@@ -128,6 +146,15 @@ t.test('JSON Schema for editors describes every option', async (t) => {
     'every option',
   )
   t.ok(schema.properties['url']?.description, 'with descriptions')
+  t.match(
+    schema.properties['deadLetter'],
+    {
+      type: ['string', 'object'],
+      properties: { path: {}, maxBytes: {}, keep: {} },
+      additionalProperties: false,
+    },
+    'deadLetter: a path, or the object of its bounds',
+  )
 })
 
 t.test('parseSize reads bytes and binary and decimal units', async (t) => {

@@ -136,7 +136,7 @@ t.test(
     const result = await replay(deadLetter, options)
     t.same(
       result,
-      { records: 1, entries: 3, delivered: 3, deadLettered: 0 },
+      { records: 1, entries: 3, delivered: 3, deadLettered: 0, unparsable: 0 },
       'replay delivered the 3 entries',
     )
     t.same(
@@ -321,4 +321,110 @@ t.test('dead-letter file: bounded, rotated, what rotation removes is counted and
   t.equal(kept.length + discarded, 100, 'every entry is either kept or counted as discarded')
   t.equal(sink.stats.deadLetterDiscarded, discarded, 'stats count the discarded ones')
   t.ok(discarded > 0, 'the bound was reached')
+})
+
+t.test('a write retried by the runtime does not send again what was delivered', async (t) => {
+  const server = await startServer(t)
+  server.answers.push({ status: 200 }, { status: 500 })
+  const sink = createWebhookSink({
+    url: server.url,
+    preset: 'ndjson',
+    retry: { retries: 0 },
+    batch: { maxEntries: 2, maxWaitMs: 0 },
+  })
+  const batch = entries(6)
+  const failed = await sink.write(batch).catch((err: unknown) => err)
+  t.equal((failed as { retryable?: boolean }).retryable, true, 'the write fails as retryable (the 500)')
+  // The runtime retries a write with the same batch (sink-runner.ts #write).
+  await sink.write(batch)
+  await sink.close()
+  t.same(
+    server.received.map((r) => ndjson(r.body).map((e) => e['seq'])),
+    [
+      [1, 2],
+      [3, 4],
+      [3, 4],
+      [5, 6],
+    ],
+    'the retry sent the failed request and the rest, not the delivered one',
+  )
+  t.equal(sink.stats.delivered, 6, 'each entry delivered once')
+})
+
+t.test('a 413 half delivered is not sent again when the write is retried', async (t) => {
+  const server = await startServer(t)
+  server.answers.push({ status: 413 }, { status: 200 }, { status: 500 })
+  const sink = createWebhookSink({
+    url: server.url,
+    preset: 'ndjson',
+    retry: { retries: 0 },
+    batch: { maxWaitMs: 0 },
+  })
+  const batch = entries(4)
+  await sink.write(batch).catch(() => {})
+  await sink.write(batch)
+  await sink.close()
+  t.same(
+    server.received.map((r) => ndjson(r.body).map((e) => e['seq'])),
+    [
+      [1, 2, 3, 4],
+      [1, 2],
+      [3, 4],
+      [3, 4],
+    ],
+    'the retry sent only the half that failed',
+  )
+})
+
+t.test(
+  'concurrency > 1: a refusal beside a failure that may pass rejects the write as retryable',
+  async (t) => {
+    const server = await startServer(t)
+    // The first request to arrive is refused at once; the other fails twice (its retry after a backoff).
+    server.answers.push({ status: 400 }, { status: 500 }, { status: 500 })
+    const sink = createWebhookSink({
+      url: server.url,
+      preset: 'ndjson',
+      concurrency: 2,
+      retry: { retries: 1, minDelayMs: 50, maxDelayMs: 50 },
+      batch: { maxEntries: 2, maxWaitMs: 0 },
+    })
+    const batch = entries(4)
+    const err = await sink.write(batch).catch((e: unknown) => e)
+    t.ok(
+      isLogkitError(err, 'LOGKIT_ERR_WEBHOOK_UNDELIVERED'),
+      'the write rejects with the failure that may pass',
+    )
+    t.equal((err as { retryable?: boolean }).retryable, true, 'as retryable: the runtime must not drop it')
+    const again = await sink.write(batch).catch((e: unknown) => e)
+    t.equal(server.received.length, 4, 'the retry sent only the payload that had failed, not the refused one')
+    t.ok(isLogkitError(again, 'LOGKIT_ERR_WEBHOOK_REJECTED'), 'then the write rejects with the refusal')
+    t.equal((again as { retryable?: boolean }).retryable, false, 'not retryable')
+    t.equal(sink.stats.rejected, 2, 'the refused entries counted once')
+    await sink.close()
+  },
+)
+
+t.test('concurrency 1: a refused request does not stop the rest of the write', async (t) => {
+  const server = await startServer(t)
+  server.answers.push({ status: 400 })
+  const sink = createWebhookSink({
+    url: server.url,
+    preset: 'ndjson',
+    retry: { retries: 0 },
+    batch: { maxEntries: 2, maxWaitMs: 0 },
+  })
+  const err = await sink.write(entries(6)).catch((e: unknown) => e)
+  await sink.close()
+  t.same(
+    server.received.map((r) => ndjson(r.body).map((e) => e['seq'])),
+    [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ],
+    'the payloads after the refused one were sent, in order',
+  )
+  t.equal(sink.stats.delivered, 4, 'and delivered')
+  t.ok(isLogkitError(err, 'LOGKIT_ERR_WEBHOOK_REJECTED'), 'the write still says one was refused')
 })

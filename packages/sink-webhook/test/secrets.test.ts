@@ -58,3 +58,53 @@ t.test('errors, diagnostics, stats and the dead-letter file show scheme and host
   t.match(shown, /\[redacted\]/, 'an answer that echoed a secret is quoted redacted')
   t.ok(d.seen.length >= 3, 'there were diagnostics to check')
 })
+
+t.test(
+  'an answer quoting one path segment or query value, decoded or JSON-escaped, is redacted',
+  async (t) => {
+    const server = await startServer(t)
+    const deadLetter = join(t.testdir(), 'dead.ndjson')
+    const url = `http://127.0.0.1:${server.port}/hooks/seg%2Dment%2Dsecret/T0SECRET/?key=val%20ue%20secret&x=1`
+    server.fallback = {
+      status: 400,
+      body: JSON.stringify({
+        error: 'unknown hook',
+        segment: 'seg-ment-secret',
+        raw: 'seg%2Dment%2Dsecret',
+        value: 'val ue secret',
+        escaped: '\\/hooks\\/seg%2Dment%2Dsecret\\/T0SECRET\\/',
+      }).replaceAll('/', '\\/'),
+    }
+    const d = diagnostics()
+    const sink = createWebhookSink(
+      { url, retry: { retries: 0 }, batch: { maxWaitMs: 0 }, deadLetter },
+      { report: d.report },
+    )
+    await sink.write(entries(1))
+    await sink.close()
+    const shown = `${JSON.stringify(d.seen)}\n${readFileSync(deadLetter, 'utf8')}`
+    for (const secret of [
+      'seg-ment-secret',
+      'seg%2Dment%2Dsecret',
+      'val ue secret',
+      'val%20ue%20secret',
+      'T0SECRET',
+    ])
+      t.notOk(shown.includes(secret), `${secret} is not shown`)
+    t.match(shown, /unknown hook/, 'the rest of the answer is quoted')
+  },
+)
+
+t.test('a path that does not percent-decode (%ZZ) is accepted and redacted as written', async (t) => {
+  const server = await startServer(t)
+  const deadLetter = join(t.testdir(), 'dead.ndjson')
+  const url = `http://127.0.0.1:${server.port}/a%ZZsecretpath`
+  server.fallback = { status: 400, body: 'no hook /a%ZZsecretpath here' }
+  const d = diagnostics()
+  const sink = createWebhookSink({ url, batch: { maxWaitMs: 0 }, deadLetter }, { report: d.report })
+  await sink.write(entries(1))
+  await sink.close()
+  t.equal(server.received[0]?.url, '/a%ZZsecretpath', 'the request went to the path as written')
+  const shown = `${JSON.stringify(d.seen)}\n${readFileSync(deadLetter, 'utf8')}`
+  t.notOk(shown.includes('ZZsecretpath'), 'and it is redacted')
+})

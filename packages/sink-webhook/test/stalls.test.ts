@@ -97,3 +97,31 @@ t.test('close() cuts a long backoff short and waits for the request in flight', 
   t.match(readFileSync(deadLetter, 'utf8'), /"reason":"closing"/, 'then went to the dead-letter file')
   t.equal(sink.stats.inFlight, 0, 'nothing in flight')
 })
+
+t.test('a 2xx is delivered even when reading the rest of its body fails: not sent twice', async (t) => {
+  for (const answer of ['cut', 'slow-body'] as const) {
+    const server = await startServer(t)
+    server.answers.push(answer)
+    const sink = createWebhookSink({
+      url: server.url,
+      preset: 'ndjson',
+      timeoutMs: 500,
+      retry: { retries: 3, minDelayMs: 1, maxDelayMs: 10 },
+      batch: { maxWaitMs: 0 },
+    })
+    await sink.write(entries(3))
+    await sink.write(entries(2, 4))
+    await sink.close()
+    t.same(
+      server.received.map((r) => ndjson(r.body).map((e) => e['seq'])),
+      [
+        [1, 2, 3],
+        [4, 5],
+      ],
+      `${answer}: the first batch was sent once (its 200 counts), then the next`,
+    )
+    t.equal(sink.stats.retries, 0, `${answer}: nothing was retried`)
+    t.equal(sink.stats.delivered, 5, `${answer}: all delivered`)
+    await server.close()
+  }
+})

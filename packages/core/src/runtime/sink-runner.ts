@@ -251,6 +251,8 @@ export class SinkRunner {
   async close(): Promise<void> {
     this.#closing = true
     this.#wake?.()
+    // Before waiting for the queue: a sink waiting out a Retry-After or a backoff would hold the shutdown that long.
+    await this.#guard('closing', () => this.#sink.closing?.())
     await this.idle()
     await this.#guard('flush', () => this.#sink.flush?.())
     await this.#guard('close', () => this.#sink.close?.())
