@@ -19,15 +19,7 @@
 // FILE.replaying-PID in place, named in the error: replay it again.
 
 import { readFile, rename, unlink } from 'node:fs/promises'
-import {
-  createEntry,
-  type DiagnosticReporter,
-  Fields,
-  jsonMembers,
-  jsonString,
-  type LogEntry,
-  msToNs,
-} from '@logkit/core'
+import { type DiagnosticReporter, entryFromJsonLine, type LogEntry } from '@logkit/core'
 import { DeadLetterFile, HEADER_PREFIX } from './dead-letter.js'
 import { endpointLabel } from './endpoint.js'
 import { webhookSinkError } from './errors.js'
@@ -195,7 +187,7 @@ function recordsOf(text: string, unparsable: string[]): LogEntry[][] {
       records.push(current)
       continue
     }
-    const entry = entryOfLine(line)
+    const entry = entryFromJsonLine(line)
     if (entry === undefined) {
       unparsable.push(line)
       continue
@@ -207,42 +199,4 @@ function recordsOf(text: string, unparsable: string[]): LogEntry[][] {
     current.push(entry)
   }
   return records.filter((r) => r.length > 0)
-}
-
-/** Keys of a pino line that are the entry's own; the other members stay its fields, as their raw text. */
-const OWN = new Set(['level', 'time', 'pid', 'hostname', 'app', 'name', 'seq', 'trace_id', 'span_id', 'msg'])
-
-/** An entry from the pino JSON line the sink wrote (formatJson's inverse); undefined when it is not one. */
-export function entryOfLine(line: string): LogEntry | undefined {
-  const own: Record<string, unknown> = {}
-  const rest: string[] = []
-  let ok: boolean
-  try {
-    ok = jsonMembers(line, line.length, (keyFrom, keyTo, valueFrom, valueTo) => {
-      const key = jsonString(line, keyFrom, keyTo)
-      if (OWN.has(key)) own[key] = JSON.parse(line.slice(valueFrom, valueTo))
-      else rest.push(line.slice(keyFrom, valueTo))
-    })
-  } catch {
-    return undefined
-  }
-  if (!ok) return undefined
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-  const time = num(own['time'])
-  const traceId = str(own['trace_id'])
-  const spanId = str(own['span_id'])
-  return createEntry({
-    level: num(own['level']) ?? 30,
-    ...(time === undefined ? {} : { time: msToNs(time) }),
-    msg: str(own['msg']) ?? '',
-    app: str(own['app']) ?? '',
-    source: str(own['name']) ?? '',
-    pid: num(own['pid']) ?? 0,
-    hostname: str(own['hostname']) ?? '',
-    seq: num(own['seq']) ?? 0,
-    ...(traceId === undefined ? {} : { traceId }),
-    ...(spanId === undefined ? {} : { spanId }),
-    fields: Fields.fromJSON(rest.length === 0 ? '{}' : `{${rest.join(',')}}`),
-  })
 }
