@@ -201,7 +201,9 @@ export function totalsLine(totals: PipelineTotals): string {
   )
   // What operators kept back without a drop (a filter's): the line adds up,
   // in + made = out + filtered + the operators' drops.
-  const filtered = Math.max(0, totals.in + totals.made - totals.out - totals.droppedByOperators)
+  // With failed runs, entries also went with the failures: no such count then.
+  const filtered =
+    totals.failures > 0 ? 0 : Math.max(0, totals.in + totals.made - totals.out - totals.droppedByOperators)
   const parts = [
     `${totals.in} in`,
     ...(totals.made > 0 ? [`${totals.made} diagnostic entries`] : []),

@@ -15,6 +15,7 @@ import { formatProblem, loadManifest } from './manifest.js'
 import { removePidFile, writePidFile } from './pid-file.js'
 import { replay } from './replay.js'
 import { schemaText } from './schema.js'
+import { interpolate } from './yaml-tree.js'
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream
@@ -56,7 +57,7 @@ interface AppOptions {
  * of logkit.yaml in the current folder. Only the manifest's `app` is read:
  * its plugins need not be installed here.
  */
-function appOf(opts: AppOptions): string {
+function appOf(opts: AppOptions, env: NodeJS.ProcessEnv): string {
   if (opts.app !== undefined) return opts.app
   const file = opts.manifest ?? (existsSync('logkit.yaml') ? 'logkit.yaml' : undefined)
   if (file === undefined) {
@@ -83,8 +84,19 @@ function appOf(opts: AppOptions): string {
       `error: ${file} names no app (its \`app:\` key): give --app NAME`,
     )
   }
+  // `app: ${APP}` as compose reads it.
+  const missing: string[] = []
+  const bad: string[] = []
+  app = interpolate(app, env, missing, bad)
+  if (missing.length > 0 || bad.length > 0) {
+    throw new CommanderError(
+      2,
+      'logkit.app',
+      `error: ${file}: its app needs ${[...missing, ...bad].join(', ')}, not set here: set it, or give --app NAME`,
+    )
+  }
   try {
-    return appName(app)
+    return appName(app as string)
   } catch {
     throw new CommanderError(
       2,
@@ -294,7 +306,7 @@ export async function run(
         process.once('SIGTERM', stop)
         try {
           await request(
-            appOf(opts),
+            appOf(opts, io.env),
             io.env,
             {
               op: 'tail',
@@ -336,7 +348,7 @@ export async function run(
       examples(['logkit status --app demoapp', 'logkit status --app demoapp --json | jq .producers']),
     )
     .action(async (opts: AppOptions & { json?: boolean }) => {
-      await request(appOf(opts), io.env, { op: 'status' }, (reply) => {
+      await request(appOf(opts, io.env), io.env, { op: 'status' }, (reply) => {
         const status = reply['status'] as Record<string, unknown>
         io.stdout.write(
           opts.json === true ? `${JSON.stringify(status)}\n` : `${statusLines(status).join('\n')}\n`,
@@ -353,7 +365,7 @@ export async function run(
     .addOption(manifestOption())
     .addHelpText('after', examples(['logkit flush --app demoapp && cp logs/demoapp.log backup/']))
     .action(async (opts: AppOptions) => {
-      await request(appOf(opts), io.env, { op: 'flush' }, (reply) => {
+      await request(appOf(opts, io.env), io.env, { op: 'flush' }, (reply) => {
         const flush = reply as unknown as FlushReply
         // A collector that predates the flush report says only ok.
         if (flush.durable !== false) {
@@ -413,7 +425,7 @@ export async function run(
       if (!(levelNames as readonly string[]).includes(level)) {
         throw new CommanderError(2, 'logkit.level', `error: unknown level ${level}`)
       }
-      const app = appOf(opts)
+      const app = appOf(opts, io.env)
       await request(
         app,
         io.env,

@@ -21,6 +21,7 @@ import {
   type SessionHandle,
   type SinkComponent,
   type SourceComponent,
+  validateOptions,
 } from '@logkit/core'
 import {
   addDiagnostic,
@@ -216,7 +217,8 @@ function earlierEntries(plan: ManifestPlan): LogEntry[] {
       if (history === undefined) continue
       let lines: readonly string[]
       try {
-        lines = history(sink.options, { dir })
+        // The options as the sink gets them: checked, defaults filled in.
+        lines = history(validateOptions(sink.definition as AnySinkDefinition, sink.options), { dir })
       } catch {
         continue // a history that cannot be read is no history
       }

@@ -248,3 +248,28 @@ t.test('compose --pid-file into a folder that does not exist: a clear error, not
   t.match(result.stderr, /cannot write the pid file .*x\.pid .*\[LOGKIT_ERR_CLI_PID_FILE\]/)
   t.notOk(existsSync(join(work, 'x.log')), 'no pipeline ran')
 })
+
+t.test(
+  'compose --pid-file never takes over a live process’s pid file; a stale one is replaced',
+  async (t) => {
+    const { work, ...env } = isolatedEnv()
+    const pidFile = join(work, 'c.pid')
+    // This test process stands for a running collector.
+    writeFileSync(pidFile, `${process.pid}\n`)
+    const refused = await runCli(['compose', counted, '--pid-file', pidFile], {
+      ...env,
+      LOGKIT_TEST_OUT: join(work, 'x.log'),
+    })
+    t.equal(refused.code, 1, 'refused')
+    t.match(refused.stderr, /names a running process \(pid \d+\).*\[LOGKIT_ERR_CLI_PID_FILE\]/)
+    t.equal(readFileSync(pidFile, 'utf8'), `${process.pid}\n`, 'and the file is left as it was')
+    // A pid that no longer runs: the file is stale.
+    writeFileSync(pidFile, '999999999\n')
+    const ran = await runCli(['compose', counted, '--pid-file', pidFile], {
+      ...env,
+      LOGKIT_TEST_OUT: join(work, 'y.log'),
+    })
+    t.equal(ran.code, 0, `a stale pid file is replaced and compose runs (${ran.stderr.slice(-200)})`)
+    t.notOk(existsSync(pidFile), 'and removed at the end')
+  },
+)

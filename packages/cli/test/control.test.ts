@@ -63,6 +63,8 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
           )
           writeFileSync(join(work, 'logkit.yaml'), 'version: 1\napp: controlapp\npipelines: {}\n')
           results['byFolder'] = await runCli(['flush'], env, work)
+          writeFileSync(join(work, 'logkit.yaml'), `version: 1\napp: $\{CONTROL_APP}\npipelines: {}\n`)
+          results['byVar'] = await runCli(['flush'], { ...env, CONTROL_APP: 'controlapp' }, work)
           writeFileSync(join(work, 'logkit.yaml'), 'version: 1\npipelines: {}\n')
           results['noApp'] = await runCli(['status'], env, work)
         } finally {
@@ -109,6 +111,11 @@ t.test('status, tail --no-follow, flush and level against a running compose', as
     [results['byFolder']?.code, results['byFolder']?.stdout],
     [0, 'flushed\n'],
     'flush with logkit.yaml here',
+  )
+  t.same(
+    [results['byVar']?.code, results['byVar']?.stdout],
+    [0, 'flushed\n'],
+    'app: $VAR in braces, read as compose reads it',
   )
   t.equal(results['noApp']?.code, 2, 'a logkit.yaml without app: a usage error')
   t.match(results['noApp']?.stderr, 'logkit.yaml names no app', 'which says so')

@@ -185,8 +185,14 @@ function define<D extends { kind: string; name: string; apiVersion: number }>(de
     )
   }
   const label = `${definition.kind} "${definition.name}"`
-  const options = optionsSchema((definition as { options?: unknown }).options, label)
-  return Object.freeze({ ...definition, options })
+  const given = (definition as { options?: unknown }).options
+  const options = optionsSchema(given, label)
+  // The definition itself when its schema is used as it is (its identity and
+  // prototype kept); a copy with the wrapped schema otherwise.
+  if (options === given) return Object.isFrozen(definition) ? definition : Object.freeze(definition)
+  return Object.freeze(
+    Object.assign(Object.create(Object.getPrototypeOf(definition)), definition, { options }),
+  )
 }
 
 /**

@@ -276,7 +276,8 @@ export class PipeReader {
       oversized: now.oversized,
       truncatedBytes: now.truncatedBytes,
     })
-    const frames = d.corrupt + d.malformed + d.oversized
+    // Frames over maxFrameSize are reported as such (frame_too_large); their bytes are counted here.
+    const frames = d.corrupt + d.malformed
     if (d.oversized > 0) {
       // Frames whose header announces more than this source takes: the
       // producer's maxFrameSize is higher. Said as such, besides the bytes.

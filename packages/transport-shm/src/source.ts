@@ -344,7 +344,9 @@ export function createShmSource(
         }
         // A whole frame over this source's maxFrameSize (its producer's own
         // limit is higher): skipped as one frame, and said so, not as garbage.
-        const large = oversizeFrameAt(ring, p, available, maxFrameSize)
+        // Only at a frame boundary (not while resynchronising through garbage,
+        // where a stray header could make it skip real frames).
+        const large = resync ? 0 : oversizeFrameAt(ring, p, available, maxFrameSize)
         if (large > 0) {
           freeSlot(slot)
           tooLarge++
