@@ -60,6 +60,11 @@ function isPackageUse(use: string): boolean {
 
 const fail = (code: CliErrorCode, message: string): Resolved => ({ ok: false, code, message })
 
+/** The package a short name is looked up in: a known one, else @logkit/transport-NAME / @logkit/sink-NAME. */
+function packageOf(kind: Kind, use: string): string {
+  return shortNames[kind][use] ?? (kind === 'source' ? `@logkit/transport-${use}` : `@logkit/sink-${use}`)
+}
+
 export class PluginResolver {
   readonly #manifestDir: string
   readonly #modules = new Map<string, Promise<Record<string, unknown>>>()
@@ -93,12 +98,9 @@ export class PluginResolver {
    * `replay`); undefined when it is not installed or does not load.
    */
   async moduleOf(kind: Kind, use: string): Promise<Record<string, unknown> | undefined> {
-    let file: string | undefined
-    if (isPathUse(use)) file = resolve(this.#manifestDir, use)
-    else {
-      const guess = kind === 'source' ? `@logkit/transport-${use}` : `@logkit/sink-${use}`
-      file = this.resolvePackage(isPackageUse(use) ? use : (shortNames[kind][use] ?? guess))
-    }
+    const file = isPathUse(use)
+      ? resolve(this.#manifestDir, use)
+      : this.resolvePackage(isPackageUse(use) ? use : packageOf(kind, use))
     if (file === undefined) return undefined
     return this.#load(file).catch(() => undefined)
   }
@@ -130,8 +132,7 @@ export class PluginResolver {
           `unknown ${kind} "${use}"${hint || `: expected one of ${list}, a package name or a ./path to your own module`}`,
         )
       }
-      const guess = kind === 'source' ? `@logkit/transport-${use}` : `@logkit/sink-${use}`
-      return this.#resolvePackageDefinition(kind, guess, use)
+      return this.#resolvePackageDefinition(kind, packageOf(kind, use), use)
     }
     return this.#resolvePackageDefinition(kind, use, undefined)
   }

@@ -1,6 +1,28 @@
 import t from 'tap'
 import { type CutLine, LineCutter } from '../src/line.js'
 
+/** A pino destination that asks for pino's metadata and hands each line with it to `take`. */
+function metadataDest(take: (line: string, level: number, msg: unknown, time: string) => void) {
+  const dest = {
+    writable: true,
+    lastLevel: 0,
+    lastMsg: undefined as unknown,
+    lastTime: '',
+    write(line: string) {
+      take(line, this.lastLevel, this.lastMsg, this.lastTime)
+      return true
+    },
+  }
+  Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
+  return dest as unknown as NodeJS.WritableStream
+}
+
+/** The members a cut took, as text (cut() gives text, cutPino a byte range of the line). */
+const membersOf = (c: CutLine) =>
+  typeof c.fields === 'string'
+    ? c.fields.slice(c.from, Math.max(c.from, c.to))
+    : c.fields.toString('utf8', c.from, Math.max(c.from, c.to))
+
 t.test('a pino line: level, time, message and name taken, the rest kept as written', (t) => {
   const cutter = new LineCutter()
   const cut = cutter.cut(
@@ -89,17 +111,9 @@ t.test(
     }
     const lines: Written[] = []
     let current = 0
-    const dest = {
-      writable: true,
-      lastLevel: 0,
-      lastMsg: undefined as unknown,
-      lastTime: '',
-      write(line: string) {
-        lines.push({ line, level: this.lastLevel, msg: this.lastMsg, time: this.lastTime, logger: current })
-        return true
-      },
-    }
-    Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
+    const dest = metadataDest((line, level, msg, time) =>
+      lines.push({ line, level, msg, time, logger: current }),
+    )
     const options: Record<string, unknown>[] = [
       { level: 'trace' },
       { name: 'api' },
@@ -114,7 +128,7 @@ t.test(
     ]
     for (const [i, opts] of options.entries()) {
       current = i
-      const log = pino(opts, dest as unknown as NodeJS.WritableStream)
+      const log = pino(opts, dest)
       const child = log.child({ reqId: 'r "1"' })
       log.info('plain')
       child.warn({ n: 1, s: ',"msg":"fake"}', secret: 'hunter2' }, 'with "quotes" \u2028')
@@ -131,10 +145,6 @@ t.test(
       )
     }
     const messageKey = (w: Written) => (w.logger === 5 ? 'message' : 'msg')
-    const members = (c: CutLine) =>
-      typeof c.fields === 'string'
-        ? c.fields.slice(c.from, Math.max(c.from, c.to))
-        : c.fields.toString('utf8', c.from, Math.max(c.from, c.to))
     const fast = new LineCutter()
     const fastMessage = new LineCutter({ messageKey: 'message' })
     let same = 0
@@ -146,7 +156,7 @@ t.test(
         a.level === b.level &&
         a.msg === b.msg &&
         a.name === b.name &&
-        members(a) === members(b) &&
+        membersOf(a) === membersOf(b) &&
         Math.abs(a.time - b.time) < 1000
       if (ok) same++
       else t.fail(`differs: ${w.line}\n fast ${JSON.stringify(a)}\n slow ${JSON.stringify(b)}`)
@@ -179,21 +189,11 @@ t.test('cutPino: lines with characters beyond ASCII are read by their ends, as b
   const { default: pino } = await import('pino')
   const cutter = new LineCutter()
   const cuts: { name: string; msg: string; members: string; fields: unknown }[] = []
-  const dest = {
-    writable: true,
-    lastLevel: 0,
-    lastMsg: undefined as unknown,
-    lastTime: '',
-    write(line: string) {
-      const c = cutter.cutPino(line, this.lastLevel, this.lastMsg, this.lastTime)
-      const members =
-        typeof c.fields === 'string' ? c.fields.slice(c.from, c.to) : c.fields.toString('utf8', c.from, c.to)
-      cuts.push({ name: c.name, msg: c.msg, members, fields: c.fields })
-      return true
-    },
-  }
-  Object.defineProperty(dest, Symbol.for('pino.metadata'), { value: true })
-  const log = pino({ name: 'caf\u00e9 \u2603' }, dest as unknown as NodeJS.WritableStream)
+  const dest = metadataDest((line, level, msg, time) => {
+    const c = cutter.cutPino(line, level, msg, time)
+    cuts.push({ name: c.name, msg: c.msg, members: membersOf(c), fields: c.fields })
+  })
+  const log = pino({ name: 'caf\u00e9 \u2603' }, dest)
   log.info({ city: 'Z\u00fcrich', party: '\u{1f389}' }, 'gr\u00fc\u00dfe')
   log.warn('\u{1f389} only')
   t.equal(cutter.fast, 2, 'both by their ends')

@@ -4,9 +4,8 @@
 // from the same schema. No message here ever quotes the URL, a header value
 // or a credential: they are secrets (a manifest takes them from ${ENV}).
 
-import { levelNames, PLUGIN_API_VERSION, parseLevel, validateOptions, z } from '@logkit/core'
+import { levelNames, PLUGIN_API_VERSION, parseLevel, parseSize, validateOptions, z } from '@logkit/core'
 import { type PresetName, presetDefaults, presetNames } from './presets/limits.js'
-import { parseSize } from './units.js'
 
 export type Compression = 'none' | 'gzip'
 export type Method = 'POST' | 'PUT'

@@ -1,10 +1,9 @@
 // The options schema: defaults by preset, and refusals with messages that
 // never quote a URL or a header value (they are secrets).
 
-import { isLogkitError, optionsJsonSchema, validateOptions } from '@logkit/core'
+import { isLogkitError, optionsJsonSchema, parseSize, validateOptions } from '@logkit/core'
 import t from 'tap'
 import { DEFAULT_RETRY_ON, webhookSink } from '../src/index.js'
-import { parseSize } from '../src/units.js'
 
 const URL = 'https://hooks.example.com/services/T0SECRET/B0SECRET/XsecretTOKEN'
 
