@@ -187,7 +187,13 @@ export function addDiagnostic(
     add(totals.droppedBySink, diagnostic.component, count)
   }
   if (diagnostic.stage === 'operator') totals.droppedByOperators += count
-  add(totals.dropped, diagnostic.component, count)
+  // A producer's drops are told by reason (too large, unserializable, a full buffer).
+  const reason = diagnostic.stage === 'producer' ? diagnostic.details?.['reason'] : undefined
+  add(
+    totals.dropped,
+    typeof reason === 'string' ? `${diagnostic.component} (${reason})` : diagnostic.component,
+    count,
+  )
 }
 
 export function totalsLine(totals: PipelineTotals): string {

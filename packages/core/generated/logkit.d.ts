@@ -64,6 +64,8 @@ export namespace logkit {
             $unknowns?: Uint8Array[];
             entries: logkit.v1.LogEntry.$Properties[];
             dropped: Long;
+            droppedTooLarge: Long;
+            droppedUnserializable: Long;
             static create(properties: logkit.v1.Batch.$Shape): logkit.v1.Batch & logkit.v1.Batch.$Shape;
             static create(properties?: logkit.v1.Batch.$Properties): logkit.v1.Batch;
             static encode(m: logkit.v1.Batch.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -81,6 +83,8 @@ export namespace logkit {
             interface $Properties {
                 entries?: (logkit.v1.LogEntry.$Properties[]|null);
                 dropped?: (Long|null);
+                droppedTooLarge?: (Long|null);
+                droppedUnserializable?: (Long|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = logkit.v1.Batch.$Properties;
@@ -168,6 +172,8 @@ export namespace logkit {
             $unknowns?: Uint8Array[];
             lastSeq: Long;
             dropped: Long;
+            droppedTooLarge: Long;
+            droppedUnserializable: Long;
             static create(properties: logkit.v1.Goodbye.$Shape): logkit.v1.Goodbye & logkit.v1.Goodbye.$Shape;
             static create(properties?: logkit.v1.Goodbye.$Properties): logkit.v1.Goodbye;
             static encode(m: logkit.v1.Goodbye.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -185,6 +191,8 @@ export namespace logkit {
             interface $Properties {
                 lastSeq?: (Long|null);
                 dropped?: (Long|null);
+                droppedTooLarge?: (Long|null);
+                droppedUnserializable?: (Long|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = logkit.v1.Goodbye.$Properties;

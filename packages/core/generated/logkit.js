@@ -718,6 +718,8 @@ export const logkit = $root.logkit = (() => {
              * @typedef {Object} logkit.v1.Batch.$Properties
              * @property {Array.<logkit.v1.LogEntry.$Properties>|null} [entries] Batch entries
              * @property {Long|null} [dropped] Batch dropped
+             * @property {Long|null} [droppedTooLarge] Batch droppedTooLarge
+             * @property {Long|null} [droppedUnserializable] Batch droppedUnserializable
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -767,6 +769,22 @@ export const logkit = $root.logkit = (() => {
             Batch.prototype.dropped = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * Batch droppedTooLarge.
+             * @member {Long} droppedTooLarge
+             * @memberof logkit.v1.Batch
+             * @instance
+             */
+            Batch.prototype.droppedTooLarge = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Batch droppedUnserializable.
+             * @member {Long} droppedUnserializable
+             * @memberof logkit.v1.Batch
+             * @instance
+             */
+            Batch.prototype.droppedUnserializable = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Batch instance using the specified properties.
              * @function create
              * @memberof logkit.v1.Batch
@@ -804,6 +822,10 @@ export const logkit = $root.logkit = (() => {
                 }
                 if (m.dropped != null && $Object.hasOwnProperty.call(m, "dropped") && (typeof m.dropped === "object" ? m.dropped.low || m.dropped.high : m.dropped !== 0))
                     w.uint32(/* id 2, wireType 0 =*/16).uint64(m.dropped);
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge") && (typeof m.droppedTooLarge === "object" ? m.droppedTooLarge.low || m.droppedTooLarge.high : m.droppedTooLarge !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.droppedTooLarge);
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable") && (typeof m.droppedUnserializable === "object" ? m.droppedUnserializable.low || m.droppedUnserializable.high : m.droppedUnserializable !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.droppedUnserializable);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -878,6 +900,24 @@ export const logkit = $root.logkit = (() => {
                                 delete m.dropped;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.droppedTooLarge = v;
+                            else
+                                delete m.droppedTooLarge;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.droppedUnserializable = v;
+                            else
+                                delete m.droppedUnserializable;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -941,6 +981,14 @@ export const logkit = $root.logkit = (() => {
                     if (!$util.isInteger(m.dropped) && !(m.dropped && $util.isInteger(m.dropped.low) && $util.isInteger(m.dropped.high)))
                         return "dropped: integer|Long expected";
                 }
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge")) {
+                    if (!$util.isInteger(m.droppedTooLarge) && !(m.droppedTooLarge && $util.isInteger(m.droppedTooLarge.low) && $util.isInteger(m.droppedTooLarge.high)))
+                        return "droppedTooLarge: integer|Long expected";
+                }
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable")) {
+                    if (!$util.isInteger(m.droppedUnserializable) && !(m.droppedUnserializable && $util.isInteger(m.droppedUnserializable.low) && $util.isInteger(m.droppedUnserializable.high)))
+                        return "droppedUnserializable: integer|Long expected";
+                }
                 return null;
             };
 
@@ -984,6 +1032,30 @@ export const logkit = $root.logkit = (() => {
                             m.dropped = new $util.LongBits(d.dropped.low >>> 0, d.dropped.high >>> 0).toNumber(true);
                     }
                 }
+                if (d.droppedTooLarge != null) {
+                    if (typeof d.droppedTooLarge === "object" ? d.droppedTooLarge.low || d.droppedTooLarge.high : $Number(d.droppedTooLarge) !== 0) {
+                        if ($util.Long)
+                            m.droppedTooLarge = $util.Long.fromValue(d.droppedTooLarge, true);
+                        else if (typeof d.droppedTooLarge === "string")
+                            m.droppedTooLarge = $parseInt(d.droppedTooLarge, 10);
+                        else if (typeof d.droppedTooLarge === "number")
+                            m.droppedTooLarge = d.droppedTooLarge;
+                        else if (typeof d.droppedTooLarge === "object")
+                            m.droppedTooLarge = new $util.LongBits(d.droppedTooLarge.low >>> 0, d.droppedTooLarge.high >>> 0).toNumber(true);
+                    }
+                }
+                if (d.droppedUnserializable != null) {
+                    if (typeof d.droppedUnserializable === "object" ? d.droppedUnserializable.low || d.droppedUnserializable.high : $Number(d.droppedUnserializable) !== 0) {
+                        if ($util.Long)
+                            m.droppedUnserializable = $util.Long.fromValue(d.droppedUnserializable, true);
+                        else if (typeof d.droppedUnserializable === "string")
+                            m.droppedUnserializable = $parseInt(d.droppedUnserializable, 10);
+                        else if (typeof d.droppedUnserializable === "number")
+                            m.droppedUnserializable = d.droppedUnserializable;
+                        else if (typeof d.droppedUnserializable === "object")
+                            m.droppedUnserializable = new $util.LongBits(d.droppedUnserializable.low >>> 0, d.droppedUnserializable.high >>> 0).toNumber(true);
+                    }
+                }
                 return m;
             };
 
@@ -1013,6 +1085,16 @@ export const logkit = $root.logkit = (() => {
                         d.dropped = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
                     } else
                         d.dropped = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.droppedTooLarge = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.droppedTooLarge = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.droppedUnserializable = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.droppedUnserializable = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (m.entries && m.entries.length) {
                     d.entries = $Array(m.entries.length);
@@ -1027,6 +1109,22 @@ export const logkit = $root.logkit = (() => {
                         d.dropped = o.longs === $String ? $String(m.dropped) : m.dropped;
                     else
                         d.dropped = o.longs === $String ? $util.Long.prototype.toString.call(m.dropped) : o.longs === $Number ? new $util.LongBits(m.dropped.low >>> 0, m.dropped.high >>> 0).toNumber(true) : m.dropped;
+                }
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.droppedTooLarge = typeof m.droppedTooLarge === "number" ? $BigInt(m.droppedTooLarge) : $util.Long.fromBits(m.droppedTooLarge.low >>> 0, m.droppedTooLarge.high >>> 0, true).toBigInt();
+                    else if (typeof m.droppedTooLarge === "number")
+                        d.droppedTooLarge = o.longs === $String ? $String(m.droppedTooLarge) : m.droppedTooLarge;
+                    else
+                        d.droppedTooLarge = o.longs === $String ? $util.Long.prototype.toString.call(m.droppedTooLarge) : o.longs === $Number ? new $util.LongBits(m.droppedTooLarge.low >>> 0, m.droppedTooLarge.high >>> 0).toNumber(true) : m.droppedTooLarge;
+                }
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.droppedUnserializable = typeof m.droppedUnserializable === "number" ? $BigInt(m.droppedUnserializable) : $util.Long.fromBits(m.droppedUnserializable.low >>> 0, m.droppedUnserializable.high >>> 0, true).toBigInt();
+                    else if (typeof m.droppedUnserializable === "number")
+                        d.droppedUnserializable = o.longs === $String ? $String(m.droppedUnserializable) : m.droppedUnserializable;
+                    else
+                        d.droppedUnserializable = o.longs === $String ? $util.Long.prototype.toString.call(m.droppedUnserializable) : o.longs === $Number ? new $util.LongBits(m.droppedUnserializable.low >>> 0, m.droppedUnserializable.high >>> 0).toNumber(true) : m.droppedUnserializable;
                 }
                 return d;
             };
@@ -2001,6 +2099,8 @@ export const logkit = $root.logkit = (() => {
              * @typedef {Object} logkit.v1.Goodbye.$Properties
              * @property {Long|null} [lastSeq] Goodbye lastSeq
              * @property {Long|null} [dropped] Goodbye dropped
+             * @property {Long|null} [droppedTooLarge] Goodbye droppedTooLarge
+             * @property {Long|null} [droppedUnserializable] Goodbye droppedUnserializable
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2049,6 +2149,22 @@ export const logkit = $root.logkit = (() => {
             Goodbye.prototype.dropped = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * Goodbye droppedTooLarge.
+             * @member {Long} droppedTooLarge
+             * @memberof logkit.v1.Goodbye
+             * @instance
+             */
+            Goodbye.prototype.droppedTooLarge = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Goodbye droppedUnserializable.
+             * @member {Long} droppedUnserializable
+             * @memberof logkit.v1.Goodbye
+             * @instance
+             */
+            Goodbye.prototype.droppedUnserializable = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new Goodbye instance using the specified properties.
              * @function create
              * @memberof logkit.v1.Goodbye
@@ -2084,6 +2200,10 @@ export const logkit = $root.logkit = (() => {
                     w.uint32(/* id 1, wireType 0 =*/8).uint64(m.lastSeq);
                 if (m.dropped != null && $Object.hasOwnProperty.call(m, "dropped") && (typeof m.dropped === "object" ? m.dropped.low || m.dropped.high : m.dropped !== 0))
                     w.uint32(/* id 2, wireType 0 =*/16).uint64(m.dropped);
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge") && (typeof m.droppedTooLarge === "object" ? m.droppedTooLarge.low || m.droppedTooLarge.high : m.droppedTooLarge !== 0))
+                    w.uint32(/* id 3, wireType 0 =*/24).uint64(m.droppedTooLarge);
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable") && (typeof m.droppedUnserializable === "object" ? m.droppedUnserializable.low || m.droppedUnserializable.high : m.droppedUnserializable !== 0))
+                    w.uint32(/* id 4, wireType 0 =*/32).uint64(m.droppedUnserializable);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -2159,6 +2279,24 @@ export const logkit = $root.logkit = (() => {
                                 delete m.dropped;
                             continue;
                         }
+                    case 3: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.droppedTooLarge = v;
+                            else
+                                delete m.droppedTooLarge;
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.droppedUnserializable = v;
+                            else
+                                delete m.droppedUnserializable;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -2215,6 +2353,14 @@ export const logkit = $root.logkit = (() => {
                     if (!$util.isInteger(m.dropped) && !(m.dropped && $util.isInteger(m.dropped.low) && $util.isInteger(m.dropped.high)))
                         return "dropped: integer|Long expected";
                 }
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge")) {
+                    if (!$util.isInteger(m.droppedTooLarge) && !(m.droppedTooLarge && $util.isInteger(m.droppedTooLarge.low) && $util.isInteger(m.droppedTooLarge.high)))
+                        return "droppedTooLarge: integer|Long expected";
+                }
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable")) {
+                    if (!$util.isInteger(m.droppedUnserializable) && !(m.droppedUnserializable && $util.isInteger(m.droppedUnserializable.low) && $util.isInteger(m.droppedUnserializable.high)))
+                        return "droppedUnserializable: integer|Long expected";
+                }
                 return null;
             };
 
@@ -2260,6 +2406,30 @@ export const logkit = $root.logkit = (() => {
                             m.dropped = new $util.LongBits(d.dropped.low >>> 0, d.dropped.high >>> 0).toNumber(true);
                     }
                 }
+                if (d.droppedTooLarge != null) {
+                    if (typeof d.droppedTooLarge === "object" ? d.droppedTooLarge.low || d.droppedTooLarge.high : $Number(d.droppedTooLarge) !== 0) {
+                        if ($util.Long)
+                            m.droppedTooLarge = $util.Long.fromValue(d.droppedTooLarge, true);
+                        else if (typeof d.droppedTooLarge === "string")
+                            m.droppedTooLarge = $parseInt(d.droppedTooLarge, 10);
+                        else if (typeof d.droppedTooLarge === "number")
+                            m.droppedTooLarge = d.droppedTooLarge;
+                        else if (typeof d.droppedTooLarge === "object")
+                            m.droppedTooLarge = new $util.LongBits(d.droppedTooLarge.low >>> 0, d.droppedTooLarge.high >>> 0).toNumber(true);
+                    }
+                }
+                if (d.droppedUnserializable != null) {
+                    if (typeof d.droppedUnserializable === "object" ? d.droppedUnserializable.low || d.droppedUnserializable.high : $Number(d.droppedUnserializable) !== 0) {
+                        if ($util.Long)
+                            m.droppedUnserializable = $util.Long.fromValue(d.droppedUnserializable, true);
+                        else if (typeof d.droppedUnserializable === "string")
+                            m.droppedUnserializable = $parseInt(d.droppedUnserializable, 10);
+                        else if (typeof d.droppedUnserializable === "number")
+                            m.droppedUnserializable = d.droppedUnserializable;
+                        else if (typeof d.droppedUnserializable === "object")
+                            m.droppedUnserializable = new $util.LongBits(d.droppedUnserializable.low >>> 0, d.droppedUnserializable.high >>> 0).toNumber(true);
+                    }
+                }
                 return m;
             };
 
@@ -2291,6 +2461,16 @@ export const logkit = $root.logkit = (() => {
                         d.dropped = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
                     } else
                         d.dropped = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.droppedTooLarge = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.droppedTooLarge = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.droppedUnserializable = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.droppedUnserializable = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                 }
                 if (m.lastSeq != null && $Object.hasOwnProperty.call(m, "lastSeq")) {
                     if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
@@ -2307,6 +2487,22 @@ export const logkit = $root.logkit = (() => {
                         d.dropped = o.longs === $String ? $String(m.dropped) : m.dropped;
                     else
                         d.dropped = o.longs === $String ? $util.Long.prototype.toString.call(m.dropped) : o.longs === $Number ? new $util.LongBits(m.dropped.low >>> 0, m.dropped.high >>> 0).toNumber(true) : m.dropped;
+                }
+                if (m.droppedTooLarge != null && $Object.hasOwnProperty.call(m, "droppedTooLarge")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.droppedTooLarge = typeof m.droppedTooLarge === "number" ? $BigInt(m.droppedTooLarge) : $util.Long.fromBits(m.droppedTooLarge.low >>> 0, m.droppedTooLarge.high >>> 0, true).toBigInt();
+                    else if (typeof m.droppedTooLarge === "number")
+                        d.droppedTooLarge = o.longs === $String ? $String(m.droppedTooLarge) : m.droppedTooLarge;
+                    else
+                        d.droppedTooLarge = o.longs === $String ? $util.Long.prototype.toString.call(m.droppedTooLarge) : o.longs === $Number ? new $util.LongBits(m.droppedTooLarge.low >>> 0, m.droppedTooLarge.high >>> 0).toNumber(true) : m.droppedTooLarge;
+                }
+                if (m.droppedUnserializable != null && $Object.hasOwnProperty.call(m, "droppedUnserializable")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.droppedUnserializable = typeof m.droppedUnserializable === "number" ? $BigInt(m.droppedUnserializable) : $util.Long.fromBits(m.droppedUnserializable.low >>> 0, m.droppedUnserializable.high >>> 0, true).toBigInt();
+                    else if (typeof m.droppedUnserializable === "number")
+                        d.droppedUnserializable = o.longs === $String ? $String(m.droppedUnserializable) : m.droppedUnserializable;
+                    else
+                        d.droppedUnserializable = o.longs === $String ? $util.Long.prototype.toString.call(m.droppedUnserializable) : o.longs === $Number ? new $util.LongBits(m.droppedUnserializable.low >>> 0, m.droppedUnserializable.high >>> 0).toNumber(true) : m.droppedUnserializable;
                 }
                 return d;
             };

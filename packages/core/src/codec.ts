@@ -7,7 +7,17 @@
 import type { LogEntry } from './entry.js'
 import { LogkitError } from './errors.js'
 import { Fields } from './fields.js'
-import type { BatchFrame, Frame, GoodbyeFrame, HeartbeatFrame, Hello } from './frame.js'
+import {
+  type BatchFrame,
+  type DropReasons,
+  type Drops,
+  type Frame,
+  type GoodbyeFrame,
+  type HeartbeatFrame,
+  type Hello,
+  NO_DROP_REASONS,
+  NO_DROPS,
+} from './frame.js'
 import { levelToSeverity, severityToLevel } from './levels.js'
 
 // Wire types.
@@ -296,26 +306,43 @@ export function writeEntry(w: ProtoWriter, entry: EncodableEntry): void {
   if (entry.spanId) w.stringField(0x62, entry.spanId)
 }
 
-/** Frame { batch: { entries, dropped } } */
-export function writeBatch(w: ProtoWriter, entries: readonly EncodableEntry[], dropped = 0): void {
+/** Frame { batch: { entries, dropped, dropped_too_large, dropped_unserializable } } */
+export function writeBatch(
+  w: ProtoWriter,
+  entries: readonly EncodableEntry[],
+  dropped = 0,
+  reasons: DropReasons = NO_DROP_REASONS,
+): void {
   const batch = w.begin(0x0a)
   for (const entry of entries) {
     const mark = w.begin(0x0a)
     writeEntry(w, entry)
     w.end(mark)
   }
-  w.uintField(0x10, dropped)
+  writeDrops(w, dropped, reasons)
   w.end(batch)
 }
 
-/** Frame { batch: { entries: [entry], dropped } }: the producer's per-call frame. */
-export function writeSingleEntryBatch(w: ProtoWriter, entry: EncodableEntry, dropped = 0): void {
+/** Frame { batch: { entries: [entry], dropped, … } }: the producer's per-call frame. */
+export function writeSingleEntryBatch(
+  w: ProtoWriter,
+  entry: EncodableEntry,
+  dropped = 0,
+  reasons: DropReasons = NO_DROP_REASONS,
+): void {
   const batch = w.begin(0x0a)
   const mark = w.begin(0x0a)
   writeEntry(w, entry)
   w.end(mark)
-  w.uintField(0x10, dropped)
+  writeDrops(w, dropped, reasons)
   w.end(batch)
+}
+
+/** Batch and Goodbye alike: fields 2, 3 and 4. */
+function writeDrops(w: ProtoWriter, dropped: number, reasons: DropReasons): void {
+  w.uintField(0x10, dropped)
+  w.uintField(0x18, reasons.droppedTooLarge)
+  w.uintField(0x20, reasons.droppedUnserializable)
 }
 
 export function writeHello(w: ProtoWriter, hello: Hello): void {
@@ -339,10 +366,16 @@ export function writeHeartbeat(w: ProtoWriter, heartbeat: Omit<HeartbeatFrame, '
   w.end(mark)
 }
 
-export function writeGoodbye(w: ProtoWriter, goodbye: Omit<GoodbyeFrame, 'type'>): void {
+/** A goodbye to encode: its drop reasons may be left out (none). */
+export type GoodbyeInit = Pick<GoodbyeFrame, 'lastSeq' | 'dropped'> & Partial<DropReasons>
+
+export function writeGoodbye(w: ProtoWriter, goodbye: GoodbyeInit): void {
   const mark = w.begin(0x22)
   w.uintField(0x08, goodbye.lastSeq)
-  w.uintField(0x10, goodbye.dropped)
+  writeDrops(w, goodbye.dropped, {
+    droppedTooLarge: goodbye.droppedTooLarge ?? 0,
+    droppedUnserializable: goodbye.droppedUnserializable ?? 0,
+  })
   w.end(mark)
 }
 
@@ -575,6 +608,8 @@ function readBatch(r: ProtoReader): BatchFrame {
   // Most frames hold one entry: its array is made to size, not grown.
   let entries: LogEntry[] | undefined
   let dropped = 0
+  let droppedTooLarge = 0
+  let droppedUnserializable = 0
   while (r.pos < r.limit) {
     const tag = r.varint()
     if (tag === 0x0a) {
@@ -582,9 +617,26 @@ function readBatch(r: ProtoReader): BatchFrame {
       if (entries === undefined) entries = [entry]
       else entries.push(entry)
     } else if (tag === 0x10) dropped = r.varint()
+    else if (tag === 0x18) droppedTooLarge = r.varint()
+    else if (tag === 0x20) droppedUnserializable = r.varint()
     else r.skip(tag & 7)
   }
-  return { type: 'batch', entries: entries ?? [], dropped }
+  return { type: 'batch', entries: entries ?? [], dropped, droppedTooLarge, droppedUnserializable }
+}
+
+/** A batch's drop counts, its entries skipped. */
+function readBatchDrops(r: ProtoReader): Drops {
+  let dropped = 0
+  let droppedTooLarge = 0
+  let droppedUnserializable = 0
+  while (r.pos < r.limit) {
+    const tag = r.varint()
+    if (tag === 0x10) dropped = r.varint()
+    else if (tag === 0x18) droppedTooLarge = r.varint()
+    else if (tag === 0x20) droppedUnserializable = r.varint()
+    else r.skip(tag & 7)
+  }
+  return { dropped, droppedTooLarge, droppedUnserializable }
 }
 
 function readHello(r: ProtoReader): Frame {
@@ -628,13 +680,17 @@ function readHeartbeat(r: ProtoReader): Frame {
 function readGoodbye(r: ProtoReader): Frame {
   let lastSeq = 0
   let dropped = 0
+  let droppedTooLarge = 0
+  let droppedUnserializable = 0
   while (r.pos < r.limit) {
     const tag = r.varint()
     if (tag === 0x08) lastSeq = r.varint()
     else if (tag === 0x10) dropped = r.varint()
+    else if (tag === 0x18) droppedTooLarge = r.varint()
+    else if (tag === 0x20) droppedUnserializable = r.varint()
     else r.skip(tag & 7)
   }
-  return { type: 'goodbye', lastSeq, dropped }
+  return { type: 'goodbye', lastSeq, dropped, droppedTooLarge, droppedUnserializable }
 }
 
 const NO_BYTES = Buffer.alloc(0)
@@ -664,6 +720,29 @@ const UNKNOWN_FRAME: Frame = Object.freeze({ type: 'unknown' })
  * the buffer may be reused as soon as this returns. Unknown fields are skipped;
  * a structurally broken payload throws LOGKIT_ERR_FRAME_MALFORMED.
  */
+/**
+ * The drop counts of the batch frame whose payload is buf[start, end),
+ * without decoding its entries (the byte path reads them only when the
+ * batch says it follows drops). Zeros for any other frame.
+ */
+export function decodeBatchDrops(buf: Buffer, start: number, end: number): Drops {
+  const r = frameReader
+  r.buf = buf
+  r.pos = start
+  r.limit = end
+  let drops: Drops = NO_DROPS
+  try {
+    while (r.pos < r.limit) {
+      const tag = r.varint()
+      if (tag === 0x0a) drops = sub(r, readBatchDrops)
+      else r.skip(tag & 7)
+    }
+  } finally {
+    r.buf = NO_BYTES
+  }
+  return drops
+}
+
 export function decodeFrame(buf: Buffer, start = 0, end = buf.length): Frame {
   // One reader for every call (decoding never re-enters itself).
   const r = frameReader

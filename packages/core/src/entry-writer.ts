@@ -11,6 +11,7 @@
 // left in front of it. Nothing is moved or measured twice.
 
 import { ProtoWriter, putBytes, putInteger, putUtf8, putVarint, varintSize, writeMsTime } from './codec.js'
+import type { Drops } from './frame.js'
 import { FRAME_FLAG_HASH, frameHash, viewOf } from './frame-check.js'
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -22,6 +23,7 @@ import {
 import { levelToSeverity } from './levels.js'
 import { safeStringify } from './safe-json.js'
 import { serializeError } from './serialize-error.js'
+import { BATCH_DROPPED, BATCH_DROPPED_TOO_LARGE, BATCH_DROPPED_UNSERIALIZABLE } from './wire/tags.js'
 
 /** Frame header + Frame.batch tag and length + Batch.entries tag and length (varints ≤ 5 bytes). */
 const HEAD_ROOM = FRAME_HEADER_SIZE + 2 * 6
@@ -75,7 +77,7 @@ export class EntryFrameWriter extends ProtoWriter {
     bindings: Buffer,
     obj: object | undefined,
     json: string | Buffer,
-    dropped: number,
+    drops: Drops,
     from = 1,
     to = json.length - 1,
   ): number {
@@ -105,13 +107,9 @@ export class EntryFrameWriter extends ProtoWriter {
       this.buf[--q] = 0x52
     } else this.pos = start
 
-    // The entry ends here; the batch's dropped count follows it.
+    // The entry ends here; the batch's drop counts follow it.
     const entryEnd = this.pos
-    if (dropped > 0) {
-      this.ensure(11)
-      this.buf[this.pos++] = 0x10
-      this.pos = putVarint(this.buf, this.pos, dropped)
-    }
+    if (drops.dropped > 0) this.#drops(drops)
 
     // In front of the fields: time, level, severity, msg, identity, seq.
     const buf = this.buf
@@ -232,6 +230,15 @@ export class EntryFrameWriter extends ProtoWriter {
     return this.#identity.bytes
   }
 
+  /** The batch's fields 2, 3 and 4 (each left out when 0), as codec's writeBatch writes them. */
+  #drops(drops: Drops): void {
+    this.ensure(33)
+    const buf = this.buf
+    this.pos = dropField(buf, this.pos, BATCH_DROPPED, drops.dropped)
+    this.pos = dropField(buf, this.pos, BATCH_DROPPED_TOO_LARGE, drops.droppedTooLarge)
+    this.pos = dropField(buf, this.pos, BATCH_DROPPED_UNSERIALIZABLE, drops.droppedUnserializable)
+  }
+
   #byte(b: number): void {
     this.ensure(1)
     this.buf[this.pos++] = b
@@ -330,4 +337,10 @@ function memberJson(key: string, v: object, holder: object): string {
   if (v instanceof Error) return safeStringify(serializeError(v), holder)
   const toJSON = (v as { toJSON?: unknown }).toJSON
   return safeStringify(typeof toJSON === 'function' ? toJSON.call(v, key) : v, holder)
+}
+
+function dropField(buf: Buffer, at: number, tag: number, count: number): number {
+  if (count === 0) return at
+  buf[at] = tag
+  return putVarint(buf, at + 1, count)
 }

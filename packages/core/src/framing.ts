@@ -15,6 +15,7 @@
 import {
   decodeFrame,
   type EncodableEntry,
+  type GoodbyeInit,
   ProtoWriter,
   writeBatch,
   writeGoodbye,
@@ -24,7 +25,7 @@ import {
 } from './codec.js'
 import { crc32 } from './crc32.js'
 import { LogkitError } from './errors.js'
-import type { Frame, GoodbyeFrame, HeartbeatFrame, Hello } from './frame.js'
+import { type DropReasons, type Frame, type HeartbeatFrame, type Hello, NO_DROP_REASONS } from './frame.js'
 import { frameCheckMatches, viewOf } from './frame-check.js'
 
 export const FRAME_MAGIC_0 = 0x4c // 'L'
@@ -49,15 +50,15 @@ export class FrameEncoder {
     this.maxFrameSize = maxFrameSize
   }
 
-  entry(entry: EncodableEntry, dropped = 0): Buffer {
+  entry(entry: EncodableEntry, dropped = 0, reasons: DropReasons = NO_DROP_REASONS): Buffer {
     this.#start()
-    writeSingleEntryBatch(this.#w, entry, dropped)
+    writeSingleEntryBatch(this.#w, entry, dropped, reasons)
     return this.#finish()
   }
 
-  batch(entries: readonly EncodableEntry[], dropped = 0): Buffer {
+  batch(entries: readonly EncodableEntry[], dropped = 0, reasons: DropReasons = NO_DROP_REASONS): Buffer {
     this.#start()
-    writeBatch(this.#w, entries, dropped)
+    writeBatch(this.#w, entries, dropped, reasons)
     return this.#finish()
   }
 
@@ -73,7 +74,7 @@ export class FrameEncoder {
     return this.#finish()
   }
 
-  goodbye(goodbye: Omit<GoodbyeFrame, 'type'>): Buffer {
+  goodbye(goodbye: GoodbyeInit): Buffer {
     this.#start()
     writeGoodbye(this.#w, goodbye)
     return this.#finish()

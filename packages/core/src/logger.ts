@@ -6,7 +6,7 @@ import { hostname as osHostname } from 'node:os'
 import { format } from 'node:util'
 import { EntryFrameWriter } from './entry-writer.js'
 import { LogkitError } from './errors.js'
-import { PROTOCOL_VERSION } from './frame.js'
+import { CAPABILITY_DROP_REASONS, type Drops, PROTOCOL_VERSION } from './frame.js'
 import { FrameEncoder } from './framing.js'
 import { type LevelName, levelName, levelNames, levels, parseLevel } from './levels.js'
 import { safeStringify } from './safe-json.js'
@@ -81,9 +81,10 @@ class Producer {
   readonly entries: EntryFrameWriter
   seq = 0
   written = 0
-  dropped = 0
-  /** Drops not yet announced to the collector. */
-  unannounced = 0
+  /** Every drop, by reason: what the goodbye tells. */
+  readonly drops = new DropCount()
+  /** Drops not yet announced to the collector: what the next batch tells. */
+  readonly unannounced = new DropCount()
   closed = false
   helloSent = false
 
@@ -109,7 +110,7 @@ class Producer {
         hostname: this.hostname,
         protocol: PROTOCOL_VERSION,
         transport: this.transport.name,
-        capabilities: [],
+        capabilities: [CAPABILITY_DROP_REASONS],
         startTime: nowNs(),
       }),
     )
@@ -133,7 +134,8 @@ class Producer {
     to = json.length - 1,
   ): boolean {
     if (this.closed) {
-      this.dropped++
+      // Nothing follows the goodbye: counted in the logger's stats only.
+      this.drops.dropped++
       return false
     }
     if (!this.helloSent) this.hello()
@@ -154,12 +156,12 @@ class Producer {
         to,
       )
     } catch (err) {
-      // Too large to frame, or fields that cannot be serialized: counted as a
-      // drop and announced like any other, and said here, once per reason:
-      // the collector learns only how many the producer dropped, not why.
-      this.dropped++
-      this.unannounced++
-      warnUnframed(err)
+      // Too large to frame, or fields that cannot be serialized: announced
+      // with its reason in the next frame, and said here once per reason.
+      const tooLarge = isFrameTooLarge(err)
+      this.drops.add(tooLarge)
+      this.unannounced.add(tooLarge)
+      warnUnframed(err, tooLarge)
       return false
     }
     const { buf, pos } = this.entries
@@ -170,11 +172,12 @@ class Producer {
         : transport.write(buf.subarray(start, pos))
     ) {
       this.written++
-      this.unannounced = 0
+      if (this.unannounced.dropped > 0) this.unannounced.clear()
       return true
     }
-    this.dropped++
-    this.unannounced++
+    // The transport refused it (a full ring or pipe).
+    this.drops.dropped++
+    this.unannounced.dropped++
     return false
   }
 
@@ -182,8 +185,28 @@ class Producer {
     if (this.closed) return
     if (!this.helloSent) this.hello()
     this.closed = true
-    this.transport.write(this.encoder.goodbye({ lastSeq: this.seq, dropped: this.dropped }))
+    this.transport.write(this.encoder.goodbye({ lastSeq: this.seq, ...this.drops }))
     await this.transport.close()
+  }
+}
+
+/** A producer's running count of drops, by reason (see DropReasons). */
+class DropCount implements Drops {
+  dropped = 0
+  droppedTooLarge = 0
+  droppedUnserializable = 0
+
+  /** One entry that could not be framed: too large, or else unserializable. */
+  add(tooLarge: boolean): void {
+    this.dropped++
+    if (tooLarge) this.droppedTooLarge++
+    else this.droppedUnserializable++
+  }
+
+  clear(): void {
+    this.dropped = 0
+    this.droppedTooLarge = 0
+    this.droppedUnserializable = 0
   }
 }
 
@@ -245,7 +268,7 @@ class LoggerImpl implements Logger {
 
   get stats(): LoggerStats {
     const p = this.#producer
-    return { seq: p.seq, written: p.written, dropped: p.dropped }
+    return { seq: p.seq, written: p.written, dropped: p.drops.dropped }
   }
 
   isLevelEnabled(level: LevelName | number): boolean {
@@ -301,17 +324,20 @@ class LoggerImpl implements Logger {
 /** Reasons already warned about in this process (one warning each, however many entries). */
 const warned = new Set<string>()
 
+function isFrameTooLarge(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'LOGKIT_ERR_FRAME_TOO_LARGE'
+}
+
 /** A process warning, once per reason, for an entry the producer could not frame. */
-function warnUnframed(err: unknown): void {
-  const tooLarge = (err as { code?: unknown } | null)?.code === 'LOGKIT_ERR_FRAME_TOO_LARGE'
+function warnUnframed(err: unknown, tooLarge: boolean): void {
   const code = tooLarge ? 'LOGKIT_W_ENTRY_TOO_LARGE' : 'LOGKIT_W_ENTRY_UNSERIALIZABLE'
   if (warned.has(code)) return
   warned.add(code)
   const why = err instanceof Error ? err.message : String(err)
   process.emitWarning(
     tooLarge
-      ? `logkit: an entry was dropped: ${why} (the collector counts it among this producer's drops; said once)`
-      : `logkit: an entry was dropped: its fields could not be serialized (${why}); the collector counts it among this producer's drops; said once`,
+      ? `logkit: an entry was dropped: ${why} (the collector reports such drops as entry_too_large; said once)`
+      : `logkit: an entry was dropped: its fields could not be serialized (${why}); the collector reports such drops as entry_unserializable; said once`,
     { type: 'LogkitWarning', code },
   )
 }
@@ -415,7 +441,7 @@ export function createEntryStream(options: EntryStreamOptions): EntryStream {
     flush: () => producer.transport.flush(),
     close: () => producer.close(),
     get stats() {
-      return { seq: producer.seq, written: producer.written, dropped: producer.dropped }
+      return { seq: producer.seq, written: producer.written, dropped: producer.drops.dropped }
     },
   }
 }

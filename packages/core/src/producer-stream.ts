@@ -3,17 +3,22 @@
 // duplicates, and turns announced and unexplained losses into diagnostics.
 // Every source (memory, shm, fifo) feeds its frames through one of these.
 
-import { decodeFrame } from './codec.js'
+import { decodeBatchDrops, decodeFrame } from './codec.js'
 import type { DiagnosticReporter } from './diagnostics.js'
 import type { LogEntry } from './entry.js'
-import type { Frame, Hello } from './frame.js'
+import { CAPABILITY_DROP_REASONS, type Drops, type Frame, type Hello, NO_DROPS } from './frame.js'
 import { FRAME_HEADER_SIZE } from './framing.js'
+import { reportProducerDrops } from './producer-drops.js'
 import { type EntryIndex, KIND_BATCH, KIND_NONE } from './wire/entry-index.js'
 
 export interface ProducerStreamStats {
   entries: number
-  /** Entries the producer said it dropped (full buffer or ring). */
+  /** Entries the producer said it dropped, for any reason. */
   dropped: number
+  /** Of those, entries over its maxFrameSize. */
+  droppedTooLarge: number
+  /** Of those, entries whose fields could not be serialized. */
+  droppedUnserializable: number
   /** Entries missing from the sequence with no drop announced for them. */
   lost: number
   /** Entries seen again (e.g. re-read after a collector restart) and skipped. */
@@ -29,6 +34,8 @@ export class ProducerStream {
   readonly stats: ProducerStreamStats = {
     entries: 0,
     dropped: 0,
+    droppedTooLarge: 0,
+    droppedUnserializable: 0,
     lost: 0,
     duplicates: 0,
     lastSeq: 0,
@@ -53,13 +60,22 @@ export class ProducerStream {
         this.stats.lastSeq = 0
         return []
       case 'batch':
-        return this.#batch(frame.entries, frame.dropped)
+        return this.#batch(frame.entries, frame)
       case 'goodbye': {
         this.goodbye = true
         // The goodbye carries the producer's total drops: those not yet
         // announced explain a missing tail.
-        const unannounced = Math.max(0, frame.dropped - this.stats.dropped)
-        if (unannounced > 0) this.#announce(unannounced, undefined)
+        const { stats } = this
+        const unannounced = Math.max(0, frame.dropped - stats.dropped)
+        if (unannounced > 0)
+          this.#announce(
+            {
+              dropped: unannounced,
+              droppedTooLarge: Math.max(0, frame.droppedTooLarge - stats.droppedTooLarge),
+              droppedUnserializable: Math.max(0, frame.droppedUnserializable - stats.droppedUnserializable),
+            },
+            undefined,
+          )
         this.#checkGap(frame.lastSeq + 1, unannounced)
         return []
       }
@@ -89,7 +105,12 @@ export class ProducerStream {
     const first = index.frameFirstEntry[f] as number
     const end = first + (index.frameEntryCount[f] as number)
     let announced = index.frameDropped[f] as number
-    if (announced > 0) this.#announce(announced, first < end ? index.pid[first] : undefined)
+    if (announced > 0) {
+      // Rare: the reasons are read from the frame's bytes only then.
+      const start = (index.frameStart[f] as number) + FRAME_HEADER_SIZE
+      const drops = decodeBatchDrops(index.buf, start, index.frameEnd[f] as number)
+      this.#announce(drops, first < end ? index.pid[first] : undefined)
+    }
     let out = n
     for (let i = first; i < end; i++) {
       const seq = index.seq[i] as number
@@ -107,9 +128,9 @@ export class ProducerStream {
     return out
   }
 
-  #batch(entries: LogEntry[], dropped: number): readonly LogEntry[] {
-    let announced = dropped
-    if (announced > 0) this.#announce(announced, entries[0]?.pid)
+  #batch(entries: LogEntry[], drops: Drops): readonly LogEntry[] {
+    let announced = drops.dropped
+    if (announced > 0) this.#announce(drops, entries[0]?.pid)
     let out: LogEntry[] | undefined
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i] as LogEntry
@@ -130,18 +151,51 @@ export class ProducerStream {
     return kept
   }
 
-  #announce(count: number, pid: number | undefined): void {
-    this.stats.dropped += count
-    this.#report({
-      code: 'dropped',
-      stage: 'producer',
-      // The frames say how many, not why: a full ring or buffer, an entry over
-      // the producer's maxFrameSize, fields it could not serialize. The
-      // producer's own process warning (LOGKIT_W_*) says which.
-      message: `${this.#label} dropped ${count} entries before they reached the collector (a full ring or buffer, an entry too large, or fields that could not be serialized: the producer's warnings say which)`,
-      count,
-      details: { reason: 'dropped_by_producer', pid: this.hello?.pid ?? pid },
+  /** The drops announced so far, total and by reason (a snapshot: a new object when they change). */
+  get drops(): Drops {
+    return this.#drops
+  }
+
+  /**
+   * Goes on with a run another collector delivered up to `lastSeq`, having
+   * reported `drops` (from its checkpoint): those are not reported again.
+   */
+  resume(lastSeq: number, drops: Drops): void {
+    this.stats.lastSeq = lastSeq
+    this.#setDrops(drops)
+  }
+
+  #drops: Drops = NO_DROPS
+
+  #setDrops(drops: Drops): void {
+    const { stats } = this
+    stats.dropped = drops.dropped
+    stats.droppedTooLarge = drops.droppedTooLarge
+    stats.droppedUnserializable = drops.droppedUnserializable
+    this.#drops = {
+      dropped: drops.dropped,
+      droppedTooLarge: drops.droppedTooLarge,
+      droppedUnserializable: drops.droppedUnserializable,
+    }
+  }
+
+  #announce(drops: Drops, pid: number | undefined): void {
+    const { stats } = this
+    this.#setDrops({
+      dropped: stats.dropped + drops.dropped,
+      droppedTooLarge: stats.droppedTooLarge + drops.droppedTooLarge,
+      droppedUnserializable: stats.droppedUnserializable + drops.droppedUnserializable,
     })
+    reportProducerDrops(this.#report, this.#label, this.hello?.pid ?? pid, drops, this.knowsDropReasons)
+  }
+
+  /**
+   * Whether the producer counts its drops by reason: said in its hello; a
+   * stream joined after its hello (a collector restart) is taken to be of
+   * this version.
+   */
+  get knowsDropReasons(): boolean {
+    return this.hello === undefined || this.hello.capabilities.includes(CAPABILITY_DROP_REASONS)
   }
 
   /** Reports a gap before `seq` beyond the `announced` drops; returns the drops not yet matched. */

@@ -137,7 +137,29 @@ t.test('hello, heartbeat and goodbye frames match protobufjs both ways', (t) => 
     pb.Frame.encode({ goodbye: { lastSeq: toLong(12), dropped: toLong(3) } }).finish(),
   )
   t.ok(bye.equals(byeTheirs), 'goodbye: same bytes')
-  t.same(decodeFrame(byeTheirs), { type: 'goodbye', lastSeq: 12, dropped: 3 }, 'goodbye: we read theirs')
+  t.same(
+    decodeFrame(byeTheirs),
+    { type: 'goodbye', lastSeq: 12, dropped: 3, droppedTooLarge: 0, droppedUnserializable: 0 },
+    'goodbye: we read theirs',
+  )
+  const reasons = { lastSeq: 12, dropped: 9, droppedTooLarge: 2, droppedUnserializable: 5 }
+  const byeReasons = encode((w) => writeGoodbye(w, reasons))
+  const byeReasonsTheirs = Buffer.from(
+    pb.Frame.encode({
+      goodbye: {
+        lastSeq: toLong(12),
+        dropped: toLong(9),
+        droppedTooLarge: toLong(2),
+        droppedUnserializable: toLong(5),
+      },
+    }).finish(),
+  )
+  t.ok(byeReasons.equals(byeReasonsTheirs), 'goodbye with drop reasons: same bytes')
+  t.same(
+    decodeFrame(byeReasonsTheirs),
+    { type: 'goodbye', ...reasons },
+    'goodbye with drop reasons: we read theirs',
+  )
   t.end()
 })
 

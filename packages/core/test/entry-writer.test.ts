@@ -1,6 +1,7 @@
 import t from 'tap'
 import { logkit } from '../generated/logkit.js'
 import { EntryFrameWriter } from '../src/entry-writer.js'
+import { type DropReasons, NO_DROP_REASONS } from '../src/frame.js'
 import { FRAME_FLAG_HASH, frameHash, viewOf } from '../src/frame-check.js'
 import { FRAME_HEADER_SIZE, FrameEncoder, writeFrameHeader } from '../src/framing.js'
 import { safeStringify } from '../src/safe-json.js'
@@ -38,6 +39,8 @@ interface Call {
   bindings: string
   obj: Record<string, unknown>
   dropped: number
+  /** Of `dropped`, too large and unserializable (default none). */
+  reasons?: DropReasons
 }
 
 /** The reference encoder's frame with the entry writer's header: the frame hash as its check (flag FRAME_FLAG_HASH). */
@@ -59,7 +62,7 @@ function both(w: EntryFrameWriter, call: Call): { actual: Buffer; expected: Buff
     Buffer.from(call.bindings),
     call.obj,
     '',
-    call.dropped,
+    { dropped: call.dropped, ...(call.reasons ?? NO_DROP_REASONS) },
   )
   const expected = withSum(
     new FrameEncoder().entry(
@@ -75,6 +78,7 @@ function both(w: EntryFrameWriter, call: Call): { actual: Buffer; expected: Buff
         fields: expectedFields(call.bindings, expectedMembers(call.obj)),
       },
       call.dropped,
+      call.reasons,
     ),
   )
   return { actual, expected }
@@ -143,6 +147,7 @@ t.test('frames match FrameEncoder.entry with the fields JSON.stringify gives', (
       bindings: '"reqId":"abc","n":1',
       obj: awkward,
       dropped: 7,
+      reasons: { droppedTooLarge: 2, droppedUnserializable: 300 },
     },
     {
       time: 2,
@@ -190,13 +195,29 @@ t.test('random entries, fields and bindings: byte for byte the same, and protobu
       obj,
       dropped: rnd() < 0.1 ? Math.floor(rnd() * 1e6) : 0,
     }
+    if (call.dropped > 0 && rnd() < 0.5)
+      call.reasons = {
+        droppedTooLarge: Math.floor(rnd() * call.dropped),
+        droppedUnserializable: rnd() < 0.5 ? 0 : Math.floor(rnd() * 1e4),
+      }
     const { actual, expected } = both(w, call)
     if (!actual.equals(expected)) mismatches++
     const decoded = logkit.v1.Frame.decode(actual.subarray(FRAME_HEADER_SIZE))
     const entry = decoded.batch?.entries?.[0]
     if (entry?.message !== call.msg || Number(entry.seq) !== call.seq) mismatches++
+    const batch = decoded.batch
+    if (
+      Number(batch?.dropped) !== call.dropped ||
+      Number(batch?.droppedTooLarge) !== (call.reasons?.droppedTooLarge ?? 0) ||
+      Number(batch?.droppedUnserializable) !== (call.reasons?.droppedUnserializable ?? 0)
+    )
+      mismatches++
   }
-  t.equal(mismatches, 0, 'every frame identical to the reference encoder')
+  t.equal(
+    mismatches,
+    0,
+    'every frame identical to the reference encoder, drop counts as protobufjs reads them',
+  )
   t.end()
 })
 

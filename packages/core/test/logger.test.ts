@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { LogEntry } from '../src/entry.js'
-import type { Frame } from '../src/frame.js'
+import { CAPABILITY_DROP_REASONS, type Frame } from '../src/frame.js'
 import { FrameDecoder } from '../src/framing.js'
 import { createLogger } from '../src/logger.js'
 import type { Transport, TransportFactory, TransportIdentity } from '../src/transport.js'
@@ -155,7 +155,11 @@ t.test('drops are counted and announced in the next frame; close says goodbye', 
   await log.close()
   t.ok(c.isClosed(), 'the transport is closed')
   const last = c.frames.at(-1)
-  t.same(last, { type: 'goodbye', lastSeq: 4, dropped: 2 }, 'goodbye carries the last seq and the drops')
+  t.same(
+    last,
+    { type: 'goodbye', lastSeq: 4, dropped: 2, droppedTooLarge: 0, droppedUnserializable: 0 },
+    'goodbye carries the last seq and the drops',
+  )
   log.info('after close')
   t.equal(log.stats.dropped, 3, 'a call after close is counted as dropped')
 })
@@ -186,6 +190,46 @@ t.test('an entry too large to frame is dropped and counted, not thrown', (t) => 
     'the next entry goes through with the next seq',
   )
   t.end()
+})
+
+t.test('the frames name why entries were dropped: too large, unserializable, refused', async (t) => {
+  const c = capture()
+  const log = createLogger({ app: 'a', transport: c.transport, maxFrameSize: 256 })
+  log.info('1')
+  t.match(c.frames[0], { type: 'hello', capabilities: [CAPABILITY_DROP_REASONS] }, 'the hello says so')
+  log.info('x'.repeat(1000))
+  log.info(
+    {
+      bad: {
+        toJSON: () => {
+          throw new Error('no')
+        },
+      },
+    },
+    'unserializable',
+  )
+  log.info('y'.repeat(1000))
+  c.refuse(true)
+  log.info('refused')
+  c.refuse(false)
+  log.info('5')
+  const batches = c.frames.filter((f) => f.type === 'batch')
+  t.same(
+    batches.map((f) => [f.entries[0]?.msg, f.dropped, f.droppedTooLarge, f.droppedUnserializable]),
+    [
+      ['1', 0, 0, 0],
+      ['5', 4, 2, 1],
+    ],
+    'the next frame carries all four drops, and of those two too large and one unserializable',
+  )
+  log.info('6')
+  t.match(c.frames.at(-1), { type: 'batch', dropped: 0, droppedTooLarge: 0 }, 'announced once')
+  await log.close()
+  t.same(
+    c.frames.at(-1),
+    { type: 'goodbye', lastSeq: 7, dropped: 4, droppedTooLarge: 2, droppedUnserializable: 1 },
+    'the goodbye carries the totals by reason',
+  )
 })
 
 t.test(

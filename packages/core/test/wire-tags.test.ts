@@ -18,6 +18,8 @@ const named: Record<string, [string, string]> = {
   FRAME_GOODBYE: ['Frame', 'goodbye'],
   BATCH_ENTRY: ['Batch', 'entries'],
   BATCH_DROPPED: ['Batch', 'dropped'],
+  BATCH_DROPPED_TOO_LARGE: ['Batch', 'droppedTooLarge'],
+  BATCH_DROPPED_UNSERIALIZABLE: ['Batch', 'droppedUnserializable'],
   ENTRY_TIME: ['LogEntry', 'timeUnixNano'],
   ENTRY_LEVEL: ['LogEntry', 'level'],
   ENTRY_SEVERITY: ['LogEntry', 'severityNumber'],
@@ -43,6 +45,8 @@ const named: Record<string, [string, string]> = {
   HEARTBEAT_LAST_SEQ: ['Heartbeat', 'lastSeq'],
   GOODBYE_LAST_SEQ: ['Goodbye', 'lastSeq'],
   GOODBYE_DROPPED: ['Goodbye', 'dropped'],
+  GOODBYE_DROPPED_TOO_LARGE: ['Goodbye', 'droppedTooLarge'],
+  GOODBYE_DROPPED_UNSERIALIZABLE: ['Goodbye', 'droppedUnserializable'],
 }
 
 /** The wire type protobuf uses for a field of this declared type (no packed repeated scalars in this schema). */

@@ -13,15 +13,15 @@
 // Both this note and the checkpoint hold a hello; boundedHello() keeps either
 // within one page, so a single write of it is never torn by a crash.
 
-import { type Hello, readPrivateFile, writeFileAtomic } from '@logkit/core/producer'
+import { type Drops, type Hello, readPrivateFile, writeFileAtomic } from '@logkit/core/producer'
 
 export interface AbandonedNote {
   /** The producer run that gave up. */
   readonly hello: Hello
   /** The seq of the last entry it logged. */
   readonly lastSeq: number
-  /** Its total drops, as its goodbye would have said. */
-  readonly dropped: number
+  /** Its drops, total and by reason, as its goodbye would have said. */
+  readonly drops: Drops
   /** Entries still in its buffer when it gave up (its own count). */
   readonly abandoned: number
 }
@@ -91,7 +91,7 @@ export function writeNote(path: string, note: AbandonedNote): void {
       version: VERSION,
       hello: helloJson(note.hello),
       lastSeq: note.lastSeq,
-      dropped: note.dropped,
+      ...dropsJson(note.drops),
       abandoned: note.abandoned,
     }),
   )
@@ -117,10 +117,32 @@ export function readNote(path: string): AbandonedNote | undefined {
     return {
       hello,
       lastSeq: raw['lastSeq'],
-      dropped: typeof raw['dropped'] === 'number' ? raw['dropped'] : 0,
+      drops: parseDrops(raw),
       abandoned: typeof raw['abandoned'] === 'number' ? raw['abandoned'] : 0,
     }
   } catch {
     return undefined
+  }
+}
+
+/** A count of drops as the checkpoint and the note write it (their top-level keys). */
+export function dropsJson(drops: Drops): Record<keyof Drops, number> {
+  return {
+    dropped: drops.dropped,
+    droppedTooLarge: drops.droppedTooLarge,
+    droppedUnserializable: drops.droppedUnserializable,
+  }
+}
+
+/** The count dropsJson wrote into `raw` (an older file's missing reasons: 0). */
+export function parseDrops(raw: Record<string, unknown>): Drops {
+  const count = (key: keyof Drops) => {
+    const value = raw[key]
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0
+  }
+  return {
+    dropped: count('dropped'),
+    droppedTooLarge: count('droppedTooLarge'),
+    droppedUnserializable: count('droppedUnserializable'),
   }
 }

@@ -5,7 +5,8 @@
 // sequence at the checkpoint, drops what the producer replays below it as
 // duplicates, and reports anything missing above it as a seq gap, exactly.
 //
-//   web.1234.fifo.ack   {"version":1,"hello":{…,"startTime":"…"},"lastSeq":41873,"dropped":12}
+//   web.1234.fifo.ack   {"version":1,"hello":{…,"startTime":"…"},"lastSeq":41873,"dropped":12,
+//                        "droppedTooLarge":1,"droppedUnserializable":0}
 //
 // 0600, never through a symlink. A collector keeps each checkpoint file open
 // and rewrites it in place, one positioned write per update (see
@@ -13,15 +14,15 @@
 // collector a third of its time.
 
 import { closeSync, constants, fstatSync, unlinkSync, writeSync } from 'node:fs'
-import { type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
-import { helloJson, parseHello, readJsonFile } from './abandoned-note.js'
+import { type Drops, type Hello, openPrivateFile, writeFileAtomic } from '@logkit/core'
+import { dropsJson, helloJson, parseDrops, parseHello, readJsonFile } from './abandoned-note.js'
 
 export interface Checkpoint {
   /** The producer run the seq belongs to. */
   readonly hello: Hello
   readonly lastSeq: number
-  /** Drops the producer announced up to there: reported already, never again. */
-  readonly dropped: number
+  /** Drops the producer announced up to there, total and by reason: reported already, never again. */
+  readonly drops: Drops
 }
 
 const VERSION = 1
@@ -37,7 +38,7 @@ function checkpointText(checkpoint: Checkpoint): string {
     // Bounded: the text always fits one page, so its single write is never torn.
     hello: helloJson(checkpoint.hello),
     lastSeq: checkpoint.lastSeq,
-    dropped: checkpoint.dropped,
+    ...dropsJson(checkpoint.drops),
   })
 }
 
@@ -83,9 +84,9 @@ export function readCheckpoint(path: string): Checkpoint | undefined {
   if (raw === undefined) return undefined
   try {
     const hello = parseHello(raw['hello'])
-    const { version, lastSeq, dropped } = raw
+    const { version, lastSeq } = raw
     if (version !== VERSION || hello === undefined || typeof lastSeq !== 'number') return undefined
-    return { hello, lastSeq, dropped: typeof dropped === 'number' ? dropped : 0 }
+    return { hello, lastSeq, drops: parseDrops(raw) }
   } catch {
     return undefined
   }

@@ -18,6 +18,7 @@ import { type FSWatcher, lstatSync, readdirSync, watch } from 'node:fs'
 import { join } from 'node:path'
 import {
   acquireSession,
+  type Drops,
   type EntryBatch,
   isLogkitError,
   type LogEntry,
@@ -121,7 +122,7 @@ interface Mark {
   readonly entries: readonly LogEntry[] | undefined
   readonly from: number
   /** The producer's announced drops once these entries were read. */
-  readonly dropped: number
+  readonly drops: Drops
 }
 
 /**
@@ -134,7 +135,7 @@ interface Pending {
   readonly batch: EntryBatch | undefined
   readonly chunk: PipeChunk | undefined
   readonly entries: readonly LogEntry[] | undefined
-  readonly dropped: number
+  readonly drops: Drops
   next: number
 }
 
@@ -377,7 +378,7 @@ class Collector {
       batch,
       chunk,
       entries: batch === undefined ? (out as LogEntry[]) : undefined,
-      dropped: reader.stream.stats.dropped,
+      drops: reader.stream.drops,
       next: 0,
     })
     this.#emitPending()
@@ -570,7 +571,7 @@ class Collector {
       const reader = mark.reader
       if (mark.run === reader.run && seq > reader.ackedSeq) {
         reader.ackedSeq = seq
-        reader.ackedDropped = mark.dropped
+        reader.ackedDrops = mark.drops
         touched.add(reader)
       }
       if (done < mark.count) break
@@ -594,7 +595,7 @@ class Collector {
       reader.checkpointFile.write({
         hello,
         lastSeq: reader.ackedSeq,
-        dropped: reader.ackedDropped,
+        drops: reader.ackedDrops,
       })
       reader.checkpointSeq = reader.ackedSeq
     } catch (err) {
@@ -639,7 +640,7 @@ function markOf(p: Pending, start: number, count: number, from: number): Mark {
     chunk: p.chunk,
     entries: p.entries,
     from,
-    dropped: p.dropped,
+    drops: p.drops,
   }
 }
 

@@ -39,8 +39,10 @@ import {
   FrameEncoder,
   frameKind,
   frameSize,
+  type GoodbyeFrame,
   type Hello,
   type LogkitError,
+  NO_DROPS,
   nowNs,
   openPrivateFile,
   peekBatch,
@@ -173,7 +175,7 @@ class FifoTransportImpl implements FifoTransport {
   #helloAt = 0
   #helloInfo: Hello | undefined
   /** What the logger's goodbye said, for the note close() leaves when it gives up. */
-  #goodbye: { lastSeq: number; dropped: number } | undefined
+  #goodbye: GoodbyeFrame | undefined
   /** The pipe's fd while a collector reads it; -1 otherwise. */
   #fd = -1
   #path: string | undefined
@@ -331,7 +333,11 @@ class FifoTransportImpl implements FifoTransport {
         writeNote(join(dir, noteFileName(this.#pipeName)), {
           hello,
           lastSeq: this.#goodbye?.lastSeq ?? lastSeqAt(this.#lastBatch),
-          dropped: this.#goodbye?.dropped ?? this.#queue.droppedFrames + this.#queue.evictedEntries,
+          // No goodbye: what the queue itself dropped or evicted (its buffer was full).
+          drops: this.#goodbye ?? {
+            ...NO_DROPS,
+            dropped: this.#queue.droppedFrames + this.#queue.evictedEntries,
+          },
           abandoned: unsent.entries,
         })
         noted = `; the next collector of app "${this.#app}" reports them as lost`
@@ -667,11 +673,11 @@ function decodeHello(frame: Buffer): Hello | undefined {
   }
 }
 
-function decodeGoodbye(frame: Uint8Array): { lastSeq: number; dropped: number } | undefined {
+function decodeGoodbye(frame: Uint8Array): GoodbyeFrame | undefined {
   try {
     const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.length)
     const f = decodeFrame(buf, FRAME_HEADER_SIZE, frameSize(buf, 0))
-    return f.type === 'goodbye' ? { lastSeq: f.lastSeq, dropped: f.dropped } : undefined
+    return f.type === 'goodbye' ? f : undefined
   } catch {
     return undefined
   }

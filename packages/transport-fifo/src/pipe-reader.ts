@@ -22,6 +22,7 @@ import { closeSync, constants, fstatSync, readSync } from 'node:fs'
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net'
 import {
   type DiagnosticReporter,
+  type Drops,
   decodeFrame,
   EntryBatch,
   FRAME_HEADER_SIZE,
@@ -30,6 +31,7 @@ import {
   type Hello,
   type HelloFrame,
   type LogEntry,
+  NO_DROPS,
   openPrivateFile,
   ProducerStream,
 } from '@logkit/core'
@@ -104,7 +106,7 @@ export class PipeReader {
   salvaged = 0
   /** The last seq every sink has done with and the drops announced up to it, for the checkpoint; the seq last written. */
   ackedSeq = 0
-  ackedDropped = 0
+  ackedDrops: Drops = NO_DROPS
   checkpointSeq = 0
   /** True once reaped or shut down: nothing more is read from it. */
   closed = false
@@ -142,7 +144,7 @@ export class PipeReader {
       // producer replays up to there is a duplicate, anything missing above it a gap.
       this.#resume(cp)
       this.ackedSeq = cp.lastSeq
-      this.ackedDropped = cp.dropped
+      this.ackedDrops = cp.drops
       this.checkpointSeq = cp.lastSeq
     }
   }
@@ -317,10 +319,10 @@ export class PipeReader {
       this.stream.accept({ ...note.hello, type: 'hello' } satisfies HelloFrame)
       this.run = run
       this.ackedSeq = 0
-      this.ackedDropped = 0
+      this.ackedDrops = NO_DROPS
       this.checkpointSeq = 0
     }
-    this.stream.accept({ type: 'goodbye', lastSeq: note.lastSeq, dropped: note.dropped })
+    this.stream.accept({ type: 'goodbye', lastSeq: note.lastSeq, ...note.drops })
   }
 
   #newStream(): ProducerStream {
@@ -332,8 +334,7 @@ export class PipeReader {
     this.stream.accept({ ...cp.hello, type: 'hello' } satisfies HelloFrame)
     // ProducerStream starts a sequence at its hello; a checkpointed run goes
     // on from what the previous collector delivered and had reported.
-    this.stream.stats.lastSeq = cp.lastSeq
-    this.stream.stats.dropped = cp.dropped
+    this.stream.resume(cp.lastSeq, cp.drops)
     this.run = runOf(cp.hello)
   }
 
@@ -433,7 +434,7 @@ export class PipeReader {
         this.stream.accept(hello)
         this.run = run
         this.ackedSeq = 0
-        this.ackedDropped = 0
+        this.ackedDrops = NO_DROPS
         this.checkpointSeq = 0
       } else if (kind === KIND_HEARTBEAT) {
         this.#heartbeat(frameAt(index, f) as HeartbeatFrame)

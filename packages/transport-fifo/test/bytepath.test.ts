@@ -13,6 +13,7 @@ import { closeSync, constants, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   acquireSession,
+  CAPABILITY_DROP_REASONS,
   crc32,
   createEntry,
   createPipeline,
@@ -415,7 +416,7 @@ t.test('a replayed frame carries its drop announcement again: the drops are coun
   const c = collect(env, 'replay', rec)
   await c.pipeline.start()
   const pipe = await testPipe(env, 'replay', 'again')
-  const hello = helloFrame(helloOf('replay', 'again'))
+  const hello = helloFrame({ ...helloOf('replay', 'again'), capabilities: [CAPABILITY_DROP_REASONS] })
   const dropping = Buffer.from(
     encoder.entry(
       {
@@ -430,6 +431,7 @@ t.test('a replayed frame carries its drop announcement again: the drops are coun
         fields: '{}',
       },
       3,
+      { droppedTooLarge: 1, droppedUnserializable: 1 },
     ),
   )
   // What a producer sends again after a reconnect: its hello, then frames already delivered.
@@ -448,9 +450,13 @@ t.test('a replayed frame carries its drop announcement again: the drops are coun
     'each entry once: the replayed ones are duplicates',
   )
   t.same(
-    c.diagnostics.filter((d) => d.code === 'dropped').map((d) => d.count),
-    [3],
-    'the 3 dropped are reported once',
+    c.diagnostics.filter((d) => d.code === 'dropped').map((d) => [d.count, d.details?.['reason']]),
+    [
+      [1, 'entry_too_large'],
+      [1, 'entry_unserializable'],
+      [1, 'producer_buffer_full'],
+    ],
+    'the 3 dropped are reported once, each with its reason',
   )
   t.same(
     c.diagnostics.filter((d) => d.code === 'seq_gap'),

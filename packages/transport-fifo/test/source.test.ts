@@ -13,6 +13,7 @@ import {
   DemandController,
   type Diagnostic,
   FrameEncoder,
+  NO_DROPS,
   readSession,
   runtimePaths,
   useSource,
@@ -200,13 +201,13 @@ t.test('a producer found gone is drained, reported once and its pipe and checkpo
     capabilities: [],
     startTime: 5n,
   }
-  writeCheckpoint(`${pipe}.ack`, { hello, lastSeq: 42, dropped: 0 })
+  writeCheckpoint(`${pipe}.ack`, { hello, lastSeq: 42, drops: NO_DROPS })
   writeFileSync(join(dir, `bad.${process.pid}.fifo`), 'not a pipe', { mode: 0o600 })
   const deadAgain = await deadPid()
   writeCheckpoint(join(dir, `gone.${deadAgain}.fifo.ack`), {
     hello: { ...hello, pid: deadAgain },
     lastSeq: 1,
-    dropped: 0,
+    drops: NO_DROPS,
   })
 
   const c = collector(env, 'ghosts')

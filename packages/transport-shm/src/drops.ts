@@ -1,63 +1,105 @@
-// A ring's drop count, reported exactly once across collector restarts.
+// A ring's drop counts, total and by reason, reported exactly once across
+// collector restarts.
 //
 // The producer tells its drops two ways: its logger announces them in its
 // frames (a batch carries the drops since the previous one, a goodbye the
-// total), and its transport counts the ring-full ones in the header's DROPPED
-// slot at once. Both are totals of one producer that only grow, so what the
-// collectors owe is max(announced, DROPPED) minus what some collector already
-// reported. Two collector-owned header slots make that survive a restart:
+// totals; both name two reasons apart: too large, unserializable), and its
+// transport counts the ring-full ones in the header's DROPPED slot at once.
+// All are totals of one producer that only grow, so what the collectors owe
+// is max(announced, too large + unserializable + DROPPED) minus what some
+// collector already reported, and each named reason likewise. Collector-owned
+// header slots make that survive a restart:
 //
-//   DROPS_ANNOUNCED  drops announced by the frames before READ (stored after READ)
-//   DROPS_REPORTED   drops reported so far, by this collector or an earlier one
+//   DROPS_ANNOUNCED*  drops announced by the frames before READ (stored after READ)
+//   DROPS_REPORTED*   drops reported so far, by this collector or an earlier one
 //
 // A restarted collector re-reads from HEAD: the frames between HEAD and the
 // READ it finds were counted already, so their announcements are skipped.
 // (If a collector dies between storing READ and DROPS_ANNOUNCED, the
 // announcements in between are missed rather than counted twice; the header's
-// DROPPED and the goodbye's total still bring the count up to what was dropped.)
+// DROPPED and the goodbye's totals still bring the count up to what was dropped.)
 
-import type { Frame } from '@logkit/core/producer'
-import { DROPS_ANNOUNCED_INDEX, DROPS_REPORTED_INDEX } from './layout.js'
+import type { Drops, Frame } from '@logkit/core/producer'
+import {
+  DROPS_ANNOUNCED_INDEX,
+  DROPS_ANNOUNCED_TOO_LARGE_INDEX,
+  DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX,
+  DROPS_REPORTED_INDEX,
+  DROPS_REPORTED_TOO_LARGE_INDEX,
+  DROPS_REPORTED_UNSERIALIZABLE_INDEX,
+} from './layout.js'
 import type { Ring } from './ring.js'
 
 export class DropLedger {
-  /** Drops announced by the frames read so far, total. */
+  /** Drops announced by the frames read so far, total and by reason. */
   #announced: number
+  #tooLarge: number
+  #unserializable: number
   /** Frames that start before this position (counted from #from) were counted by an earlier collector. */
   readonly #from: number
   readonly #countedUntil: number
 
   constructor(readonly ring: Ring) {
-    this.#announced = Atomics.load(ring.header, DROPS_ANNOUNCED_INDEX) >>> 0
+    const header = ring.header
+    this.#announced = Atomics.load(header, DROPS_ANNOUNCED_INDEX) >>> 0
+    this.#tooLarge = Atomics.load(header, DROPS_ANNOUNCED_TOO_LARGE_INDEX) >>> 0
+    this.#unserializable = Atomics.load(header, DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX) >>> 0
     this.#from = ring.head
     this.#countedUntil = ring.distance(ring.head, ring.read)
   }
 
   /** Takes the drops a frame that starts at position p announces. */
   frame(frame: Frame, p: number): void {
-    if (frame.type !== 'batch' && frame.type !== 'goodbye') return
-    if (this.ring.distance(this.#from, p) < this.#countedUntil) return
-    if (frame.type === 'batch') this.batch(frame.dropped, p)
-    else this.#announced = Math.max(this.#announced, frame.dropped)
+    if (frame.type === 'batch') this.batch(frame, p)
+    else if (frame.type === 'goodbye' && !this.#counted(p)) {
+      // A goodbye's counts are totals.
+      this.#announced = Math.max(this.#announced, frame.dropped)
+      this.#tooLarge = Math.max(this.#tooLarge, frame.droppedTooLarge)
+      this.#unserializable = Math.max(this.#unserializable, frame.droppedUnserializable)
+    }
   }
 
   /** Takes the drops a batch frame that starts at position p announces (the byte path's frame()). */
-  batch(dropped: number, p: number): void {
-    if (dropped === 0 || this.ring.distance(this.#from, p) < this.#countedUntil) return
-    this.#announced += dropped
+  batch(drops: Drops, p: number): void {
+    if (drops.dropped === 0 || this.#counted(p)) return
+    this.#announced += drops.dropped
+    this.#tooLarge += drops.droppedTooLarge
+    this.#unserializable += drops.droppedUnserializable
   }
 
   /** The collector has published READ past the frames taken so far. */
   published(): void {
-    Atomics.store(this.ring.header, DROPS_ANNOUNCED_INDEX, this.#announced | 0)
+    const header = this.ring.header
+    Atomics.store(header, DROPS_ANNOUNCED_INDEX, this.#announced | 0)
+    Atomics.store(header, DROPS_ANNOUNCED_TOO_LARGE_INDEX, this.#tooLarge | 0)
+    Atomics.store(header, DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX, this.#unserializable | 0)
   }
 
-  /** Drops no collector has reported yet; they count as reported from now on. */
-  take(): number {
-    const total = Math.max(this.#announced, this.ring.dropped)
-    const reported = Atomics.load(this.ring.header, DROPS_REPORTED_INDEX) >>> 0
-    if (total <= reported) return 0
-    Atomics.store(this.ring.header, DROPS_REPORTED_INDEX, total | 0)
-    return total - reported
+  /**
+   * Drops no collector has reported yet, total and by reason; they count as
+   * reported from now on. DROPPED counts only full-ring drops, and at once:
+   * the total is at least the announced reasons plus those.
+   */
+  take(): Drops {
+    const header = this.ring.header
+    const total = Math.max(this.#announced, this.#tooLarge + this.#unserializable + this.ring.dropped)
+    const owed = {
+      dropped: owe(header, DROPS_REPORTED_INDEX, total),
+      droppedTooLarge: owe(header, DROPS_REPORTED_TOO_LARGE_INDEX, this.#tooLarge),
+      droppedUnserializable: owe(header, DROPS_REPORTED_UNSERIALIZABLE_INDEX, this.#unserializable),
+    }
+    return owed
   }
+
+  #counted(p: number): boolean {
+    return this.ring.distance(this.#from, p) < this.#countedUntil
+  }
+}
+
+/** What exceeds the header's reported count at `slot`, which becomes `total`. */
+function owe(header: Int32Array, slot: number, total: number): number {
+  const reported = Atomics.load(header, slot) >>> 0
+  if (total <= reported) return 0
+  Atomics.store(header, slot, total | 0)
+  return total - reported
 }

@@ -13,7 +13,7 @@
 //   [TAIL, HEAD + capacity)  free
 //
 // The producer owns TAIL, STATE and DROPPED; the collector owns HEAD, READ,
-// CONTROL, CONSUMER_ASLEEP, CONSUMER_BEAT, DROPS_ANNOUNCED and DROPS_REPORTED.
+// CONTROL, CONSUMER_ASLEEP, CONSUMER_BEAT and the DROPS_* slots.
 // TAIL is published (Atomics.store) only after the
 // frame's bytes are in place, so a reader never sees half a frame, and HEAD
 // moves only when what it passes over is done end to end, so a collector that
@@ -57,6 +57,11 @@ export const CONSUMER_BEAT_INDEX = 18
 export const DROPS_ANNOUNCED_INDEX = 19
 /** Drops reported to collectors so far, total: each collector reports only what exceeds it. */
 export const DROPS_REPORTED_INDEX = 20
+/** As DROPS_ANNOUNCED and DROPS_REPORTED, for two reasons the frames name (zeros in older rings: none). */
+export const DROPS_ANNOUNCED_TOO_LARGE_INDEX = 21
+export const DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX = 22
+export const DROPS_REPORTED_TOO_LARGE_INDEX = 23
+export const DROPS_REPORTED_UNSERIALIZABLE_INDEX = 24
 /** Producer-owned position, on another cache line (byte 128). */
 export const TAIL_INDEX = 32
 

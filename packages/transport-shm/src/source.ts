@@ -13,6 +13,7 @@ import {
   acquireSession,
   DemandWait,
   type DiagnosticReporter,
+  decodeBatchDrops,
   decodeFrame,
   defineSource,
   EntryBatch,
@@ -26,6 +27,7 @@ import {
   PLUGIN_API_VERSION,
   ProducerStream,
   type RuntimeEnv,
+  reportProducerDrops,
   type SourceContext,
   z,
 } from '@logkit/core'
@@ -246,17 +248,9 @@ export function createShmSource(
     }
 
     const reportDrops = (state: RingState) => {
-      const count = state.drops.take()
-      if (count === 0) return
-      report({
-        code: 'dropped',
-        stage: 'producer',
-        // Counted, not told why: a full ring, an entry over the producer's
-        // maxFrameSize, fields it could not serialize (its warnings say which).
-        message: `${state.label} dropped ${count} entries before they reached the collector (a full ring, an entry too large, or fields that could not be serialized: the producer's warnings say which)`,
-        count,
-        details: { pid: state.ring.pid, reason: 'dropped_by_producer' },
-      })
+      const drops = state.drops.take()
+      if (drops.dropped === 0) return
+      reportProducerDrops(report, state.label, state.ring.pid, drops, state.stream.knowsDropReasons)
     }
 
     /** Stops reading a ring that can no longer be trusted; it is left in place. */
@@ -430,7 +424,8 @@ export function createShmSource(
         const position = (p + (frameStart - at)) >>> 0
         const kind = index.frameKind[f] as number
         if (kind === KIND_BATCH) {
-          state.drops.batch(index.frameDropped[f] as number, position)
+          if ((index.frameDropped[f] as number) > 0)
+            state.drops.batch(decodeBatchDrops(index.buf, frameStart + FRAME_HEADER_SIZE, frameEnd), position)
           n = state.stream.acceptRows(index, f, rows, n, now)
         } else if (kind !== KIND_NONE) {
           // Hello, heartbeat, goodbye: rare, decoded.

@@ -2,7 +2,7 @@
 // source's maxFrameSize (its producer allows more) is skipped as one frame and
 // named, not counted as corrupt bytes; an entry over the producer's own limit
 // is dropped there, with a process warning that says why, and the collector
-// counts it among the producer's drops.
+// reports it with its reason.
 
 import { createLogger } from '@logkit/core'
 import t from 'tap'
@@ -44,7 +44,7 @@ t.test(
 )
 
 t.test(
-  'an entry over the producer’s own limit: dropped there with a warning, counted by the collector',
+  'an entry over the producer’s own limit: dropped there with a warning, reported by the collector with its reason',
   async (t) => {
     const env = isolatedEnv()
     const { pipeline, sink, diagnostics } = await startCollector('dropapp', env)
@@ -70,10 +70,11 @@ t.test(
     t.match(mine[0]?.message, /over the 1048576-byte limit/, 'saying why')
     await until(() => diagnostics.some((d) => d.code === 'dropped'), 20_000, 'the drop report')
     const dropped = diagnostics.filter((d) => d.code === 'dropped')
+    t.match(dropped[0]?.message, /maxFrameSize/, 'and which limit to raise')
     t.same(
       dropped.map((d) => [d.count, d.details?.['reason']]),
-      [[2, 'dropped_by_producer']],
-      'the collector counts the two among the producer’s drops',
+      [[2, 'entry_too_large']],
+      'the collector reports the two as too large',
     )
     await log.close()
     await pipeline.close()

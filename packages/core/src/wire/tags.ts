@@ -23,6 +23,8 @@ export const FRAME_GOODBYE = 0x22 // 4, Goodbye
 // logkit.v1.Batch
 export const BATCH_ENTRY = 0x0a // 1, repeated LogEntry
 export const BATCH_DROPPED = 0x10 // 2, uint64
+export const BATCH_DROPPED_TOO_LARGE = 0x18 // 3, uint64
+export const BATCH_DROPPED_UNSERIALIZABLE = 0x20 // 4, uint64
 
 // logkit.v1.LogEntry
 export const ENTRY_TIME = 0x09 // 1, fixed64 time_unix_nano
@@ -56,3 +58,5 @@ export const HEARTBEAT_LAST_SEQ = 0x18 // 3, uint64
 // logkit.v1.Goodbye
 export const GOODBYE_LAST_SEQ = 0x08 // 1, uint64
 export const GOODBYE_DROPPED = 0x10 // 2, uint64
+export const GOODBYE_DROPPED_TOO_LARGE = 0x18 // 3, uint64
+export const GOODBYE_DROPPED_UNSERIALIZABLE = 0x20 // 4, uint64
