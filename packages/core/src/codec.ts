@@ -720,29 +720,6 @@ const UNKNOWN_FRAME: Frame = Object.freeze({ type: 'unknown' })
  * the buffer may be reused as soon as this returns. Unknown fields are skipped;
  * a structurally broken payload throws LOGKIT_ERR_FRAME_MALFORMED.
  */
-/**
- * The drop counts of the batch frame whose payload is buf[start, end),
- * without decoding its entries (the byte path reads them only when the
- * batch says it follows drops). Zeros for any other frame.
- */
-export function decodeBatchDrops(buf: Buffer, start: number, end: number): Drops {
-  const r = frameReader
-  r.buf = buf
-  r.pos = start
-  r.limit = end
-  let drops: Drops = NO_DROPS
-  try {
-    while (r.pos < r.limit) {
-      const tag = r.varint()
-      if (tag === 0x0a) drops = sub(r, readBatchDrops)
-      else r.skip(tag & 7)
-    }
-  } finally {
-    r.buf = NO_BYTES
-  }
-  return drops
-}
-
 export function decodeFrame(buf: Buffer, start = 0, end = buf.length): Frame {
   // One reader for every call (decoding never re-enters itself).
   const r = frameReader
@@ -765,4 +742,27 @@ export function decodeFrame(buf: Buffer, start = 0, end = buf.length): Frame {
     r.buf = NO_BYTES
   }
   return frame
+}
+
+/**
+ * The drop counts of the batch frame whose payload is buf[start, end),
+ * without decoding its entries: the byte path reads them only from a batch
+ * that announces drops. Zeros for any other frame.
+ */
+export function decodeBatchDrops(buf: Buffer, start: number, end: number): Drops {
+  const r = frameReader
+  r.buf = buf
+  r.pos = start
+  r.limit = end
+  let drops: Drops = NO_DROPS
+  try {
+    while (r.pos < r.limit) {
+      const tag = r.varint()
+      if (tag === 0x0a) drops = sub(r, readBatchDrops)
+      else r.skip(tag & 7)
+    }
+  } finally {
+    r.buf = NO_BYTES
+  }
+  return drops
 }

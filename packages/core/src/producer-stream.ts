@@ -192,7 +192,9 @@ export class ProducerStream {
   /**
    * Whether the producer counts its drops by reason: said in its hello; a
    * stream joined after its hello (a collector restart) is taken to be of
-   * this version.
+   * this version. (A run resumed from an older collector's checkpoint has no
+   * reason counts: what its goodbye adds may then be told under a reason the
+   * older collector had told as dropped_by_producer; the totals still hold.)
    */
   get knowsDropReasons(): boolean {
     return this.hello === undefined || this.hello.capabilities.includes(CAPABILITY_DROP_REASONS)

@@ -19,8 +19,11 @@
 // announcements in between are missed rather than counted twice; the header's
 // DROPPED and the goodbye's totals still bring the count up to what was dropped.)
 
-import type { Drops, Frame } from '@logkit/core/producer'
+import { CAPABILITY_DROP_REASONS, type Drops, type Frame, type Hello } from '@logkit/core/producer'
 import {
+  DROP_REASONS_INDEX,
+  DROP_REASONS_NOT_SAID,
+  DROP_REASONS_SAID,
   DROPS_ANNOUNCED_INDEX,
   DROPS_ANNOUNCED_TOO_LARGE_INDEX,
   DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX,
@@ -78,17 +81,38 @@ export class DropLedger {
   /**
    * Drops no collector has reported yet, total and by reason; they count as
    * reported from now on. DROPPED counts only full-ring drops, and at once:
-   * the total is at least the announced reasons plus those.
+   * the total is at least the announced reasons plus those. A reason is
+   * reported only within the total owed (slots that disagree, e.g. left by
+   * an older collector, never make a reason larger than the report).
    */
   take(): Drops {
     const header = this.ring.header
     const total = Math.max(this.#announced, this.#tooLarge + this.#unserializable + this.ring.dropped)
-    const owed = {
-      dropped: owe(header, DROPS_REPORTED_INDEX, total),
-      droppedTooLarge: owe(header, DROPS_REPORTED_TOO_LARGE_INDEX, this.#tooLarge),
-      droppedUnserializable: owe(header, DROPS_REPORTED_UNSERIALIZABLE_INDEX, this.#unserializable),
+    const dropped = owe(header, DROPS_REPORTED_INDEX, total, total)
+    const droppedTooLarge = owe(header, DROPS_REPORTED_TOO_LARGE_INDEX, this.#tooLarge, dropped)
+    const droppedUnserializable = owe(
+      header,
+      DROPS_REPORTED_UNSERIALIZABLE_INDEX,
+      this.#unserializable,
+      dropped - droppedTooLarge,
+    )
+    return { dropped, droppedTooLarge, droppedUnserializable }
+  }
+
+  /**
+   * Whether the producer counts its drops by reason: its hello says, when
+   * this collector read it (and the ring keeps the answer for the next
+   * one); otherwise what an earlier collector kept; with neither, the
+   * producer is taken to be of this version.
+   */
+  reasonsKnown(hello: Hello | undefined): boolean {
+    const header = this.ring.header
+    if (hello !== undefined) {
+      const said = hello.capabilities.includes(CAPABILITY_DROP_REASONS)
+      Atomics.store(header, DROP_REASONS_INDEX, said ? DROP_REASONS_SAID : DROP_REASONS_NOT_SAID)
+      return said
     }
-    return owed
+    return Atomics.load(header, DROP_REASONS_INDEX) !== DROP_REASONS_NOT_SAID
   }
 
   #counted(p: number): boolean {
@@ -96,10 +120,14 @@ export class DropLedger {
   }
 }
 
-/** What exceeds the header's reported count at `slot`, which becomes `total`. */
-function owe(header: Int32Array, slot: number, total: number): number {
+/**
+ * What `total` exceeds the header's reported count at `slot` by, at most
+ * `limit`; the slot goes up by what is returned.
+ */
+function owe(header: Int32Array, slot: number, total: number, limit: number): number {
   const reported = Atomics.load(header, slot) >>> 0
-  if (total <= reported) return 0
-  Atomics.store(header, slot, total | 0)
-  return total - reported
+  const owed = Math.min(total - reported, limit)
+  if (owed <= 0) return 0
+  Atomics.store(header, slot, (reported + owed) | 0)
+  return owed
 }

@@ -62,6 +62,14 @@ export const DROPS_ANNOUNCED_TOO_LARGE_INDEX = 21
 export const DROPS_ANNOUNCED_UNSERIALIZABLE_INDEX = 22
 export const DROPS_REPORTED_TOO_LARGE_INDEX = 23
 export const DROPS_REPORTED_UNSERIALIZABLE_INDEX = 24
+/**
+ * Whether the producer counts its drops by reason, as its hello said, kept
+ * for collectors that start after the hello left the ring: 0 not known yet,
+ * DROP_REASONS_SAID or DROP_REASONS_NOT_SAID.
+ */
+export const DROP_REASONS_INDEX = 25
+export const DROP_REASONS_SAID = 1
+export const DROP_REASONS_NOT_SAID = 2
 /** Producer-owned position, on another cache line (byte 128). */
 export const TAIL_INDEX = 32
 

@@ -248,9 +248,11 @@ export function createShmSource(
     }
 
     const reportDrops = (state: RingState) => {
+      // Asked every turn: the ring keeps what the hello said for the next collector.
+      const reasonsKnown = state.drops.reasonsKnown(state.stream.hello)
       const drops = state.drops.take()
       if (drops.dropped === 0) return
-      reportProducerDrops(report, state.label, state.ring.pid, drops, state.stream.knowsDropReasons)
+      reportProducerDrops(report, state.label, state.ring.pid, drops, reasonsKnown)
     }
 
     /** Stops reading a ring that can no longer be trusted; it is left in place. */

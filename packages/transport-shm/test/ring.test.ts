@@ -1,9 +1,17 @@
 import { lstatSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, FrameEncoder, runtimePaths } from '@logkit/core'
+import { CAPABILITY_DROP_REASONS, createLogger, FrameEncoder, runtimePaths } from '@logkit/core'
 import t from 'tap'
-import { HEAD_INDEX, MIN_CAPACITY, TAIL_INDEX } from '../src/layout.js'
+import { DropLedger } from '../src/drops.js'
+import {
+  DROPS_ANNOUNCED_INDEX,
+  DROPS_REPORTED_INDEX,
+  DROPS_REPORTED_TOO_LARGE_INDEX,
+  HEAD_INDEX,
+  MIN_CAPACITY,
+  TAIL_INDEX,
+} from '../src/layout.js'
 import { shm } from '../src/producer.js'
 import { Ring } from '../src/ring.js'
 import { isolatedEnv, seqsByPid, startCollector, startProducer, until } from './helpers.js'
@@ -277,3 +285,47 @@ t.test('put copies any byte range to any position, byte for byte, wrapping at th
   t.equal(pooled.byteOffset % 4, 1, 'a source at an offset that is not a multiple of 4 was used')
   t.end()
 })
+
+t.test('the drop ledger reports each reason within the total owed, and keeps what the hello said', (t) => {
+  const env = isolatedEnv()
+  const paths = runtimePaths('ledger', env)
+  mkdirSync(paths.memoryDir, { recursive: true, mode: 0o700 })
+  const ring = Ring.create(join(paths.memoryDir, `ledger.${process.pid}.0.ring`), MIN_CAPACITY)
+  t.teardown(() => ring.close())
+  const header = ring.header
+  // As an older collector leaves a ring: 5 announced and reported in total, no reason counted.
+  Atomics.store(header, DROPS_ANNOUNCED_INDEX, 5)
+  Atomics.store(header, DROPS_REPORTED_INDEX, 5)
+  const ledger = new DropLedger(ring)
+  // The goodbye's totals: 7 in all, of which 4 too large (some of those told before, without a reason).
+  ledger.frame(
+    { type: 'goodbye', lastSeq: 1, dropped: 7, droppedTooLarge: 4, droppedUnserializable: 0 },
+    ring.read,
+  )
+  t.same(
+    ledger.take(),
+    { dropped: 2, droppedTooLarge: 2, droppedUnserializable: 0 },
+    'the 2 owed, no more of them too large than owed',
+  )
+  t.same(ledger.take(), { dropped: 0, droppedTooLarge: 0, droppedUnserializable: 0 }, 'then nothing')
+  t.equal(
+    Atomics.load(header, DROPS_REPORTED_TOO_LARGE_INDEX),
+    2,
+    'the reason counted as reported only as told',
+  )
+
+  const hello = { ...helloOf(), capabilities: [] as string[] }
+  t.equal(ledger.reasonsKnown(undefined), true, 'nothing known: taken as this version')
+  t.equal(ledger.reasonsKnown(hello), false, 'an older producer’s hello says no reasons')
+  t.equal(
+    new DropLedger(ring).reasonsKnown(undefined),
+    false,
+    'and the next collector, without the hello, knows it',
+  )
+  t.equal(ledger.reasonsKnown({ ...hello, capabilities: [CAPABILITY_DROP_REASONS] }), true)
+  t.end()
+})
+
+function helloOf() {
+  return { app: 'ledger', source: 's', pid: 1, hostname: 'h', protocol: 1, transport: 'shm', startTime: 1n }
+}
