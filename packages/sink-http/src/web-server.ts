@@ -124,6 +124,11 @@ export class WebServer {
     }
   }
 
+  /** The entries kept for browsers that connect, as the page gets them (parsed), oldest first. */
+  recent(): Record<string, unknown>[] {
+    return this.#history.since(0).map((e) => JSON.parse(e.event.slice(e.event.indexOf('data: ') + 6)))
+  }
+
   /**
    * Entries the feed lost before they got here (`logkit tail --web`: the
    * control socket's `missed`): the ids skip them, and every client is told.
