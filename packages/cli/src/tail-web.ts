@@ -81,8 +81,13 @@ export async function tailWeb(
         polling = false
       })
   }, options.statusEveryMs ?? 2000)
+  // An abort ends the wait even when the control socket's line reader does not end on destroy().
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    signal.addEventListener('abort', () => resolve(), { once: true })
+  })
   try {
-    await request(
+    const following = request(
       app,
       env,
       {
@@ -104,6 +109,7 @@ export async function tailWeb(
       },
       signal,
     )
+    await Promise.race([following, aborted])
   } finally {
     clearInterval(poll)
     await server.close()

@@ -50,6 +50,8 @@ const view = {
   missed: 0,
   selected: undefined,
   follow: true,
+  /** Where render() last scrolled to by itself. */
+  autoTop: 0,
   scheduled: false,
   events: undefined,
 }
@@ -149,7 +151,10 @@ function render() {
   ui.missed.textContent = String(view.missed)
   const total = view.rows.length
   ui.spacer.style.height = `${total * ROW_HEIGHT}px`
-  if (view.follow) ui.viewport.scrollTop = ui.viewport.scrollHeight
+  if (view.follow) {
+    ui.viewport.scrollTop = ui.viewport.scrollHeight
+    view.autoTop = ui.viewport.scrollTop
+  }
   const top = ui.viewport.scrollTop
   const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - 5)
   const last = Math.min(total, Math.ceil((top + ui.viewport.clientHeight) / ROW_HEIGHT) + 5)
@@ -211,6 +216,8 @@ ui.rows.addEventListener('click', (e) => {
 })
 
 ui.viewport.addEventListener('scroll', () => {
+  // Our own scrolling to the bottom is no reason to stop following, even when rows came meanwhile.
+  if (Math.abs(ui.viewport.scrollTop - view.autoTop) < 2) return
   const atBottom = ui.viewport.scrollTop + ui.viewport.clientHeight >= ui.viewport.scrollHeight - ROW_HEIGHT
   view.follow = atBottom
   schedule()
