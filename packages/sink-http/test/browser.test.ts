@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { tempDir, waitFor } from '@logkit/core/testing'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
-import { exited, freePort, getJson, testApp } from './helpers.js'
+import { exited, freePort, getJson, testApp, waitForUrl } from './helpers.js'
 
 const executablePath = process.env['LOGKIT_CHROMIUM'] ?? '/usr/bin/chromium'
 
@@ -39,10 +39,7 @@ t.test(
       '        history: 500',
     ])
     const base = `http://127.0.0.1:${port}/`
-    await waitFor(
-      async () => (await fetch(`${base}status`).catch(() => undefined))?.ok,
-      'the web view to listen',
-    )
+    await waitForUrl(`${base}status`, 'the web view to listen')
 
     // History: a producer that logs 20 entries and exits before the page opens.
     const early = await app.producer('history', 20)
@@ -50,7 +47,9 @@ t.test(
     t.equal(early.child.exitCode, 0, 'the first producer logged 20 entries and exited')
     let published = 0
     await waitFor(() => {
-      void getJson(`${base}status`).then((s) => (published = s['lastId'] as number))
+      void getJson(`${base}status`)
+        .then((s) => (published = s['lastId'] as number))
+        .catch(() => {})
       return published >= 20
     }, 'the 20 entries to reach the sink')
 
@@ -76,11 +75,14 @@ t.test(
     const live = await app.producer('live', 0, 40)
     await page.waitForFunction(() => document.querySelectorAll('.row.entry[data-source="live"]').length >= 10)
     t.pass('live entries appear as they are logged')
-    const colour = await page.$eval('.row.entry[data-level="error"] .lvl', (e) => getComputedStyle(e).color)
-    const infoColour = await page.$eval(
-      '.row.entry[data-level="info"] .lvl',
-      (e) => getComputedStyle(e).color,
+    // Both read in one turn of the page: rows are replaced on every frame.
+    const [colour, infoColour] = await page.evaluate(() =>
+      ['error', 'info'].map((level) => {
+        const e = document.querySelector(`.row.entry[data-level="${level}"] .lvl`)
+        return e === null ? '' : getComputedStyle(e).color
+      }),
     )
+    t.ok(colour !== '' && infoColour !== '', 'an error row and an info row are in sight')
     t.not(colour, infoColour, 'levels have their own colour')
 
     // The level filter: applied by the server, the table starts over.
@@ -123,6 +125,25 @@ t.test(
     )
     t.ok(((await rows(page)).at(-1)?.id ?? 0) > (lastAtPause ?? 0), 'resumed: the waiting entries show')
 
+    // The table is virtualised, and follows the newest entry.
+    await page.waitForFunction(() => Number(document.querySelector('#count-shown')?.textContent) >= 100)
+    const dom = await page.evaluate(() => {
+      const all = [...document.querySelectorAll<HTMLElement>('.row.entry')]
+      const viewport = document.querySelector('#viewport')?.getBoundingClientRect()
+      const last = all.at(-1)?.getBoundingClientRect()
+      return {
+        inDom: all.length,
+        shown: Number(document.querySelector('#count-shown')?.textContent),
+        lastInSight:
+          last !== undefined &&
+          viewport !== undefined &&
+          last.top < viewport.bottom &&
+          last.bottom > viewport.top,
+      }
+    })
+    t.ok(dom.inDom < dom.shown, `only the rows in sight are in the DOM (${dom.inDom} of ${dom.shown})`)
+    t.ok(dom.lastInSight, 'the newest row is in sight')
+
     // The producer panel: a producer killed with SIGKILL shows as exited, with what was salvaged.
     const victim = await app.producer('victim', 0, 40)
     const pid = victim.child.pid as number
@@ -143,6 +164,17 @@ t.test(
       legend.includes('live · error') && legend.includes('live · info'),
       'the rate chart has a series per source and level',
     )
+
+    // A click on a row shows its fields (once the stream is quiet, so the row stays where it is).
+    live.child.kill('SIGTERM')
+    await exited(live.child)
+    await page.waitForSelector(`#producers tr[data-pid="${live.child.pid}"][data-state="exited"]`, {
+      timeout: 60_000,
+    })
+    await page.click('.row.entry[data-source="live"][data-level="error"] >> nth=-1')
+    await page.waitForSelector('#details:not([hidden])')
+    const details = JSON.parse((await page.textContent('#details')) ?? '{}') as { fields?: { i?: number } }
+    t.equal(typeof details.fields?.i, 'number', "the row's fields show when it is clicked")
 
     const artifacts = tempDir('logkit-http-screenshot-')
     const shot = join(artifacts, 'web-view.png')

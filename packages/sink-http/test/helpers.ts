@@ -156,3 +156,17 @@ export async function getJson(
   if (!res.ok) throw new Error(`${url}: ${res.status}`)
   return (await res.json()) as Record<string, unknown>
 }
+
+/** Resolves once `url` answers 200 (a bound on waiting, not a performance check). */
+export async function waitForUrl(url: string, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    )
+    if (ok) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

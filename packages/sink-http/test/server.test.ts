@@ -229,8 +229,7 @@ t.test('connection limits: 429 per address, 503 in total, with a clear message',
   t.equal(third.status, 429, 'a third stream from 127.0.0.1 is 429')
   t.match(third.body, /too many live streams from this address/, 'saying why')
   t.equal(third.headers['retry-after'], '5', 'with Retry-After')
-  // Another loopback address is another client address: 127.0.0.2 reaches a 127.0.0.1 listener? No:
-  // the total limit is checked with a fresh per-address budget by lowering it instead.
+  // Every client here comes from 127.0.0.1: the total limit is checked on a view whose per-address limit is higher.
   const s2 = await sink(t, { maxClientsPerIp: 5, maxClients: 1 })
   const first = await openSse(`${s2.server.url}events`)
   open.push(first)

@@ -9,7 +9,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { waitFor } from '@logkit/core/testing'
 import t from 'tap'
-import { exited, freePort, getJson, testApp } from './helpers.js'
+import { exited, freePort, getJson, testApp, waitForUrl } from './helpers.js'
 
 const COUNT = 10_000
 const PAD = 2000
@@ -31,10 +31,7 @@ t.test(
       `        path: ${out}`,
     ])
     const base = `http://127.0.0.1:${port}/`
-    await waitFor(
-      async () => (await fetch(`${base}status`).catch(() => undefined))?.ok,
-      'the web view to listen',
-    )
+    await waitForUrl(`${base}status`, 'the web view to listen')
     const socket = connect(port, '127.0.0.1')
     t.teardown(() => socket.destroy())
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
@@ -50,7 +47,9 @@ t.test(
       }[]
     let open = false
     await waitFor(() => {
-      void clients().then((c) => (open = c.length === 1))
+      void clients()
+        .then((c) => (open = c.length === 1))
+        .catch(() => {})
       return open
     }, 'the stalled stream to be open')
 

@@ -47,7 +47,9 @@ t.test(
     )
     let producers: { source: string; entries: number; exited: boolean }[] = []
     await waitFor(() => {
-      void getJson(`${base}status`).then((s) => (producers = s['producers'] as typeof producers))
+      void getJson(`${base}status`)
+        .then((s) => (producers = s['producers'] as typeof producers))
+        .catch(() => {})
       return producers.some((p) => p.source === 'late' && p.entries === 5 && p.exited)
     }, "the collector's producer table, with the exits")
     const status = await getJson(`${base}status`)
