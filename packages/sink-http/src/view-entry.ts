@@ -15,6 +15,25 @@ export interface ViewEntry {
   readonly event: string
 }
 
+/** A published entry; its lowercased text is made only when a text filter asks. */
+class View implements ViewEntry {
+  #text: string | undefined
+
+  constructor(
+    readonly id: number,
+    readonly level: number,
+    readonly source: string,
+    readonly event: string,
+    readonly msg: string,
+    readonly fields: string,
+  ) {}
+
+  get text(): string {
+    this.#text ??= `${this.msg}\n${this.fields}`.toLowerCase()
+    return this.#text
+  }
+}
+
 export function viewEntry(id: number, entry: LogEntry): ViewEntry {
   const fields = entry.fields.wellFormed ? entry.fields.json : '{}'
   const data =
@@ -22,13 +41,14 @@ export function viewEntry(id: number, entry: LogEntry): ViewEntry {
     `"levelName":"${levelName(entry.level)}","source":${JSON.stringify(entry.source)},"pid":${entry.pid},` +
     `"seq":${entry.seq},"app":${JSON.stringify(entry.app)},"hostname":${JSON.stringify(entry.hostname)},` +
     `"msg":${JSON.stringify(entry.msg)},"fields":${fields}}`
-  return {
+  return new View(
     id,
-    level: entry.level,
-    source: entry.source,
-    text: `${entry.msg}\n${fields}`.toLowerCase(),
-    event: `id: ${id}\nevent: entry\ndata: ${data}\n\n`,
-  }
+    entry.level,
+    entry.source,
+    `id: ${id}\nevent: entry\ndata: ${data}\n\n`,
+    entry.msg,
+    fields,
+  )
 }
 
 /** What a browser asked to see: `/events?level=warn&source=a,b&q=timeout`. */

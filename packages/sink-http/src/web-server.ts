@@ -115,6 +115,7 @@ export class WebServer {
   /** Hands entries to the history and to every client; never waits. */
   publish(entries: readonly LogEntry[]): void {
     const now = Date.now()
+    for (const c of this.#clients) c.begin()
     for (const entry of entries) {
       const view = viewEntry(++this.#lastId, entry)
       this.#history.add(view)
@@ -122,6 +123,7 @@ export class WebServer {
       this.#rates.add(entry.source, entry.level, now)
       for (const c of this.#clients) c.offer(view)
     }
+    for (const c of this.#clients) c.end()
   }
 
   /** The entries kept for browsers that connect, as the page gets them (parsed), oldest first. */
@@ -317,7 +319,9 @@ export class WebServer {
     const firstId = this.#history.firstId ?? this.#lastId + 1
     if (after > 0 && after < firstId - 1) client.tellMissed(firstId - 1 - after, 'history')
     const history: ViewEntry[] = this.#history.since(after)
+    client.begin()
     for (const entry of history) client.offer(entry)
+    client.end()
     client.send(sseEvent('live', { lastId: this.#lastId }))
   }
 }
