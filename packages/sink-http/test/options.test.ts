@@ -103,3 +103,32 @@ t.test('logkit validate names the manifest line and column of host; with a token
   t.equal(valid.status, 0, `with token: \${WEB_TOKEN} the manifest is valid ${valid.stderr}`)
   t.notMatch(valid.stderr + valid.stdout, env.WEB_TOKEN, 'validate does not print the token')
 })
+
+t.test('logkit compose refuses to start beyond loopback without a token, at the line of host', async (t) => {
+  const { work, LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR } = privateRuntimeEnv('logkit-http-options-')
+  const manifest = join(work, 'logkit.yaml')
+  writeFileSync(
+    manifest,
+    [
+      'version: 1',
+      'app: webstart',
+      'pipelines:',
+      '  main:',
+      '    sources: [{ use: stdin }]',
+      '    sinks:',
+      '      - use: http',
+      '        port: 0',
+      '        host: "::"',
+      '',
+    ].join('\n'),
+  )
+  const env = { ...process.env, NODE_OPTIONS: '', LOGKIT_RUNTIME_DIR, LOGKIT_SHM_DIR }
+  const refused = spawnSync(process.execPath, [cliBin, 'compose', manifest], {
+    env,
+    encoding: 'utf8',
+    input: '',
+  })
+  t.equal(refused.status, 2, 'exit code 2: nothing was started')
+  t.match(refused.stderr, `${manifest}:9:15`, 'the error is at host: line 9, column 15')
+  t.match(refused.stderr, /nothing was started/, 'and nothing was started')
+})
