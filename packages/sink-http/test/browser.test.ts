@@ -7,9 +7,11 @@
 
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { createEntry } from '@logkit/core'
 import { tempDir, waitFor } from '@logkit/core/testing'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
+import { createHttpSink } from '../src/index.js'
 import { exited, freePort, getJson, testApp, waitForUrl } from './helpers.js'
 
 const executablePath = process.env['LOGKIT_CHROMIUM'] ?? '/usr/bin/chromium'
@@ -188,5 +190,30 @@ t.test(
     compose.child.kill('SIGTERM')
     await exited(compose.child)
     t.equal(compose.child.exitCode, 0, 'compose shut down cleanly')
+  },
+)
+
+t.test(
+  'with a token: the link with ?token= opens the page, the stream runs on the HttpOnly cookie',
+  async (t) => {
+    const token = 'browser-token-0123456789abcdef'
+    const sink = await createHttpSink({ port: 0, token })
+    t.teardown(() => sink.close())
+    sink.write(
+      Array.from({ length: 5 }, (_, k) => createEntry({ msg: `kept ${k + 1}`, source: 'tok', seq: k + 1 })),
+    )
+    const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] })
+    t.teardown(() => browser.close())
+    const page = await browser.newPage()
+    const denied = await page.goto(sink.server.url)
+    t.equal(denied?.status(), 401, 'without the token the page is 401')
+    await page.goto(`${sink.server.url}?token=${token}`)
+    t.equal(page.url(), sink.server.url, 'the address bar has lost the token')
+    await page.waitForSelector('#state[data-state="live"]')
+    t.equal((await rows(page)).length, 5, 'EventSource got the stream with the cookie')
+    t.equal(await page.evaluate(() => document.cookie), '', "the page's script cannot read the token")
+    sink.write([createEntry({ msg: 'live one', source: 'tok', seq: 6 })])
+    await page.waitForFunction(() => document.querySelectorAll('.row.entry').length === 6)
+    t.pass('and live entries follow')
   },
 )
