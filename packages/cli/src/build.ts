@@ -35,6 +35,8 @@ export interface BuildOptions {
   readonly sources?: readonly SourceComponent[]
   /** Where sources find the app's runtime and shared-memory folders (default process.env). */
   readonly env?: RuntimeEnv
+  /** The collector's status, for sinks that show it (SinkContext.status). */
+  readonly status?: () => unknown
 }
 
 /**
@@ -93,6 +95,7 @@ export function buildPipeline(
     ...(options.onDiagnostic === undefined ? {} : { onDiagnostic: options.onDiagnostic }),
     ...(options.closeTimeoutMs === undefined ? {} : { closeTimeoutMs: options.closeTimeoutMs }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.status === undefined ? {} : { status: options.status }),
     // Relative paths in the manifest (a file sink's path) are the manifest's folder's.
     dir: dirname(resolve(plan.file)),
   })

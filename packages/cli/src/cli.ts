@@ -15,6 +15,7 @@ import { formatProblem, loadManifest } from './manifest.js'
 import { removePidFile, writePidFile } from './pid-file.js'
 import { replay } from './replay.js'
 import { schemaText } from './schema.js'
+import { tailWeb } from './tail-web.js'
 import { interpolate } from './yaml-tree.js'
 
 export interface Io {
@@ -281,12 +282,21 @@ export async function run(
     )
     .option('--no-follow', 'print the recent entries and exit')
     .option('--json', 'print NDJSON instead of pretty lines')
+    .option('--web', 'serve a live web view instead (needs @logkit/sink-http); prints its URL')
+    .option(
+      '--host <address>',
+      'with --web: address to listen on (default 127.0.0.1; beyond it, LOGKIT_WEB_TOKEN)',
+    )
+    .option('--port <port>', 'with --web: port (default 4780; 0: any free port)', (v) =>
+      Number.parseInt(v, 10),
+    )
     .addHelpText(
       'after',
       examples([
         'logkit tail --app demoapp',
         'logkit tail --app demoapp --level warn --source indexer',
         "logkit tail --app demoapp --grep 'timeout|refused' -n 20 --no-follow",
+        'logkit tail --app demoapp --web --port 4780',
       ]),
     )
     .action(
@@ -299,12 +309,35 @@ export async function run(
         lines: number
         follow: boolean
         json?: boolean
+        web?: boolean
+        host?: string
+        port?: number
       }) => {
         const abort = new AbortController()
         const stop = () => abort.abort()
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
         try {
+          if (opts.web === true) {
+            // The token comes from the environment: a command line is visible to every user (ps).
+            const token = io.env['LOGKIT_WEB_TOKEN']
+            await tailWeb(
+              appOf(opts, io.env),
+              io.env,
+              {
+                history: opts.lines,
+                ...(opts.host === undefined ? {} : { host: opts.host }),
+                ...(opts.port === undefined ? {} : { port: opts.port }),
+                ...(token === undefined || token === '' ? {} : { token }),
+                ...(opts.level === undefined ? {} : { level: opts.level }),
+                ...(opts.source === undefined ? {} : { source: opts.source }),
+                ...(opts.grep === undefined ? {} : { grep: opts.grep }),
+                onListening: (url) => io.stdout.write(`logkit tail --web: ${url}\n`),
+              },
+              abort.signal,
+            )
+            return
+          }
           await request(
             appOf(opts, io.env),
             io.env,

@@ -62,6 +62,8 @@ export interface ComposeOptions {
   readonly control?: boolean
   /** The control server's bounds (follower buffers, request lines, producer table, grep). */
   readonly controlLimits?: ControlServerOptions
+  /** The collector's status for sinks that show it (SinkContext.status); compose sets it to the control server's. */
+  readonly status?: () => unknown
   readonly minBackoffMs?: number
   readonly maxBackoffMs?: number
 }
@@ -123,6 +125,7 @@ export class PipelineRunner {
         headOperators: this.#options.headOperators?.(this.plan.name) ?? [],
         sharedSources: this.#shared,
         ...(this.#options.env === undefined ? {} : { env: this.#options.env }),
+        ...(this.#options.status === undefined ? {} : { status: this.#options.status }),
       })
       this.pipeline = pipeline
       this.totals.runs++
@@ -266,6 +269,7 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
           ...options,
           extraSinks: (name) => [...(options.extraSinks?.(name) ?? []), control.tapSink(sharing.has(name))],
           headOperators: (name) => [control.intake(), ...(options.headOperators?.(name) ?? [])],
+          status: () => control.status(),
         }
   say(
     `logkit: app ${plan.app}, ${plan.pipelines.length} pipeline${plan.pipelines.length === 1 ? '' : 's'} from ${file}`,

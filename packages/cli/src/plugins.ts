@@ -42,6 +42,7 @@ export const shortNames: Readonly<Record<Kind, Readonly<Record<string, string>>>
   sink: {
     console: '@logkit/core',
     file: '@logkit/sink-file',
+    http: '@logkit/sink-http',
     webhook: '@logkit/sink-webhook',
   },
 }

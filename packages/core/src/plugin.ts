@@ -81,6 +81,12 @@ export interface SinkContext {
    * process's working directory.
    */
   readonly dir?: string | undefined
+  /**
+   * The collector's status, as `logkit status --json` prints it (pipelines,
+   * sink queues, producers), for a sink that shows it (the http sink's
+   * producer panel); undefined outside `logkit compose`.
+   */
+  readonly status?: (() => unknown) | undefined
 }
 
 /**

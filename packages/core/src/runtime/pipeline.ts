@@ -73,6 +73,8 @@ export interface PipelineOptions {
   readonly env?: RuntimeEnv
   /** The folder relative paths in components' options are relative to (a manifest's; default the working directory). */
   readonly dir?: string
+  /** The collector's status, handed to sinks (see SinkContext.status). */
+  readonly status?: () => unknown
 }
 
 export interface SourceStats {
@@ -228,6 +230,7 @@ class PipelineImpl implements Pipeline {
               app: this.#app,
               report,
               dir: this.#options.dir,
+              ...(this.#options.status === undefined ? {} : { status: this.#options.status }),
             }))
           queue = input.queue
           retry = input.retry

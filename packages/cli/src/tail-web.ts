@@ -1,0 +1,117 @@
+// `logkit tail --web`: the http sink's web view beside a running compose, fed
+// through its control socket (one `tail` stream in NDJSON, and a `status`
+// request every few seconds for the producer panel). The page, the SSE stream
+// and every bound are @logkit/sink-http's own (its WebServer); this file only
+// connects the two. The control socket's own losses (its follower buffer)
+// reach the browsers as `missed`.
+
+import { pathToFileURL } from 'node:url'
+import { entryFromJsonLine, type LogEntry, type RuntimeEnv } from '@logkit/core'
+import { request, type TailFilter } from './control.js'
+import { cliError } from './errors.js'
+import { PluginResolver } from './plugins.js'
+
+export interface TailWebOptions extends TailFilter {
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  /** Access token (from the environment: never on the command line). */
+  readonly token?: string | undefined
+  /** Entries of the collector's history to start with. */
+  readonly history: number
+  /** How often the producer panel's status is asked for (default 2 s). */
+  readonly statusEveryMs?: number | undefined
+  /** Called with the view's URL once it listens. */
+  readonly onListening?: (url: string) => void
+}
+
+interface WebServerLike {
+  readonly url: string
+  listen(): Promise<void>
+  publish(entries: readonly LogEntry[]): void
+  feedMissed(count: number): void
+  close(): Promise<void>
+}
+
+interface SinkHttpModule {
+  validateHttpOptions(options: unknown): Record<string, unknown>
+  WebServer: new (options: Record<string, unknown>) => WebServerLike
+}
+
+async function loadSinkHttp(): Promise<SinkHttpModule> {
+  const file = new PluginResolver(process.cwd()).resolvePackage('@logkit/sink-http')
+  if (file === undefined) {
+    throw cliError(
+      'LOGKIT_ERR_CLI_USAGE',
+      'logkit tail --web needs @logkit/sink-http: npm install @logkit/sink-http',
+    )
+  }
+  return (await import(pathToFileURL(file).href)) as SinkHttpModule
+}
+
+/** Serves the web view of `app`'s running compose until `signal` aborts or the collector goes. */
+export async function tailWeb(
+  app: string,
+  env: RuntimeEnv,
+  options: TailWebOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  const http = await loadSinkHttp()
+  const config = http.validateHttpOptions({
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+  })
+  // The first status before the view opens: it also says the collector is there.
+  let status: unknown
+  await request(app, env, { op: 'status' }, (reply) => {
+    status = reply['status']
+  })
+  const server = new http.WebServer({ ...config, status: () => status, title: app })
+  await server.listen()
+  options.onListening?.(server.url)
+  let polling = false
+  const poll = setInterval(() => {
+    if (polling) return
+    polling = true
+    request(app, env, { op: 'status' }, (reply) => {
+      status = reply['status']
+    })
+      .catch(() => {}) // the stream below ends when the collector goes
+      .finally(() => {
+        polling = false
+      })
+  }, options.statusEveryMs ?? 2000)
+  // An abort ends the wait even when the control socket's line reader does not end on destroy().
+  const aborted = new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    signal.addEventListener('abort', () => resolve(), { once: true })
+  })
+  try {
+    const following = request(
+      app,
+      env,
+      {
+        op: 'tail',
+        history: options.history,
+        follow: true,
+        format: 'json',
+        ...(options.level === undefined ? {} : { level: options.level }),
+        ...(options.source === undefined ? {} : { source: options.source }),
+        ...(options.grep === undefined ? {} : { grep: options.grep }),
+      },
+      (reply) => {
+        if (typeof reply['missed'] === 'number') {
+          server.feedMissed(reply['missed'])
+          return
+        }
+        const entry = entryFromJsonLine(String(reply['line']))
+        if (entry !== undefined) server.publish([entry])
+      },
+      signal,
+    )
+    await Promise.race([following, aborted])
+  } finally {
+    clearInterval(poll)
+    await server.close()
+  }
+}
