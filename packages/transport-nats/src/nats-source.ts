@@ -105,6 +105,8 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     let acked = 0
     let stopped = false
     let current: ConsumerMessages | undefined
+    /** Messages fetched and not yet emitted (at most one pull's). */
+    const held: JsMsg[] = []
     /** Wakes the pull loop when acknowledgements made room. */
     let wake: (() => void) | undefined
     let redeliveredUnreported = 0
@@ -138,6 +140,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     const working = setInterval(
       () => {
         for (let i = state.head; i < state.releases.length; i++) (state.releases[i] as Release).msg.working()
+        for (const msg of held) msg.working()
       },
       Math.max(500, Math.floor(config.ackWaitMs / 2)),
     )
@@ -218,7 +221,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
           await Promise.race([ctx.demand.ready(), aborted])
           continue
         }
-        const room = config.maxAckPending - unacked()
+        const room = config.maxAckPending - unacked() - held.length
         if (room <= 0) {
           await Promise.race([new Promise<void>((r) => (wake = r)), aborted])
           wake = undefined
@@ -229,15 +232,23 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
             max_messages: Math.min(config.batch, room),
             expires: PULL_EXPIRES_MS,
           })
-          for await (const msg of current) {
-            take(msg)
-            if (ctx.signal.aborted) break
-          }
+          for await (const msg of current) held.push(msg)
         } catch {
           // The server went away, or the consumer's leader moved: the client reconnects; ask again soon.
           await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
         } finally {
           current = undefined
+        }
+        // One message at a time while there is demand: a message holds at
+        // most MAX_BATCH_ENTRIES per batch, so a queue gets at most that
+        // beyond its capacity. What is fetched and not yet emitted stays
+        // delivered (working() keeps it ours) and is emitted first.
+        while (held.length > 0 && !ctx.signal.aborted) {
+          if (ctx.demand.paused) {
+            await Promise.race([ctx.demand.ready(), aborted])
+            continue
+          }
+          take(held.shift() as JsMsg)
         }
         reportCounts()
       }
