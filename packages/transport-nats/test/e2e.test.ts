@@ -4,7 +4,6 @@
 // writes them to its file. Each entry arrives exactly once, identified by
 // (hostname, pid, seq); `logkit status` shows both NATS components.
 
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { waitFor } from '@logkit/core/testing'
 import t from 'tap'
@@ -52,7 +51,7 @@ for (const encoding of ['frames', 'ndjson'] as const) {
       ]),
       { NATS_URL: server.url },
     )
-    await waitFor(() => existsSync(scene.session(app)), 'the host collector to start', 30_000)
+    await scene.started(app, host)
     const producers = Array.from({ length: PRODUCERS }, (_, k) => scene.produce(app, `w${k}`, each))
     const printed = await Promise.all(producers.map((p) => p.done))
     for (const line of printed)

@@ -92,6 +92,20 @@ export class Scene {
     })
   }
 
+  /** Resolves once the collector of `app` runs (its session file is there); rejects with its output when it exits first. */
+  async started(app: string, collector: Collector, timeoutMs = 30_000): Promise<void> {
+    const file = this.session(app)
+    const deadline = Date.now() + timeoutMs
+    while (!existsSync(file)) {
+      if (collector.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `collector of ${app} did not start (exit ${collector.child.exitCode}): ${collector.stderr()}`,
+        )
+      }
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
   /** The session file a collector of `app` writes once it runs. */
   session(app: string): string {
     return join(this.env['LOGKIT_RUNTIME_DIR'] as string, app, 'session.json')
