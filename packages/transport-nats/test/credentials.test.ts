@@ -108,7 +108,11 @@ t.test('logkit compose with a wrong password: a clear error at start-up, the pas
   const host = scene.compose(file, { NATS_URL: server.url, NATS_PASSWORD: 'Wr0ng-Secret-pw' })
   await exited(host.child)
   t.not(host.child.exitCode, 0, 'compose exits non-zero')
-  t.match(host.stderr(), /host: failed to start: .*LOGKIT_ERR_CLI_PIPELINE_FAILED/, 'the pipeline did not start')
+  t.match(
+    host.stderr(),
+    /host: failed to start: .*LOGKIT_ERR_CLI_PIPELINE_FAILED/,
+    'the pipeline did not start',
+  )
   t.match(host.stderr(), /refused the credentials/, 'saying what is wrong')
   t.notMatch(host.stderr() + host.stdout(), 'Wr0ng-Secret-pw', 'the password is not printed')
 })
