@@ -28,6 +28,7 @@ import { pinoScenario } from './pino.js'
 import { collectorRss } from './rss.js'
 import { scaling } from './scaling.js'
 import { producerStartup } from './startup.js'
+import { natsScenario } from './nats.js'
 import { webhookScenario } from './webhook.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
@@ -351,4 +352,5 @@ export const scenarios = [
   compose,
   pinoWays,
   webhookScenario,
+  natsScenario,
 ]

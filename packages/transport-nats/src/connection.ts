@@ -214,6 +214,8 @@ export class Connection {
     this.#closed = true
     const nc = this.nc
     if (nc === undefined) return
+    // What was published last (a source's acks) reaches the server first, when there is one.
+    if (this.server !== '') await within(nc.flush(), 1000).catch(() => {})
     this.server = ''
     await nc.close().catch(() => {})
   }
