@@ -24,11 +24,11 @@ import { fields, message, pinoTransportContender, shmContender } from './contend
 import { endToEnd } from './e2e.js'
 import { latency } from './latency.js'
 import { compare, report } from './measure.js'
+import { natsScenario } from './nats.js'
 import { pinoScenario } from './pino.js'
 import { collectorRss } from './rss.js'
 import { scaling } from './scaling.js'
 import { producerStartup } from './startup.js'
-import { natsScenario } from './nats.js'
 import { webhookScenario } from './webhook.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
