@@ -205,6 +205,14 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       if (emitted <= acked) release(acked)
     }
 
+    // One message at a time, as it comes, while there is demand: a message
+    // holds at most MAX_BATCH_ENTRIES per batch, so a queue gets at most that
+    // beyond its capacity. What is fetched and not yet emitted stays
+    // delivered (working() keeps it ours) and goes first.
+    const emitHeld = () => {
+      while (held.length > 0 && !ctx.demand.paused && !ctx.signal.aborted) take(held.shift() as JsMsg)
+    }
+
     const aborted = new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve()
       ctx.signal.addEventListener('abort', () => resolve(), { once: true })
@@ -232,23 +240,20 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
             max_messages: Math.min(config.batch, room),
             expires: PULL_EXPIRES_MS,
           })
-          for await (const msg of current) held.push(msg)
+          for await (const msg of current) {
+            held.push(msg)
+            emitHeld()
+          }
         } catch {
           // The server went away, or the consumer's leader moved: the client reconnects; ask again soon.
           await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
         } finally {
           current = undefined
         }
-        // One message at a time while there is demand: a message holds at
-        // most MAX_BATCH_ENTRIES per batch, so a queue gets at most that
-        // beyond its capacity. What is fetched and not yet emitted stays
-        // delivered (working() keeps it ours) and is emitted first.
+        // What the pull brought and demand did not let out yet: emitted as demand comes back.
         while (held.length > 0 && !ctx.signal.aborted) {
-          if (ctx.demand.paused) {
-            await Promise.race([ctx.demand.ready(), aborted])
-            continue
-          }
-          take(held.shift() as JsMsg)
+          await Promise.race([ctx.demand.ready(), aborted])
+          emitHeld()
         }
         reportCounts()
       }
