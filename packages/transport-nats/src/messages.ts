@@ -229,34 +229,63 @@ export class MessageMaker {
     const subjects = this.#subjects
     for (const batch of batches) {
       const index = batch.index
+      if (this.#encoding === 'ndjson') {
+        // Runs of rows of one subject are rendered by one call, then taken line by line.
+        for (let k = 0; k < batch.length; ) {
+          const subject = subjects.forRow(index, batch.row(k))
+          let end = k + 1
+          while (end < batch.length && subjects.forRow(index, batch.row(end)) === subject) end++
+          this.#addLines(subject, batch, k, end)
+          k = end
+        }
+        continue
+      }
       const spans = index.spans
       for (let k = 0; k < batch.length; k++) {
         const row = batch.row(k)
-        const subject = subjects.forRow(index, row)
-        const identity = { host: '', pid: index.pid[row] as number, seq: index.seq[row] as number }
-        if (this.#encoding === 'frames') {
-          const at = row * SPAN_STRIDE + SPAN_ENTRY
-          this.#addRecord(
-            subject,
-            index.buf,
-            spans[at] as number,
-            spans[at + 1] as number,
-            identity,
-            index,
-            row,
-          )
-        } else {
-          const renderer = this.#renderer
-          renderer.reset()
-          const before = renderer.invalidFields
-          rowSelection[0] = row
-          renderer.renderSelection(index, rowSelection, 0, 1)
-          this.invalidFields += renderer.invalidFields - before
-          this.#addRecord(subject, renderer.out, 0, renderer.pos, identity, index, row)
-        }
+        const at = row * SPAN_STRIDE + SPAN_ENTRY
+        this.#addRecord(
+          subjects.forRow(index, row),
+          index.buf,
+          spans[at] as number,
+          spans[at + 1] as number,
+          { host: '', pid: index.pid[row] as number, seq: index.seq[row] as number },
+          index,
+          row,
+        )
       }
     }
     subjects.release()
+  }
+
+  /** Rows from … to-1 of a batch, all of one subject, as JSON lines (JsonRenderer: copied, not decoded). */
+  #addLines(subject: string, batch: EntryBatch, from: number, to: number): void {
+    const renderer = this.#renderer
+    const index = batch.index
+    for (let k = from; k < to; ) {
+      renderer.reset()
+      const before = renderer.invalidFields
+      const stop = renderer.renderSelection(index, batch.rows, k, to)
+      this.invalidFields += renderer.invalidFields - before
+      const out = renderer.out
+      let start = 0
+      for (; k < stop; k++) {
+        const row = batch.row(k)
+        if (index.valid[row] === 0) continue // rendered as nothing
+        // A JSON line holds no raw newline (escaped): each ends at the next one.
+        const end = out.indexOf(10, start) + 1
+        this.#addRecord(
+          subject,
+          out,
+          start,
+          end,
+          { host: '', pid: index.pid[row] as number, seq: index.seq[row] as number },
+          index,
+          row,
+        )
+        start = end
+      }
+    }
   }
 
   /** The messages of everything added, sealed; the maker is empty again. */
@@ -370,5 +399,4 @@ export class MessageMaker {
   }
 }
 
-const rowSelection = new Int32Array(1)
 const lastRows = new WeakMap<Builder, { index: EntryIndex; row: number }>()

@@ -96,7 +96,12 @@ for (const encoding of ['frames', 'ndjson'] as const) {
     const first = got.find((e) => e.source === 'web' && e.seq === 1)
     t.equal(first?.fields.json, '{"i":1}', 'fields kept')
     await reader.pipeline.close()
-    const consumer = await jsm.consumers.info('LOGKIT', `c${encoding}`)
+    // The last acknowledgements leave as the pipeline closes: wait for the server to have them.
+    let consumer = await jsm.consumers.info('LOGKIT', `c${encoding}`)
+    for (let tries = 0; consumer.num_ack_pending > 0 && tries < 500; tries++) {
+      await new Promise((r) => setTimeout(r, 20))
+      consumer = await jsm.consumers.info('LOGKIT', `c${encoding}`)
+    }
     t.equal(consumer.num_ack_pending, 0, 'every message acknowledged once written')
     t.equal(consumer.delivered.consumer_seq, 5, 'each delivered once')
   })
