@@ -177,7 +177,12 @@ interface Builder {
   pos: number
   entries: number
   first: Identity
-  last: Identity
+  // The last entry's identity; from the byte path its host is read only when the message is sealed.
+  lastPid: number
+  lastSeq: number
+  lastHost: string | undefined
+  lastIndex: EntryIndex | undefined
+  lastRow: number
 }
 
 /**
@@ -192,6 +197,9 @@ export class MessageMaker {
   readonly #maxEntries: number
   readonly #subjects: Subjects
   readonly #builders = new Map<string, Builder>()
+  /** The builder used last, asked first (one subject is the usual case). */
+  #lastSubject: string | undefined
+  #lastBuilder: Builder | undefined
   #out: OutMessage[] = []
   readonly #writer = new ProtoWriter()
   readonly #renderer = new JsonRenderer({ size: 64 * 1024 })
@@ -210,16 +218,15 @@ export class MessageMaker {
   addEntries(entries: readonly LogEntry[]): void {
     for (const entry of entries) {
       const subject = this.#subjects.forEntry(entry)
-      const identity = { host: entry.hostname, pid: entry.pid, seq: entry.seq }
       if (this.#encoding === 'frames') {
         const w = this.#writer
         w.reset(0)
         writeEntry(w, entry)
-        this.#addRecord(subject, w.buf, 0, w.pos, identity)
+        this.#addRecord(subject, w.buf, 0, w.pos, entry.pid, entry.seq, entry.hostname)
       } else {
         const line = Buffer.from(`${formatJson(entry)}\n`)
         if (!entry.fields.wellFormed) this.invalidFields++
-        this.#addRecord(subject, line, 0, line.length, identity)
+        this.#addRecord(subject, line, 0, line.length, entry.pid, entry.seq, entry.hostname)
       }
     }
   }
@@ -249,7 +256,9 @@ export class MessageMaker {
           index.buf,
           spans[at] as number,
           spans[at + 1] as number,
-          { host: '', pid: index.pid[row] as number, seq: index.seq[row] as number },
+          index.pid[row] as number,
+          index.seq[row] as number,
+          undefined,
           index,
           row,
         )
@@ -279,7 +288,9 @@ export class MessageMaker {
           out,
           start,
           end,
-          { host: '', pid: index.pid[row] as number, seq: index.seq[row] as number },
+          index.pid[row] as number,
+          index.seq[row] as number,
+          undefined,
           index,
           row,
         )
@@ -292,19 +303,24 @@ export class MessageMaker {
   take(): OutMessage[] {
     for (const builder of this.#builders.values()) if (builder.entries > 0) this.#seal(builder)
     this.#builders.clear()
+    this.#lastSubject = undefined
+    this.#lastBuilder = undefined
     const out = this.#out
     this.#out = []
     return out
   }
 
+  /** One entry's record: its bytes, and its identity (host given, or read from row of index when needed). */
   #addRecord(
     subject: string,
     src: Buffer,
     start: number,
     end: number,
-    identity: Identity,
+    pid: number,
+    seq: number,
+    host: string | undefined,
     index?: EntryIndex,
-    row?: number,
+    row = 0,
   ): void {
     const length = end - start
     const frames = this.#encoding === 'frames'
@@ -314,13 +330,12 @@ export class MessageMaker {
       this.tooLarge++
       return
     }
-    let builder = this.#builders.get(subject)
+    let builder = subject === this.#lastSubject ? this.#lastBuilder : this.#builders.get(subject)
     if (
       builder !== undefined &&
       (builder.pos + recordSize > this.#maxBytes || builder.entries >= this.#maxEntries)
     ) {
       this.#seal(builder)
-      builder = undefined
     }
     if (builder === undefined) {
       builder = {
@@ -328,20 +343,29 @@ export class MessageMaker {
         buf: Buffer.allocUnsafe(Math.min(this.#maxBytes, Math.max(16 * 1024, overhead + recordSize * 64))),
         pos: overhead,
         entries: 0,
-        first: identity,
-        last: identity,
+        first: { host: '', pid: 0, seq: 0 },
+        lastPid: 0,
+        lastSeq: 0,
+        lastHost: undefined,
+        lastIndex: undefined,
+        lastRow: 0,
       }
       this.#builders.set(subject, builder)
     }
+    this.#lastSubject = subject
+    this.#lastBuilder = builder
     if (builder.entries === 0) {
-      builder.first = identity
-      if (index !== undefined && row !== undefined) identity.host = index.text(row, SPAN_HOSTNAME)
+      builder.first = {
+        host: host ?? (index === undefined ? '' : index.text(row, SPAN_HOSTNAME)),
+        pid,
+        seq,
+      }
     }
-    builder.last = identity
-    if (builder.entries > 0 && index !== undefined && row !== undefined) {
-      // The last entry's host is read only when the message is sealed (below); keep where it is.
-      lastRows.set(builder, { index, row })
-    }
+    builder.lastPid = pid
+    builder.lastSeq = seq
+    builder.lastHost = host
+    builder.lastIndex = index
+    builder.lastRow = row
     if (builder.pos + recordSize > builder.buf.length) {
       const grown = Buffer.allocUnsafe(
         Math.min(this.#maxBytes, Math.max(builder.buf.length * 2, builder.pos + recordSize)),
@@ -363,11 +387,14 @@ export class MessageMaker {
   }
 
   #seal(builder: Builder): void {
-    const where = lastRows.get(builder)
-    if (where !== undefined) {
-      builder.last.host = where.index.text(where.row, SPAN_HOSTNAME)
-      lastRows.delete(builder)
+    const last: Identity = {
+      host:
+        builder.lastHost ??
+        (builder.lastIndex === undefined ? '' : builder.lastIndex.text(builder.lastRow, SPAN_HOSTNAME)),
+      pid: builder.lastPid,
+      seq: builder.lastSeq,
     }
+    builder.lastIndex = undefined
     let data: Buffer
     let hash: number
     if (this.#encoding === 'frames') {
@@ -391,12 +418,10 @@ export class MessageMaker {
     this.#out.push({
       subject: builder.subject,
       data,
-      msgID: messageId(builder.first, builder.last, builder.entries, hash),
+      msgID: messageId(builder.first, last, builder.entries, hash),
       entries: builder.entries,
     })
     builder.pos = this.#encoding === 'frames' ? FRAME_HEADER_SIZE + BATCH_HEAD_MAX : 0
     builder.entries = 0
   }
 }
-
-const lastRows = new WeakMap<Builder, { index: EntryIndex; row: number }>()
