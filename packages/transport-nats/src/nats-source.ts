@@ -56,6 +56,8 @@ import { Observable } from 'rxjs'
 const NS = 1_000_000
 /** Longest a pull waits for messages before asking again (and looking at the abort signal). */
 const PULL_EXPIRES_MS = 1000
+/** Longest the source waits at close for what it emitted to be acknowledged. */
+const SETTLE_MS = 5000
 /** Indexes kept for reuse. */
 const INDEX_POOL = 64
 
@@ -275,8 +277,23 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       }
     }
 
+    /**
+     * After the last pull: what was fetched and not emitted goes back at once
+     * (nak: another collector may take it now), and the source completes once
+     * what it emitted is acknowledged (the pipeline's sinks write on while the
+     * sources drain), at most SETTLE_MS, with the acknowledgements flushed to
+     * the server: a collector that exits right after close does not leave
+     * them unsent (they would come again, as duplicates).
+     */
+    const settle = async () => {
+      for (const msg of held.splice(0)) msg.nak()
+      const deadline = Date.now() + Math.min(config.ackWaitMs, SETTLE_MS)
+      while (unacked() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      if (unacked() === 0) await conn.close()
+    }
+
     Promise.race([run(), aborted.then(() => undefined)])
-      .then((consumer) => (consumer === undefined ? undefined : pull(consumer)))
+      .then((consumer) => (consumer === undefined ? undefined : pull(consumer).then(settle)))
       .then(
         () => {
           reportCounts()

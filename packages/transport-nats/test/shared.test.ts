@@ -9,7 +9,7 @@ import { createEntry } from '@logkit/core'
 import { waitFor } from '@logkit/core/testing'
 import { jetstreamManager } from '@nats-io/jetstream'
 import t from 'tap'
-import { createNatsSink, natsSinkOptions } from '../src/index.js'
+import { createNatsSink, ensureStream, natsSinkOptions } from '../src/index.js'
 import { client, startServer } from './helpers.js'
 import { envRef, exited, jsonLines, Scene, stallSink } from './processes.js'
 
@@ -41,13 +41,27 @@ t.test(
         ]),
         { NATS_URL: server.url },
       )
-    const a = central('a', [`      - { use: ${stallSink}, path: ${fileA}, stallAfter: 4 }`])
+    // A's queue is small: once its sink holds, A stops pulling and B takes the rest.
+    const a = central('a', [
+      `      - { use: ${stallSink}, path: ${fileA}, stallAfter: 4, queue: { capacity: 50 } }`,
+    ])
     const b = central('b', [`      - { use: file, path: ${fileB}, format: json }`])
     await scene.started(`${app}a`, a)
     await scene.started(`${app}b`, b)
 
     const nc = await client(t, server.url)
     const jsm = await jetstreamManager(nc)
+    // The stream, then both collectors pulling, before anything is published.
+    await ensureStream(jsm, natsSinkOptions.parse({}).stream, 'logkit.x')
+    for (let tries = 0; ; tries++) {
+      const waiting = await jsm.consumers
+        .info('LOGKIT', 'shared')
+        .then((info) => info.num_waiting)
+        .catch(() => 0)
+      if (waiting >= 2) break
+      if (tries > 600) throw new Error('the two collectors did not both pull')
+      await new Promise((r) => setTimeout(r, 50))
+    }
     const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, maxMessageEntries: 10 }), {
       report: () => {},
     })
