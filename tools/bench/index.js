@@ -24,7 +24,7 @@ console.log(
 const started = Date.now()
 // Quick mode keeps under a minute on 2 cores: the scenarios that run many
 // processes for seconds each (SLOW) run only when named with --only.
-const SLOW = new Set(['scaling', 'latency', 'rss', 'e2e', 'compose'])
+const SLOW = new Set(['scaling', 'latency', 'rss', 'e2e', 'compose', 'nats'])
 const skipped = []
 for (const scenario of scenarios) {
   if (only && !only.includes(scenario.name)) continue

@@ -24,6 +24,7 @@ import { fields, message, pinoTransportContender, shmContender } from './contend
 import { endToEnd } from './e2e.js'
 import { latency } from './latency.js'
 import { compare, report } from './measure.js'
+import { natsScenario } from './nats.js'
 import { pinoScenario } from './pino.js'
 import { collectorRss } from './rss.js'
 import { scaling } from './scaling.js'
@@ -353,4 +354,5 @@ export const scenarios = [
   pinoWays,
   webhookScenario,
   webViewScenario,
+  natsScenario,
 ]

@@ -801,6 +801,16 @@ export function flushLines(flush: FlushReply): string[] {
   return out
 }
 
+/** A component's own status (Sink.status, a source's status()) as `name value, …`. */
+function statusText(status: Record<string, unknown>): string {
+  return Object.entries(status)
+    .map(
+      ([name, value]) =>
+        `${name} ${value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+    )
+    .join(', ')
+}
+
 /** Human lines for `logkit status`. */
 export function statusLines(status: Record<string, unknown>): string[] {
   const s = status as {
@@ -811,6 +821,7 @@ export function statusLines(status: Record<string, unknown>): string[] {
       state: string
       in: number
       out: number
+      sources?: { id: string; status?: Record<string, unknown> }[]
       sinks: {
         id: string
         written: number
@@ -818,6 +829,7 @@ export function statusLines(status: Record<string, unknown>): string[] {
         dropped: number
         failed: number
         capacity: number
+        status?: Record<string, unknown>
       }[]
       diagnostics: Record<string, number>
     }[]
@@ -834,10 +846,14 @@ export function statusLines(status: Record<string, unknown>): string[] {
   const out = [`app ${s.app}: collector pid ${s.pid}`]
   for (const p of s.pipelines) {
     out.push(`  pipeline ${p.name} (${p.state}): ${p.in} in, ${p.out} out`)
+    for (const source of p.sources ?? []) {
+      if (source.status !== undefined) out.push(`    source ${source.id}: ${statusText(source.status)}`)
+    }
     for (const sink of p.sinks) {
       out.push(
         `    sink ${sink.id}: ${sink.written} written, queue ${sink.queued}/${sink.capacity}, ${sink.dropped} dropped, ${sink.failed} failed`,
       )
+      if (sink.status !== undefined) out.push(`      ${statusText(sink.status)}`)
     }
     const diagnostics = Object.entries(p.diagnostics)
     if (diagnostics.length > 0)

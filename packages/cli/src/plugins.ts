@@ -2,6 +2,7 @@
 //
 //   short name  shm, fifo, stdin      → @logkit/transport-NAME (stdin lives in transport-fifo)
 //               file, webhook, …      → @logkit/sink-NAME; console is in core
+//               nats (both kinds)     → @logkit/transport-nats
 //               filter, rateLimit, …  → core's operators
 //   package     @acme/logkit-sink-s3  → its default export (or definitions[…])
 //   path        ./ops/mask.js         → the user's module, relative to the manifest
@@ -37,6 +38,7 @@ export const shortNames: Readonly<Record<Kind, Readonly<Record<string, string>>>
     fifo: '@logkit/transport-fifo',
     stdin: '@logkit/transport-fifo',
     pino: '@logkit/pino/pipeline',
+    nats: '@logkit/transport-nats',
   },
   operator: Object.fromEntries(Object.keys(coreOperators).map((name) => [name, '@logkit/core'])),
   sink: {
@@ -44,6 +46,7 @@ export const shortNames: Readonly<Record<Kind, Readonly<Record<string, string>>>
     file: '@logkit/sink-file',
     http: '@logkit/sink-http',
     webhook: '@logkit/sink-webhook',
+    nats: '@logkit/transport-nats',
   },
 }
 

@@ -29,6 +29,12 @@ export interface Sink {
    * the next collector.
    */
   closing?(): void
+  /**
+   * Optional: what `logkit status` shows of the sink beside the runtime's
+   * counts (a connection, messages in flight), as a few named numbers or
+   * short strings. Never secrets. Called on every status request: cheap.
+   */
+  status?(): Record<string, unknown>
   /** Flush and release resources; no write follows. */
   close?(): void | Promise<void>
 }

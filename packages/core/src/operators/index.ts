@@ -1,5 +1,6 @@
 export { type BatchOptions, batch, batchDefinition } from './batch.js'
 export { type CoreOperatorName, coreOperators } from './core-operators.js'
+export { type DedupeOptions, dedupe, dedupeDefinition } from './dedupe.js'
 export { type EnrichOptions, enrich, enrichDefinition } from './enrich.js'
 export {
   compileFilter,

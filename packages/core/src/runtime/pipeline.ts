@@ -83,6 +83,17 @@ export interface SourceStats {
   /** Entries done end to end (the ack watermark). */
   readonly acknowledged: number
   readonly completed: boolean
+  /** The source's own status, when its Observable has a `status()` method (see SourceStatus). */
+  readonly status?: Record<string, unknown>
+}
+
+/**
+ * A source's Observable may carry a `status()` method: what `logkit status`
+ * shows of it (a connection, acknowledgements pending), as a few named numbers
+ * or short strings. Never secrets. Called on every status request: cheap.
+ */
+export interface SourceStatus {
+  status(): Record<string, unknown>
 }
 
 export interface PipelineStats {
@@ -153,6 +164,7 @@ interface SourceState {
   readonly stream: AckStream
   emitted: number
   completed: boolean
+  status?: (() => Record<string, unknown>) | undefined
   subscription?: Subscription
 }
 
@@ -322,6 +334,7 @@ class PipelineImpl implements Pipeline {
         emitted: s.emitted,
         acknowledged: s.stream.done,
         completed: s.completed,
+        ...(s.status === undefined ? {} : { status: s.status() }),
       })),
       sinks: this.#sinks.map((sink) => sink.stats),
       in: this.#in,
@@ -382,6 +395,8 @@ class PipelineImpl implements Pipeline {
         resolve()
         return
       }
+      const status = (observable as Partial<SourceStatus>).status
+      if (typeof status === 'function') source.status = () => status.call(observable)
       const done = () => {
         source.completed = true
         resolve()

@@ -61,6 +61,8 @@ export interface SinkStats {
   readonly queued: number
   readonly policy: OverflowPolicy
   readonly capacity: number
+  /** The sink's own status (Sink.status), when it has one. */
+  readonly status?: Record<string, unknown>
 }
 
 type Item = LogEntry | readonly LogEntry[] | EntryBatch
@@ -160,6 +162,7 @@ export class SinkRunner {
       queued: this.#queued,
       policy: this.#policy,
       capacity: this.#capacity,
+      ...(this.#sink.status === undefined ? {} : { status: this.#sink.status() }),
     }
   }
 

@@ -17,13 +17,14 @@ const bad: Record<string, unknown> = {
   batch: { maxWaitMs: 'soon' },
   redact: { paths: ['a['] },
   enrich: { override: 'yes' },
+  dedupe: { maxEntries: 0 },
 }
 
-t.test('coreOperators holds the six definitions by manifest name', (t) => {
+t.test('coreOperators holds the seven definitions by manifest name', (t) => {
   t.same(
     Object.keys(coreOperators).sort(),
-    ['batch', 'enrich', 'filter', 'format', 'rateLimit', 'redact'],
-    'the six core operators are there',
+    ['batch', 'dedupe', 'enrich', 'filter', 'format', 'rateLimit', 'redact'],
+    'the seven core operators are there',
   )
   for (const [name, definition] of Object.entries(definitions)) {
     t.equal(definition.name, name, `${name} is keyed by its manifest name`)

@@ -1,0 +1,326 @@
+// The NATS sink: a per-host collector's entries → JetStream. A write resolves
+// only once JetStream has acknowledged every message of it (stored on the
+// stream's replicas), so the runtime acknowledges upstream, and the shm ring
+// on the host releases, only what the cluster has stored.
+//
+//   write / writeEntries ──▶ MessageMaker (by subject) ──▶ publish, at most
+//   maxInFlight unacknowledged ──▶ every PubAck ──▶ resolve
+//
+// A publish that fails (no server, no stream leader while one is elected, the
+// ack timing out) fails the write; the runtime retries it by its policy
+// (block: held until it goes through). The retry publishes the same
+// messages with the same ids, and JetStream drops those it had stored.
+// Reconnecting is the client's (forever); the first connection is retried
+// by Connection, so a sink whose server is down at start holds its entries
+// (the runtime's queue fills, demand pauses, producers' rings fill and
+// block) and delivers them once the server is up.
+
+import type { DiagnosticReporter, LogEntry, Sink } from '@logkit/core'
+import type { EntryBatch } from '@logkit/core/wire'
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from '@nats-io/jetstream'
+import { CONNECT_GRACE_MS, Connection, clientOptions, within } from './connection.js'
+import { natsError } from './errors.js'
+import { MessageMaker, type OutMessage } from './messages.js'
+import type { NatsSinkConfig, StreamConfig } from './options.js'
+import { subjectMatches } from './subjects.js'
+
+export interface NatsSinkContext {
+  readonly report: DiagnosticReporter
+  readonly id?: string | undefined
+  readonly app?: string | undefined
+  /** The folder relative creds and TLS paths are relative to. */
+  readonly dir?: string | undefined
+}
+
+export interface NatsSinkStatus {
+  readonly [key: string]: unknown
+  /** The server connected to, '' while disconnected. */
+  readonly server: string
+  /** Messages published and not yet acknowledged by JetStream. */
+  readonly inFlight: number
+  readonly published: number
+  readonly acknowledged: number
+  /** Messages JetStream had stored already (a retried write's). */
+  readonly duplicates: number
+  readonly reconnects: number
+}
+
+export interface NatsSink extends Sink {
+  status(): NatsSinkStatus
+}
+
+const NS = 1_000_000
+
+/** The sink, connecting in the background; see openNatsSink for the one that reports bad credentials at once. */
+export function createNatsSink(config: NatsSinkConfig, ctx: NatsSinkContext): NatsSink {
+  return new NatsJetStreamSink(config, ctx)
+}
+
+/**
+ * The sink, after waiting up to CONNECT_GRACE_MS for its first connection: an
+ * error that retrying does not mend (credentials, TLS, a stream that cannot
+ * be made) is thrown here, at start-up; a server that is not up yet is waited
+ * for in the background.
+ */
+export async function openNatsSink(config: NatsSinkConfig, ctx: NatsSinkContext): Promise<NatsSink> {
+  const sink = new NatsJetStreamSink(config, ctx)
+  try {
+    await within(sink.started, CONNECT_GRACE_MS)
+  } catch (err) {
+    await sink.close()
+    throw err
+  }
+  return sink
+}
+
+class NatsJetStreamSink implements NatsSink {
+  readonly #config: NatsSinkConfig
+  readonly #report: DiagnosticReporter
+  readonly #conn: Connection
+  readonly #maker: MessageMaker
+  /** Resolves once connected and the stream is there; replaced after a failure that may mend. */
+  #ready: Promise<JetStreamClient>
+  readonly started: Promise<unknown>
+  #inFlight = 0
+  #published = 0
+  #acknowledged = 0
+  #duplicates = 0
+  #closing = false
+  #closed = false
+  /** Rejects every wait of the current write when closing() finds no server to finish with. */
+  #abort: ((err: Error) => void) | undefined
+  #tooLargeReported = 0
+  #invalidReported = 0
+
+  constructor(config: NatsSinkConfig, ctx: NatsSinkContext) {
+    this.#config = config
+    this.#report = ctx.report
+    const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}`
+    this.#conn = new Connection(clientOptions(config, name, ctx.dir), ctx.report)
+    this.#maker = new MessageMaker({
+      encoding: config.encoding,
+      maxBytes: config.maxMessageBytes,
+      maxEntries: config.maxMessageEntries,
+      subject: config.subject,
+    })
+    this.#ready = this.#prepare()
+    this.started = this.#ready
+    this.#ready.catch(() => {})
+  }
+
+  async #prepare(): Promise<JetStreamClient> {
+    const nc = await this.#conn.ready
+    const jsm = await jetstreamManager(nc, { timeout: this.#config.ackTimeoutMs })
+    await ensureStream(jsm, this.#config.stream, this.#config.subject)
+    return jetstream(nc, { timeout: this.#config.ackTimeoutMs })
+  }
+
+  status(): NatsSinkStatus {
+    return {
+      server: this.#conn.server,
+      inFlight: this.#inFlight,
+      published: this.#published,
+      acknowledged: this.#acknowledged,
+      duplicates: this.#duplicates,
+      reconnects: this.#conn.reconnects,
+    }
+  }
+
+  write(entries: readonly LogEntry[]): Promise<void> {
+    this.#maker.addEntries(entries)
+    return this.#send(this.#maker.take())
+  }
+
+  writeEntries(batches: readonly EntryBatch[]): Promise<void> {
+    this.#maker.addBatches(batches)
+    return this.#send(this.#maker.take())
+  }
+
+  closing(): void {
+    this.#closing = true
+    // With no server there is nothing to finish: fail what waits now, and
+    // leave it unacknowledged (the host's ring keeps it for the next run).
+    if (!this.#conn.connected) this.#abort?.(this.#closingError())
+  }
+
+  async flush(): Promise<void> {
+    // Every write resolves only when acknowledged: nothing is pending between writes.
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#abort?.(this.#closingError())
+    await this.#conn.close()
+  }
+
+  #closingError(): Error {
+    return natsError(
+      'LOGKIT_ERR_NATS_CONNECT',
+      'closing with no NATS server connected: what was not acknowledged stays with the source',
+    )
+  }
+
+  async #send(messages: OutMessage[]): Promise<void> {
+    this.#reportLosses()
+    if (messages.length === 0) return
+    if (this.#closed) throw natsError('LOGKIT_ERR_NATS_CLOSED', 'the NATS sink was used after close()')
+    const aborted = new Promise<never>((_, reject) => {
+      this.#abort = reject
+    })
+    aborted.catch(() => {})
+    try {
+      if (this.#closing && !this.#conn.connected) throw this.#closingError()
+      const js = await Promise.race([this.#client(), aborted])
+      await Promise.race([this.#publishAll(js, messages), aborted])
+    } finally {
+      this.#abort = undefined
+    }
+  }
+
+  /** The client once connected and the stream is there, or an error after ackTimeoutMs. */
+  async #client(): Promise<JetStreamClient> {
+    const ready = this.#ready
+    try {
+      const js = await within(ready, this.#config.ackTimeoutMs)
+      if (js !== undefined) return js
+    } catch (err) {
+      // A failure that may mend (the stream call timed out while a leader was elected): try again next write.
+      if ((err as { retryable?: boolean }).retryable !== false) {
+        this.#ready = this.#prepare()
+        this.#ready.catch(() => {})
+      }
+      throw err
+    }
+    throw (
+      this.#conn.failure ??
+      natsError(
+        'LOGKIT_ERR_NATS_CONNECT',
+        `no NATS server of ${this.#config.servers.length} reachable within ${this.#config.ackTimeoutMs} ms; retrying`,
+      )
+    )
+  }
+
+  async #publishAll(js: JetStreamClient, messages: readonly OutMessage[]): Promise<void> {
+    const max = this.#config.maxInFlight
+    const waiting = new Set<Promise<void>>()
+    let failure: unknown
+    let duplicates = 0
+    for (const m of messages) {
+      if (failure !== undefined) break
+      while (this.#inFlight >= max) await Promise.race(waiting)
+      this.#inFlight++
+      this.#published++
+      const p: Promise<void> = js
+        .publish(m.subject, m.data, { msgID: m.msgID, timeout: this.#config.ackTimeoutMs })
+        .then(
+          (ack) => {
+            this.#acknowledged++
+            if (ack.duplicate) duplicates++
+          },
+          (err: unknown) => {
+            failure ??= err
+          },
+        )
+        .finally(() => {
+          this.#inFlight--
+          waiting.delete(p)
+        })
+      waiting.add(p)
+    }
+    await Promise.all(waiting)
+    if (duplicates > 0) {
+      this.#duplicates += duplicates
+      this.#report({
+        code: 'nats_duplicate',
+        message: `JetStream had ${duplicates} of ${messages.length} re-published messages stored already (message ids seen): not stored twice`,
+        count: duplicates,
+      })
+    }
+    if (failure !== undefined) {
+      const message = String((failure as Error)?.message ?? failure).slice(0, 200)
+      throw natsError(
+        'LOGKIT_ERR_NATS_PUBLISH',
+        `JetStream did not acknowledge a message (${message}); the write is retried, and the message ids make re-publishing safe`,
+        { cause: failure },
+      )
+    }
+  }
+
+  /** Entries the maker left out (too large) and fields it quoted, reported as they grow. */
+  #reportLosses(): void {
+    const tooLarge = this.#maker.tooLarge - this.#tooLargeReported
+    if (tooLarge > 0) {
+      this.#tooLargeReported = this.#maker.tooLarge
+      this.#report({
+        code: 'dropped',
+        message: `${tooLarge} entries are larger than maxMessageBytes (${this.#config.maxMessageBytes}) alone: not sent`,
+        count: tooLarge,
+        details: { reason: 'too_large' },
+      })
+    }
+    const invalid = this.#maker.invalidFields - this.#invalidReported
+    if (invalid > 0) {
+      this.#invalidReported = this.#maker.invalidFields
+      this.#report({
+        code: 'fields_invalid',
+        message: `${invalid} entries had fields that are not one JSON object: sent quoted under logkit_invalid_fields`,
+        count: invalid,
+      })
+    }
+  }
+}
+
+/** The stream is there (made when missing and `create`), and stores the sink's subjects. */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  stream: StreamConfig,
+  subject: string,
+): Promise<void> {
+  let subjects: readonly string[]
+  try {
+    const info = await jsm.streams.info(stream.name)
+    subjects = info.config.subjects ?? []
+  } catch (err) {
+    if (!isNotFound(err)) throw err
+    if (!stream.create) {
+      throw natsError(
+        'LOGKIT_ERR_NATS_STREAM',
+        `stream ${stream.name} does not exist and stream.create is false: create it (nats stream add) or set create: true`,
+        { retryable: false },
+      )
+    }
+    const made = await jsm.streams.add({
+      name: stream.name,
+      subjects: [...stream.subjects],
+      num_replicas: stream.replicas,
+      max_age: stream.maxAgeMs * NS,
+      max_bytes: stream.maxBytes,
+      storage: stream.storage === 'memory' ? StorageType.Memory : StorageType.File,
+      duplicate_window: stream.duplicateWindowMs * NS,
+    })
+    subjects = made.config.subjects ?? []
+  }
+  const sample = subject.replace(/\{(app|source|host)\}/g, 'x')
+  if (!subjects.some((pattern) => subjectMatches(pattern, sample))) {
+    throw natsError(
+      'LOGKIT_ERR_NATS_STREAM',
+      `stream ${stream.name} stores ${subjects.join(', ') || 'no subjects'}, which do not cover the subject ${subject}: change subject or the stream's subjects`,
+      { retryable: false },
+    )
+  }
+}
+
+/** A JetStream "not found" answer (stream or consumer). */
+export function isNotFound(err: unknown): boolean {
+  const e = err as { code?: unknown; status?: unknown; message?: unknown; name?: unknown }
+  return (
+    e?.code === 10059 || e?.code === 10014 || e?.status === 404 || /not found/i.test(String(e?.message ?? ''))
+  )
+}

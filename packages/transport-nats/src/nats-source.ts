@@ -1,0 +1,325 @@
+// The NATS source: JetStream → a central pipeline, through a durable pull
+// consumer. Collectors that name the same `durable` share its messages; a
+// message is acknowledged to JetStream only when every entry in it is done
+// end to end (written by every sink, or dropped or folded by an operator), so
+// a collector that is killed leaves its unacknowledged messages to be
+// redelivered, after ackWaitMs, to another.
+//
+//   fetch (≤ batch, ≤ maxAckPending − unacked) ──▶ index the frames (or parse
+//   the lines) ──▶ emit while there is demand ──▶ onAck(n) ──▶ ack every
+//   message whose last position ≤ n
+//
+// A message takes one position per entry of its index (EntryBatch): its
+// release point is the position after its last entry. Entries keep the
+// host, pid and seq they were logged with, so a redelivered entry is
+// recognisable, and `dedupe` removes it. While a message waits for its
+// sinks, `working()` tells JetStream to wait longer than ackWaitMs.
+
+import {
+  type DiagnosticReporter,
+  entryFromJsonLine,
+  type LogEntry,
+  MAX_BATCH_ENTRIES,
+  type SourceContext,
+} from '@logkit/core'
+import { EntryBatch, EntryIndex } from '@logkit/core/wire'
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream'
+import { Connection, clientOptions } from './connection.js'
+import { isNotFound } from './nats-sink.js'
+import type { NatsSourceConfig } from './options.js'
+
+export interface NatsSourceStatus {
+  readonly [key: string]: unknown
+  readonly server: string
+  /** Messages delivered to this collector and not yet acknowledged (their entries are in the pipeline). */
+  readonly pendingAcks: number
+  readonly delivered: number
+  readonly acknowledged: number
+  /** Messages that came a second time or more (another reader did not acknowledge them). */
+  readonly redeliveries: number
+  readonly reconnects: number
+}
+
+export type NatsSourceObservable = Observable<LogEntry | EntryBatch> & { status(): NatsSourceStatus }
+
+import { Observable } from 'rxjs'
+
+const NS = 1_000_000
+/** Longest a pull waits for messages before asking again (and looking at the abort signal). */
+const PULL_EXPIRES_MS = 1000
+/** Longest the source waits at close for what it emitted to be acknowledged. */
+const SETTLE_MS = 5000
+/** Indexes kept for reuse. */
+const INDEX_POOL = 64
+
+interface Release {
+  /** The source's position after the message's last entry. */
+  readonly end: number
+  readonly msg: JsMsg
+  readonly index: EntryIndex | undefined
+}
+
+type Context = Pick<SourceContext, 'demand' | 'signal' | 'report' | 'onAck'> &
+  Partial<Pick<SourceContext, 'id' | 'app' | 'dir'>>
+
+/** The consumer is there: made when missing (durable, explicit acks), left as it is when it exists. */
+export async function ensureConsumer(jsm: JetStreamManager, config: NatsSourceConfig): Promise<void> {
+  try {
+    await jsm.consumers.info(config.stream, config.durable)
+  } catch (err) {
+    if (!isNotFound(err)) throw err
+    await jsm.consumers.add(config.stream, {
+      durable_name: config.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: config.ackWaitMs * NS,
+      max_ack_pending: config.maxAckPending,
+      ...(config.filter === undefined ? {} : { filter_subject: config.filter }),
+    })
+  }
+}
+
+export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSourceObservable {
+  const state = {
+    conn: undefined as Connection | undefined,
+    releases: [] as Release[],
+    head: 0,
+    delivered: 0,
+    acknowledged: 0,
+    redeliveries: 0,
+  }
+  const observable = new Observable<LogEntry | EntryBatch>((subscriber) => {
+    const report: DiagnosticReporter = ctx.report
+    const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}-${config.durable}`
+    const conn = new Connection(clientOptions(config, name, ctx.dir), report)
+    state.conn = conn
+    const pool: EntryIndex[] = []
+    let emitted = 0
+    let acked = 0
+    let stopped = false
+    let current: ConsumerMessages | undefined
+    /** Messages fetched and not yet emitted (at most one pull's). */
+    const held: JsMsg[] = []
+    /** Wakes the pull loop when acknowledgements made room. */
+    let wake: (() => void) | undefined
+    let redeliveredUnreported = 0
+    let badUnreported = 0
+
+    const unacked = () => state.releases.length - state.head
+
+    const release = (n: number) => {
+      acked = n
+      const releases = state.releases
+      while (state.head < releases.length && (releases[state.head] as Release).end <= n) {
+        const r = releases[state.head] as Release
+        r.msg.ack()
+        state.acknowledged++
+        if (r.index !== undefined) {
+          r.index.release()
+          if (pool.length < INDEX_POOL) pool.push(r.index)
+        }
+        state.head++
+      }
+      if (state.head > 1024 && state.head * 2 > releases.length) {
+        state.releases = releases.slice(state.head)
+        state.head = 0
+      }
+      wake?.()
+      if (stopped && unacked() === 0) void conn.close()
+    }
+    ctx.onAck(release)
+
+    // A message waiting for its sinks longer than ackWaitMs would be redelivered: say it is being worked on.
+    const working = setInterval(
+      () => {
+        for (let i = state.head; i < state.releases.length; i++) (state.releases[i] as Release).msg.working()
+        for (const msg of held) msg.working()
+      },
+      Math.max(500, Math.floor(config.ackWaitMs / 2)),
+    )
+    working.unref()
+
+    const reportCounts = () => {
+      if (redeliveredUnreported > 0) {
+        report({
+          code: 'nats_redelivered',
+          message: `${redeliveredUnreported} messages were delivered again (a reader before did not acknowledge them): their entries may repeat; dedupe removes them`,
+          count: redeliveredUnreported,
+        })
+        redeliveredUnreported = 0
+      }
+      if (badUnreported > 0) {
+        report({
+          code: 'nats_bad_message',
+          message: `${badUnreported} entries or messages were neither logkit frames nor JSON entry lines: skipped`,
+          count: badUnreported,
+        })
+        badUnreported = 0
+      }
+    }
+
+    /** Emits the entries of one message and records its release point. */
+    const take = (msg: JsMsg) => {
+      state.delivered++
+      if (msg.info.deliveryCount > 1) {
+        state.redeliveries++
+        redeliveredUnreported++
+      }
+      const data = msg.data
+      const buf = Buffer.from(data.buffer, data.byteOffset, data.length)
+      let index: EntryIndex | undefined
+      if (buf.length >= 2 && buf[0] === 0x4c && buf[1] === 0x4b) {
+        index = pool.pop() ?? new EntryIndex({ checkCrc: true })
+        index.index(buf)
+        if (index.stop !== 'end' || index.invalidEntries > 0)
+          badUnreported += Math.max(1, index.invalidEntries)
+        const rows = new Int32Array(index.entries)
+        for (let first = 0; first < index.entries; first += MAX_BATCH_ENTRIES) {
+          const last = Math.min(index.entries, first + MAX_BATCH_ENTRIES)
+          let n = 0
+          for (let r = first; r < last; r++) if (index.valid[r] !== 0) rows[first + n++] = r
+          emitted += last - first
+          subscriber.next(new EntryBatch(index, rows.subarray(first, first + n), n, first, last - first))
+        }
+      } else {
+        for (const line of buf.toString('utf8').split('\n')) {
+          if (line.trim() === '') continue
+          const entry = entryFromJsonLine(line)
+          if (entry === undefined) {
+            badUnreported++
+            continue
+          }
+          emitted++
+          subscriber.next(entry)
+        }
+      }
+      state.releases.push({ end: emitted, msg, index })
+      // A message with nothing to wait for (all skipped) is done as soon as those before it are.
+      if (emitted <= acked) release(acked)
+    }
+
+    // One message at a time, as it comes, while there is demand: a message
+    // holds at most MAX_BATCH_ENTRIES per batch, so a queue gets at most that
+    // beyond its capacity. What is fetched and not yet emitted stays
+    // delivered (working() keeps it ours) and goes first.
+    const emitHeld = () => {
+      while (held.length > 0 && !ctx.demand.paused && !ctx.signal.aborted) take(held.shift() as JsMsg)
+    }
+
+    const aborted = new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve()
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true })
+    })
+    const onAbort = () => {
+      wake?.()
+      current?.stop()
+    }
+    ctx.signal.addEventListener('abort', onAbort)
+
+    const pull = async (consumer: Consumer) => {
+      while (!ctx.signal.aborted) {
+        if (ctx.demand.paused) {
+          await Promise.race([ctx.demand.ready(), aborted])
+          continue
+        }
+        const room = config.maxAckPending - unacked() - held.length
+        if (room <= 0) {
+          await Promise.race([new Promise<void>((r) => (wake = r)), aborted])
+          wake = undefined
+          continue
+        }
+        try {
+          current = await consumer.fetch({
+            max_messages: Math.min(config.batch, room),
+            expires: PULL_EXPIRES_MS,
+          })
+          for await (const msg of current) {
+            held.push(msg)
+            emitHeld()
+          }
+        } catch {
+          // The server went away, or the consumer's leader moved: the client reconnects; ask again soon.
+          await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
+        } finally {
+          current = undefined
+        }
+        // What the pull brought and demand did not let out yet: emitted as demand comes back.
+        while (held.length > 0 && !ctx.signal.aborted) {
+          await Promise.race([ctx.demand.ready(), aborted])
+          emitHeld()
+        }
+        reportCounts()
+      }
+    }
+
+    const run = async () => {
+      const nc = await conn.ready
+      for (;;) {
+        try {
+          const jsm = await jetstreamManager(nc)
+          await ensureConsumer(jsm, config)
+          return await jetstream(nc).consumers.get(config.stream, config.durable)
+        } catch (err) {
+          if (ctx.signal.aborted) throw err
+          // The stream may not exist yet (no host has published), or no leader is elected yet.
+          await Promise.race([new Promise((r) => setTimeout(r, 500)), aborted])
+          if (ctx.signal.aborted) throw err
+        }
+      }
+    }
+
+    /**
+     * After the last pull: what was fetched and not emitted goes back at once
+     * (nak: another collector may take it now), and the source completes once
+     * what it emitted is acknowledged (the pipeline's sinks write on while the
+     * sources drain), at most SETTLE_MS, with the acknowledgements flushed to
+     * the server: a collector that exits right after close does not leave
+     * them unsent (they would come again, as duplicates).
+     */
+    const settle = async () => {
+      for (const msg of held.splice(0)) msg.nak()
+      const deadline = Date.now() + Math.min(config.ackWaitMs, SETTLE_MS)
+      while (unacked() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      if (unacked() === 0) await conn.close()
+    }
+
+    Promise.race([run(), aborted.then(() => undefined)])
+      .then((consumer) => (consumer === undefined ? undefined : pull(consumer).then(settle)))
+      .then(
+        () => {
+          reportCounts()
+          subscriber.complete()
+        },
+        (err: unknown) => subscriber.error(err),
+      )
+
+    return () => {
+      stopped = true
+      clearInterval(working)
+      ctx.signal.removeEventListener('abort', onAbort)
+      current?.stop()
+      // Acknowledgements still come after teardown (the sinks write what was
+      // emitted): the connection closes once the last message is acknowledged.
+      if (unacked() === 0) void conn.close()
+    }
+  })
+  return Object.assign(observable, {
+    status: (): NatsSourceStatus => ({
+      server: state.conn?.server ?? '',
+      pendingAcks: state.releases.length - state.head,
+      delivered: state.delivered,
+      acknowledged: state.acknowledged,
+      redeliveries: state.redeliveries,
+      reconnects: state.conn?.reconnects ?? 0,
+    }),
+  })
+}

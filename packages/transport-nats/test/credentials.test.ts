@@ -1,0 +1,176 @@
+// Credentials against a real nats-server: user and password, token and nkey
+// seed connect; wrong ones are a clear error (LOGKIT_ERR_NATS_AUTH) that
+// never holds the secret, at start-up of `logkit compose` too; a bad creds
+// file, nkey seed or TLS file is refused before any connection; a bad option
+// is reported at its manifest line and column.
+
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createEntry, isLogkitError } from '@logkit/core'
+import { tempDir } from '@logkit/core/testing'
+import { createUser } from '@nats-io/nkeys'
+import t from 'tap'
+import {
+  clientOptions,
+  createNatsSource,
+  natsSinkOptions,
+  natsSourceOptions,
+  openNatsSink,
+} from '../src/index.js'
+import { startServer } from './helpers.js'
+import { cliBin, envRef, exited, Scene } from './processes.js'
+
+const PASSWORD = 'pa55-Very-Secret-word'
+const TOKEN = 'tok-Very-Secret-token'
+const user = createUser()
+const SEED = new TextDecoder().decode(user.getSeed())
+const noop = () => {}
+
+const sinkWith = (url: string, auth: unknown) =>
+  openNatsSink(natsSinkOptions.parse({ servers: url, auth }), { report: noop })
+
+t.test(
+  'user/password and nkey: right ones publish, wrong ones fail clearly without the secret',
+  async (t) => {
+    const server = await startServer(t, {
+      extra: `authorization { users: [ { user: alice, password: "${PASSWORD}" }, { nkey: ${user.getPublicKey()} } ] }`,
+    })
+    for (const auth of [{ user: 'alice', password: PASSWORD }, { nkeySeed: SEED }]) {
+      const sink = await sinkWith(server.url, auth)
+      await sink.write([createEntry({ msg: 'hi', seq: 1 })])
+      t.equal(sink.status().acknowledged, 1, `${Object.keys(auth)[0]}: published and acknowledged`)
+      await sink.close()
+    }
+    const wrongSeed = new TextDecoder().decode(createUser().getSeed())
+    for (const [auth, secret] of [
+      [{ user: 'alice', password: 'not-the-Secret-1' }, 'not-the-Secret-1'],
+      [{ nkeySeed: wrongSeed }, wrongSeed],
+    ] as const) {
+      const err = await sinkWith(server.url, auth).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), `${Object.keys(auth)[0]}: LOGKIT_ERR_NATS_AUTH`)
+      t.notMatch(String((err as Error).message), secret, 'the message does not hold the secret')
+      t.notMatch(JSON.stringify(err), secret, 'nor its details')
+    }
+
+    // The source reports the same error through the pipeline.
+    const err = await new Promise<unknown>((resolve) => {
+      const source = createNatsSource(
+        natsSourceOptions.parse({
+          servers: server.url,
+          durable: 'd',
+          auth: { user: 'alice', password: 'nope-Secret' },
+        }),
+        {
+          demand: { paused: false, ready: async () => {}, onResume: () => noop },
+          signal: new AbortController().signal,
+          report: noop,
+          onAck: noop,
+        },
+      )
+      source.subscribe({ error: resolve, complete: () => resolve(undefined) })
+    })
+    t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'the source fails with LOGKIT_ERR_NATS_AUTH')
+    t.notMatch(String((err as Error).message), 'nope-Secret', 'without the password')
+  },
+)
+
+t.test('a token server: the right token connects, a wrong one does not', async (t) => {
+  const server = await startServer(t, { extra: `authorization { token: "${TOKEN}" }` })
+  const sink = await sinkWith(server.url, { token: TOKEN })
+  await sink.write([createEntry({ msg: 'hi', seq: 1 })])
+  t.equal(sink.status().acknowledged, 1, 'published with the token')
+  await sink.close()
+  const err = await sinkWith(server.url, { token: 'wrong-Token-x' }).catch((e: unknown) => e)
+  t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'a wrong token: LOGKIT_ERR_NATS_AUTH')
+  t.notMatch(String(err), 'wrong-Token-x', 'not shown')
+})
+
+t.test('logkit compose with a wrong password: a clear error at start-up, the password nowhere', async (t) => {
+  const server = await startServer(t, {
+    extra: `authorization { users: [ { user: alice, password: "${PASSWORD}" } ] }`,
+  })
+  const scene = new Scene(t, 'logkit-nats-auth-')
+  const file = scene.manifest('host.yaml', [
+    'version: 1',
+    `app: natsauth${process.pid}`,
+    'pipelines:',
+    '  host:',
+    '    sources: [{ use: shm }]',
+    '    sinks:',
+    '      - use: nats',
+    `        servers: ${envRef('NATS_URL')}`,
+    `        auth: { user: alice, password: '${envRef('NATS_PASSWORD')}' }`,
+  ])
+  const host = scene.compose(file, { NATS_URL: server.url, NATS_PASSWORD: 'Wr0ng-Secret-pw' })
+  await exited(host.child)
+  t.not(host.child.exitCode, 0, 'compose exits non-zero')
+  t.match(
+    host.stderr(),
+    /host: failed to start: .*LOGKIT_ERR_CLI_PIPELINE_FAILED/,
+    'the pipeline did not start',
+  )
+  t.match(host.stderr(), /refused the credentials/, 'saying what is wrong')
+  t.notMatch(host.stderr() + host.stdout(), 'Wr0ng-Secret-pw', 'the password is not printed')
+})
+
+t.test('bad credentials files, seeds and TLS files are refused before connecting', async (t) => {
+  const dir = tempDir('logkit-nats-creds-')
+  const notCreds = join(dir, 'user.creds')
+  writeFileSync(notCreds, 'SECRET-CONTENT-not-a-creds-file')
+  const cases: [unknown, string][] = [
+    [{ auth: { credsFile: join(dir, 'missing.creds') } }, 'LOGKIT_ERR_NATS_CREDENTIALS'],
+    [{ auth: { credsFile: notCreds } }, 'LOGKIT_ERR_NATS_CREDENTIALS'],
+    [{ auth: { nkeySeed: 'not-a-Seed-secret' } }, 'LOGKIT_ERR_NATS_CREDENTIALS'],
+    [{ tls: { ca: join(dir, 'ca.pem') } }, 'LOGKIT_ERR_NATS_TLS'],
+  ]
+  for (const [options, code] of cases) {
+    const config = natsSinkOptions.parse(options)
+    const err = (() => {
+      try {
+        clientOptions(config, 'x')
+      } catch (e) {
+        return e
+      }
+    })()
+    t.ok(isLogkitError(err, code), `${JSON.stringify(options).replace(dir, '…')}: ${code}`)
+    t.notMatch(String(err), /SECRET-CONTENT|not-a-Seed-secret/, 'no secret in it')
+  }
+  const ca = join(dir, 'ca.pem')
+  writeFileSync(ca, 'x')
+  t.same(
+    clientOptions(natsSinkOptions.parse({ tls: { ca } }), 'x').tls,
+    { caFile: ca },
+    'TLS files are handed to the client',
+  )
+})
+
+t.test('logkit validate: a bad nats option at its manifest line and column', async (t) => {
+  const dir = tempDir('logkit-nats-validate-')
+  const file = join(dir, 'bad.yaml')
+  writeFileSync(
+    file,
+    [
+      'version: 1',
+      'app: natsv',
+      'pipelines:',
+      '  central:',
+      '    sources:',
+      '      - use: nats',
+      '        durable: central',
+      '        maxAckPending: 0',
+      '    sinks:',
+      '      - use: nats',
+      '        encoding: yaml',
+      '        auth: { user: u, password: "Sup3r-Secret" , extra: 1 }',
+    ].join('\n'),
+  )
+  const run = spawnSync(process.execPath, [cliBin, 'validate', file], { encoding: 'utf8' })
+  t.equal(run.status, 2, 'exit code 2')
+  t.match(run.stderr, `${file}:8:24`, 'maxAckPending at its line and column')
+  t.match(run.stderr, `${file}:11:19`, 'encoding at its line and column')
+  t.notMatch(run.stderr, 'Sup3r-Secret', 'the password is not repeated')
+})

@@ -1,0 +1,189 @@
+// The source against a real nats-server: messages that are not logkit's are
+// skipped and counted (and acknowledged), a message another reader did not
+// acknowledge comes again and is counted as a redelivery, the pipeline's
+// demand holds the source back (a small blocking sink queue: nothing dropped),
+// and a server restart is ridden through.
+
+import { createPipeline, type Diagnostic, type LogEntry } from '@logkit/core'
+import { createMemorySink, waitFor } from '@logkit/core/testing'
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
+import t from 'tap'
+import {
+  createNatsSink,
+  createNatsSource,
+  ensureStream,
+  natsSinkOptions,
+  natsSourceOptions,
+} from '../src/index.js'
+import { client, startServer } from './helpers.js'
+
+type Seen = Omit<Diagnostic, 'stage' | 'component'>
+
+function central(url: string, durable: string, options: Record<string, unknown> = {}, capacity?: number) {
+  const sink = createMemorySink()
+  const seen: Seen[] = []
+  let status: () => Record<string, unknown> = () => ({})
+  const pipeline = createPipeline({
+    id: 'central',
+    diagnosticEntries: false,
+    onDiagnostic: (d) => void seen.push(d),
+    sources: [
+      {
+        id: 'nats',
+        create: (ctx) => {
+          const source = createNatsSource(
+            natsSourceOptions.parse({ servers: url, durable, ackWaitMs: 2000, ...options }),
+            ctx,
+          )
+          status = () => source.status()
+          return source
+        },
+      },
+    ],
+    sinks: capacity === undefined ? [sink] : [{ create: () => sink, queue: { capacity, policy: 'block' } }],
+  })
+  return { sink, seen, pipeline, status: () => status() }
+}
+
+const line = (seq: number) =>
+  JSON.stringify({ level: 30, time: 1, pid: 5, hostname: 'h', app: 'shop', name: 'web', seq, msg: `l${seq}` })
+
+t.test('messages that are not logkit entries are skipped, counted and acknowledged', async (t) => {
+  const server = await startServer(t)
+  const nc = await client(t, server.url)
+  const jsm = await jetstreamManager(nc)
+  await ensureStream(jsm, natsSinkOptions.parse({}).stream, 'logkit.x')
+  const js = jetstream(nc)
+  await js.publish('logkit.shop.web', `${line(1)}\nnot json\n\n${line(2)}\n`)
+  await js.publish('logkit.shop.web', Buffer.from([0x4c, 0x4b, 0x01, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 1, 2]))
+  await js.publish('logkit.shop.web', 'garbage')
+  await js.publish('logkit.shop.web', line(3))
+  const c = central(server.url, 'skips')
+  t.teardown(() => c.pipeline.close())
+  await c.pipeline.start()
+  await waitFor(() => c.sink.entries.length === 3, 'the three good lines')
+  t.same(
+    c.sink.entries.map((e: LogEntry) => [e.seq, e.msg, e.hostname, e.pid]),
+    [
+      [1, 'l1', 'h', 5],
+      [2, 'l2', 'h', 5],
+      [3, 'l3', 'h', 5],
+    ],
+    'NDJSON lines read with their identity',
+  )
+  await waitFor(() => c.status()['acknowledged'] === 4, 'every message acknowledged, the bad ones too')
+  // Reported when the pull that brought them ends.
+  await waitFor(
+    () => c.seen.filter((d) => d.code === 'nats_bad_message').reduce((n, d) => n + (d.count ?? 0), 0) >= 3,
+    'what was skipped to be counted as nats_bad_message',
+  )
+  t.pass('what was skipped is counted as nats_bad_message')
+})
+
+t.test('a message another reader did not acknowledge comes again, counted as a redelivery', async (t) => {
+  const server = await startServer(t)
+  const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url }), { report: () => {} })
+  t.teardown(() => sink.close())
+  await sink.write([])
+  const nc = await client(t, server.url)
+  const jsm = await jetstreamManager(nc)
+  await ensureStream(jsm, natsSinkOptions.parse({}).stream, 'logkit.x')
+  await jsm.consumers.add('LOGKIT', {
+    durable_name: 'again',
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: 500 * 1_000_000,
+  })
+  await jetstream(nc).publish('logkit.shop.web', line(7))
+  const consumer = await jetstream(nc).consumers.get('LOGKIT', 'again')
+  const taken = await consumer.next({ expires: 5000 })
+  t.ok(taken, 'a reader took the message and will not acknowledge it')
+  const c = central(server.url, 'again')
+  t.teardown(() => c.pipeline.close())
+  await c.pipeline.start()
+  // At least once: under load it may come more than once (its ack wait is 500 ms).
+  await waitFor(() => c.sink.entries.length >= 1, 'the message again, after the ack wait', 30_000)
+  t.equal(c.sink.entries[0]?.seq, 7, 'the entry, with its seq')
+  t.ok((c.status()['redeliveries'] as number) >= 1, 'status counts the redelivery')
+  await waitFor(() => c.seen.some((d) => d.code === 'nats_redelivered'), 'and it is reported')
+})
+
+t.test("the pipeline's demand holds the source back: a small blocking queue, nothing dropped", async (t) => {
+  const server = await startServer(t)
+  const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, maxMessageEntries: 50 }), {
+    report: () => {},
+  })
+  t.teardown(() => sink.close())
+  const total = 3000
+  const { createEntry } = await import('@logkit/core')
+  await sink.write(
+    Array.from({ length: total }, (_, k) => createEntry({ msg: 'e', hostname: 'h', pid: 1, seq: k + 1 })),
+  )
+  const slow = createMemorySink({ delayMs: 5 })
+  const seen: Seen[] = []
+  const pipeline = createPipeline({
+    id: 'central',
+    diagnosticEntries: false,
+    onDiagnostic: (d) => void seen.push(d),
+    sources: [
+      {
+        id: 'nats',
+        create: (ctx) =>
+          createNatsSource(natsSourceOptions.parse({ servers: server.url, durable: 'slow', batch: 20 }), ctx),
+      },
+    ],
+    sinks: [{ create: () => slow, queue: { capacity: 100, policy: 'block', maxBatch: 50 } }],
+  })
+  t.teardown(() => pipeline.close())
+  await pipeline.start()
+  await waitFor(() => slow.entries.length === total, 'every entry through the slow sink', 60_000)
+  const stats = pipeline.stats()
+  t.equal(stats.sinks[0]?.dropped, 0, 'nothing dropped by the queue')
+  t.notOk(
+    seen.some((d) => d.code === 'dropped'),
+    'no drop reported',
+  )
+})
+
+t.test('a server restart: the source reconnects and reads on', async (t) => {
+  const server = await startServer(t)
+  const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url }), { report: () => {} })
+  t.teardown(() => sink.close())
+  const { createEntry } = await import('@logkit/core')
+  await sink.write([createEntry({ msg: 'before', seq: 1 })])
+  const c = central(server.url, 'restart', { ackWaitMs: 5000 })
+  t.teardown(() => c.pipeline.close())
+  await c.pipeline.start()
+  await waitFor(() => c.sink.entries.length === 1, 'the first entry')
+  await server.stop()
+  await waitFor(() => c.status()['server'] === '', 'the source to see the server gone')
+  await server.start()
+  await waitFor(() => c.status()['reconnects'] === 1, 'the source to reconnect', 30_000)
+  for (let tries = 0; ; tries++) {
+    try {
+      await sink.write([createEntry({ msg: 'after', seq: 2 })])
+      break
+    } catch (err) {
+      if (tries > 50) throw err
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  await waitFor(
+    () => c.sink.entries.some((e: LogEntry) => e.msg === 'after'),
+    'the entry published after the restart',
+    30_000,
+  )
+  // At least once: the server was killed, so the acknowledgement of the first may be lost and it may come again.
+  t.same(
+    [...new Set(c.sink.entries.map((e: LogEntry) => e.msg))],
+    ['before', 'after'],
+    'both entries, in order',
+  )
+})
+
+t.test('closed before it ever connected: the source completes and lets go', async (t) => {
+  const c = central('nats://127.0.0.1:1', 'never')
+  await c.pipeline.start()
+  const stats = await c.pipeline.close()
+  t.equal(stats.sources[0]?.completed, true, 'the source completed')
+  t.equal(c.status()['pendingAcks'], 0, 'holding nothing')
+})
