@@ -318,6 +318,13 @@ export async function run(
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
         try {
+          if (opts.web === true && (opts.json === true || !opts.follow)) {
+            throw new CommanderError(
+              2,
+              'logkit.web',
+              `error: --web serves a live view: it does not take ${opts.json === true ? '--json' : '--no-follow'} (leave --web out to print entries)`,
+            )
+          }
           if (opts.web === true) {
             // The token comes from the environment: a command line is visible to every user (ps).
             const token = io.env['LOGKIT_WEB_TOKEN']
@@ -333,6 +340,12 @@ export async function run(
                 ...(opts.source === undefined ? {} : { source: opts.source }),
                 ...(opts.grep === undefined ? {} : { grep: opts.grep }),
                 onListening: (url) => io.stdout.write(`logkit tail --web: ${url}\n`),
+                onFeed: (state) =>
+                  io.stderr.write(
+                    state === 'lost'
+                      ? 'logkit tail --web: the collector is gone; the view stays up and waits for it\n'
+                      : 'logkit tail --web: following the collector\n',
+                  ),
               },
               abort.signal,
             )

@@ -740,10 +740,14 @@ export async function request(
   body: Request,
   onReply: (reply: Record<string, unknown>) => void,
   signal?: AbortSignal,
+  onConnected?: () => void,
 ): Promise<void> {
   const socket = await connect(app, env)
+  onConnected?.()
   socket.write(`${JSON.stringify(body)}\n`)
-  signal?.addEventListener('abort', () => socket.destroy(), { once: true })
+  // Removed at the end: a long-lived signal (tail --web polls with one) must not collect listeners.
+  const abort = () => socket.destroy()
+  signal?.addEventListener('abort', abort, { once: true })
   const lines = createInterface({ input: socket })
   try {
     for await (const line of lines) {
@@ -754,6 +758,9 @@ export async function request(
   } catch (err) {
     if (signal?.aborted === true) return
     throw err
+  } finally {
+    signal?.removeEventListener('abort', abort)
+    socket.destroy()
   }
 }
 

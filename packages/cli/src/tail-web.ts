@@ -3,7 +3,9 @@
 // request every few seconds for the producer panel). The page, the SSE stream
 // and every bound are @logkit/sink-http's own (its WebServer); this file only
 // connects the two. The control socket's own losses (its follower buffer)
-// reach the browsers as `missed`.
+// reach the browsers as `missed`. When the collector goes (a restart of
+// compose), the view stays up and reconnects, waiting RECONNECT_MIN_MS at
+// first and twice as long each time up to RECONNECT_MAX_MS.
 
 import { pathToFileURL } from 'node:url'
 import { entryFromJsonLine, type LogEntry, type RuntimeEnv } from '@logkit/core'
@@ -22,7 +24,12 @@ export interface TailWebOptions extends TailFilter {
   readonly statusEveryMs?: number | undefined
   /** Called with the view's URL once it listens. */
   readonly onListening?: (url: string) => void
+  /** Called when the feed from the collector is lost (it will be tried again) and when it is back. */
+  readonly onFeed?: (state: 'lost' | 'connected') => void
 }
+
+const RECONNECT_MIN_MS = 250
+const RECONNECT_MAX_MS = 5000
 
 interface WebServerLike {
   readonly url: string
@@ -48,7 +55,21 @@ async function loadSinkHttp(): Promise<SinkHttpModule> {
   return (await import(pathToFileURL(file).href)) as SinkHttpModule
 }
 
-/** Serves the web view of `app`'s running compose until `signal` aborts or the collector goes. */
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Serves the web view of `app`'s running compose until `signal` aborts; a collector that goes is waited for. */
 export async function tailWeb(
   app: string,
   env: RuntimeEnv,
@@ -63,9 +84,15 @@ export async function tailWeb(
   })
   // The first status before the view opens: it also says the collector is there.
   let status: unknown
-  await request(app, env, { op: 'status' }, (reply) => {
-    status = reply['status']
-  })
+  await request(
+    app,
+    env,
+    { op: 'status' },
+    (reply) => {
+      status = reply['status']
+    },
+    signal,
+  )
   const server = new http.WebServer({ ...config, status: () => status, title: app })
   await server.listen()
   options.onListening?.(server.url)
@@ -73,10 +100,16 @@ export async function tailWeb(
   const poll = setInterval(() => {
     if (polling) return
     polling = true
-    request(app, env, { op: 'status' }, (reply) => {
-      status = reply['status']
-    })
-      .catch(() => {}) // the stream below ends when the collector goes
+    request(
+      app,
+      env,
+      { op: 'status' },
+      (reply) => {
+        status = reply['status']
+      },
+      signal,
+    )
+      .catch(() => {}) // a collector that is gone: the feed below waits for it
       .finally(() => {
         polling = false
       })
@@ -87,29 +120,42 @@ export async function tailWeb(
     signal.addEventListener('abort', () => resolve(), { once: true })
   })
   try {
-    const following = request(
-      app,
-      env,
-      {
-        op: 'tail',
-        history: options.history,
-        follow: true,
-        format: 'json',
-        ...(options.level === undefined ? {} : { level: options.level }),
-        ...(options.source === undefined ? {} : { source: options.source }),
-        ...(options.grep === undefined ? {} : { grep: options.grep }),
-      },
-      (reply) => {
-        if (typeof reply['missed'] === 'number') {
-          server.feedMissed(reply['missed'])
-          return
-        }
-        const entry = entryFromJsonLine(String(reply['line']))
-        if (entry !== undefined) server.publish([entry])
-      },
-      signal,
-    )
-    await Promise.race([following, aborted])
+    let wait = RECONNECT_MIN_MS
+    while (!signal.aborted) {
+      let connected = false
+      const following = request(
+        app,
+        env,
+        {
+          op: 'tail',
+          history: options.history,
+          follow: true,
+          format: 'json',
+          ...(options.level === undefined ? {} : { level: options.level }),
+          ...(options.source === undefined ? {} : { source: options.source }),
+          ...(options.grep === undefined ? {} : { grep: options.grep }),
+        },
+        (reply) => {
+          if (typeof reply['missed'] === 'number') {
+            server.feedMissed(reply['missed'])
+            return
+          }
+          const entry = entryFromJsonLine(String(reply['line']))
+          if (entry !== undefined) server.publish([entry])
+        },
+        signal,
+        () => {
+          connected = true
+          wait = RECONNECT_MIN_MS
+          options.onFeed?.('connected')
+        },
+      ).catch(() => {}) // no collector now (it restarts): tried again below
+      await Promise.race([following, aborted])
+      if (signal.aborted) break
+      if (connected) options.onFeed?.('lost')
+      await pause(wait, signal)
+      wait = Math.min(RECONNECT_MAX_MS, wait * 2)
+    }
   } finally {
     clearInterval(poll)
     await server.close()

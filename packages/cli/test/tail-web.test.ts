@@ -103,3 +103,88 @@ t.test('tail --web serves the collector: history and live entries, producers, a 
     'no running compose: LOGKIT_ERR_CLI_NO_COLLECTOR',
   )
 })
+
+t.test(
+  'tail --web outlives a restart of compose: the view stays up and follows the new collector',
+  async (t) => {
+    const { work, ...dirs } = isolatedEnv()
+    const app = `tailwebre${process.pid}`
+    const env = { ...process.env, ...dirs, LOGKIT_TEST_APP: app }
+    const manifest = join(work, 'logkit.yaml')
+    writeFileSync(
+      manifest,
+      [
+        'version: 1',
+        `app: ${app}`,
+        'pipelines:',
+        '  main:',
+        '    sources: [{ use: shm }]',
+        `    sinks: [{ use: file, path: ${join(work, 'out.log')} }]`,
+        '',
+      ].join('\n'),
+    )
+    const start = async () => {
+      const stopCompose = new AbortController()
+      let running!: () => void
+      const up = new Promise<void>((resolve) => (running = resolve))
+      const done = compose(manifest, {
+        env,
+        out: quiet(),
+        signal: stopCompose.signal,
+        onRunning: () => running(),
+      })
+      await up
+      return async () => {
+        stopCompose.abort()
+        await done
+      }
+    }
+    let stopCompose = await start()
+    t.teardown(() => stopCompose())
+    const before = await startNode([producerScript, 'shm', 'before', '3'], env).exit
+    t.equal(before.code, 0, 'a producer logged 3 entries')
+    const stop = new AbortController()
+    t.teardown(() => stop.abort())
+    let url: string | undefined
+    const feed: string[] = []
+    const web = tailWeb(
+      app,
+      env,
+      {
+        history: 100,
+        port: 0,
+        statusEveryMs: 50,
+        onListening: (u) => (url = u),
+        onFeed: (s) => feed.push(s),
+      },
+      stop.signal,
+    )
+    await waitFor(() => url, 'the view to listen')
+    let body = ''
+    const reader = (await fetch(`${url}events`)).body!.getReader()
+    const reading = (async () => {
+      for (;;) {
+        const { value, done: end } = await reader.read()
+        if (end) return
+        body += Buffer.from(value).toString('utf8')
+      }
+    })().catch(() => {})
+    await waitFor(() => (body.match(/"msg":"entry \d+"/g)?.length ?? 0) === 3, 'the history')
+    await stopCompose()
+    await waitFor(() => feed.includes('lost'), 'the feed to be lost')
+    t.equal((await fetch(`${url}status`)).status, 200, 'with compose gone, the view still answers')
+    stopCompose = await start()
+    await waitFor(() => feed.join(' ') === 'connected lost connected', 'the feed to be back', 60_000)
+    const after = await startNode([producerScript, 'shm', 'after', '4'], env).exit
+    t.equal(after.code, 0, 'a producer of the new compose logged 4 entries')
+    await waitFor(
+      () => (body.match(/"source":"after","pid"/g)?.length ?? 0) === 4,
+      'the new collector’s entries',
+      60_000,
+    )
+    t.pass('the same stream, the same page, follows the new collector')
+    stop.abort()
+    await web
+    await reading
+  },
+)

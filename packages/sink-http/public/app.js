@@ -102,14 +102,20 @@ function connect() {
       ui.title.textContent = hello.title
       document.title = `logkit · ${hello.title}`
     }
+    // Not resumed (a first stream, or the server restarted and its ids began again): the whole history comes.
+    if (!hello.resumed) {
+      view.rows = []
+      view.waiting = []
+    }
     setState('history')
   })
   events.addEventListener('live', () => setState('live'))
   events.addEventListener('entry', (e) => take(JSON.parse(e.data)))
+  // `count` is exact; `upTo` (a filtered resume past the history) is at most that many.
   events.addEventListener('missed', (e) => {
-    const { count } = JSON.parse(e.data)
-    view.missed += count
-    take({ missed: count })
+    const { count, upTo } = JSON.parse(e.data)
+    view.missed += count ?? upTo
+    take({ missed: count ?? upTo, upTo: count === undefined })
   })
   // The browser reconnects by itself, with Last-Event-ID: the server resumes after it.
   events.addEventListener('error', () => setState(events.readyState === 2 ? 'closed' : 'reconnecting'))
@@ -176,7 +182,7 @@ function rowElement(item, index) {
   row.dataset.index = String(index)
   if (item.missed !== undefined) {
     row.className = 'row missed'
-    row.append(cell(`… ${item.missed} entries missed`))
+    row.append(cell(`… ${item.upTo ? 'up to ' : ''}${item.missed} entries missed`))
     return row
   }
   const level = levelName(item.level)

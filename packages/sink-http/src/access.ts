@@ -4,24 +4,35 @@
 // anything else), and answers only requests whose Host header names loopback,
 // so a web page elsewhere cannot reach it through DNS rebinding.
 //
-// With a token, every request must carry it, in one of three ways:
+// With a token, every request must carry it, or a session it opened:
 //   Authorization: Bearer TOKEN   curl, scripts
 //   ?token=TOKEN                  the link a person opens once: the page
-//                                 answers with an HttpOnly, SameSite=Strict
-//                                 cookie and a redirect to the same URL
-//                                 without the token (out of the address bar
-//                                 and history)
-//   Cookie: logkit_token=TOKEN    the browser from then on, EventSource
+//                                 answers with a session cookie and a page
+//                                 that refreshes to the same URL without the
+//                                 token (out of the address bar and
+//                                 history). A 200 page, not a redirect: a
+//                                 SameSite=Strict cookie set on a redirect
+//                                 of a cross-site navigation is not sent on
+//                                 the next request; after a same-site
+//                                 refresh it is.
+//   Cookie: logkit_session_PORT   the browser from then on, EventSource
 //                                 included (it cannot set headers, and same-
 //                                 origin requests send cookies)
-// The page's script never sees the token. Tokens are compared as SHA-256
-// digests in constant time, and never printed.
+// The cookie holds a random session id, never the token: cookies ignore
+// ports, so every service on this host sees it, and the name carries the
+// port so that two views on one host keep their own. Sessions are bounded
+// (MAX_SESSIONS, the oldest let go first) and expire (SESSION_MS). The page's
+// script never sees either (HttpOnly). Tokens and session ids are compared as
+// SHA-256 digests in constant time, and never printed.
 
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isIP } from 'node:net'
 
-export const TOKEN_COOKIE = 'logkit_token'
+/** The session cookie's name for the view on `port`. */
+export const sessionCookie = (port: number) => `logkit_session_${port}`
+export const MAX_SESSIONS = 256
+export const SESSION_MS = 12 * 60 * 60 * 1000
 export const TOKEN_PARAM = 'token'
 
 /** True when `host` is a loopback address or name (127.0.0.0/8, ::1, localhost). */
@@ -47,7 +58,13 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
   if (header === undefined) return undefined
   for (const part of header.split(';')) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim())
+    if (eq !== -1 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim())
+      } catch {
+        return undefined // a cookie that is not ours (or garbled) is no cookie
+      }
+    }
   }
   return undefined
 }
@@ -59,9 +76,40 @@ export type AccessResult =
 /** Checks a token, when one is set, and the Host header, when none is. */
 export class Access {
   readonly #token: Buffer | undefined
+  /** Session digests with their expiry (ms since the epoch), oldest first. */
+  readonly #sessions = new Map<string, { digest: Buffer; expires: number }>()
+  /** The session cookie's name (it carries the port, known once the server listens). */
+  cookieName = sessionCookie(0)
 
   constructor(token: string | undefined) {
     this.#token = token === undefined ? undefined : digest(token)
+  }
+
+  get sessions(): number {
+    return this.#sessions.size
+  }
+
+  /** A new session (after the token was shown): its id, for the cookie only. */
+  openSession(now = Date.now()): string {
+    for (const [key, s] of this.#sessions) if (s.expires <= now) this.#sessions.delete(key)
+    while (this.#sessions.size >= MAX_SESSIONS) {
+      const oldest = this.#sessions.keys().next().value as string
+      this.#sessions.delete(oldest)
+    }
+    const id = randomBytes(32).toString('base64url')
+    const d = digest(id)
+    this.#sessions.set(d.toString('hex'), { digest: d, expires: now + SESSION_MS })
+    return id
+  }
+
+  #hasSession(id: string, now: number): boolean {
+    const d = digest(id)
+    let found = false
+    // Every session is compared, matched or not: the time taken says nothing of which.
+    for (const s of this.#sessions.values()) {
+      if (timingSafeEqual(d, s.digest) && s.expires > now) found = true
+    }
+    return found
   }
 
   get needsToken(): boolean {
@@ -84,17 +132,21 @@ export class Access {
     const auth = req.headers.authorization
     const bearer = auth?.toLowerCase().startsWith('bearer ') === true ? auth.slice(7).trim() : undefined
     const query = url.searchParams.get(TOKEN_PARAM) ?? undefined
-    const given = bearer ?? query ?? cookie(req, TOKEN_COOKIE)
+    const given = bearer ?? query
     if (given !== undefined && timingSafeEqual(digest(given), this.#token)) {
       return { ok: true, viaQuery: bearer === undefined && query !== undefined }
     }
+    const session = given === undefined ? cookie(req, this.cookieName) : undefined
+    if (session !== undefined && this.#hasSession(session, Date.now())) return { ok: true, viaQuery: false }
     return {
       ok: false,
       status: 401,
       message:
-        given === undefined
+        given === undefined && session === undefined
           ? 'this web view needs its access token: open it with ?token=TOKEN once, or send Authorization: Bearer TOKEN'
-          : 'the access token does not match',
+          : given === undefined
+            ? 'this session has ended: open the view with ?token=TOKEN again'
+            : 'the access token does not match',
     }
   }
 }

@@ -25,13 +25,20 @@ export async function openHttpSink(
   config: Omit<WebServerOptions, 'status' | 'title'>,
   context: HttpSinkContext = {},
 ): Promise<HttpSink> {
+  const report = context.report ?? ignoreDiagnostics
   const server = new WebServer({
     ...config,
+    onError: (err) =>
+      report({
+        code: 'server_error',
+        level: 50,
+        message: `the web view's server: ${(err as NodeJS.ErrnoException).code ?? err.message}`,
+        details: { code: (err as NodeJS.ErrnoException).code ?? null },
+      }),
     ...(context.status === undefined ? {} : { status: context.status }),
     ...(context.title === undefined ? {} : { title: context.title }),
   })
   await server.listen()
-  const report = context.report ?? ignoreDiagnostics
   report({ code: 'listening', level: 30, message: `web view at ${server.url}`, details: { url: server.url } })
   return {
     server,

@@ -1,4 +1,4 @@
-export { isLoopbackHost, SECURITY_HEADERS, TOKEN_COOKIE, TOKEN_PARAM } from './access.js'
+export { isLoopbackHost, SECURITY_HEADERS, sessionCookie, TOKEN_PARAM } from './access.js'
 export { definitions, httpSink, httpSink as default } from './definition.js'
 export { type HttpSinkDiagnosticCode, httpSinkDiagnostics } from './diagnostics.js'
 export { type HttpSinkErrorCode, httpSinkError, httpSinkErrorCodes } from './errors.js'

@@ -80,6 +80,13 @@ export class ProducerTable {
     }
     const key = `${entry.pid}:${entry.source}`
     let row = this.#counted.get(key)
+    const fate = this.#fates.get(entry.pid)
+    if (fate?.exited === true && (entry.seq <= 1 || (row !== undefined && entry.seq <= row.lastSeq))) {
+      // The pid came back with its seq begun again: another process (pids are reused), not the one that exited.
+      this.#fates.delete(entry.pid)
+      if (row !== undefined) this.#counted.delete(key)
+      row = undefined
+    }
     if (row === undefined) {
       if (this.#counted.size >= this.maxRows) this.#evict(this.#counted)
       row = {

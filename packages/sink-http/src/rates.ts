@@ -2,7 +2,8 @@
 // counts in buckets of `bucketMs`, the last `buckets` of them. Counted when an
 // entry is published, so the chart shows what the collector saw whatever a
 // browser filters, pauses or misses. At most `maxSeries` (source, level)
-// pairs; more go to source "(other)".
+// pairs; more go to source "(other)", at the standard level at or below
+// theirs (trace … fatal), so at most six more series whatever levels come.
 
 export interface RateSeries {
   readonly source: string
@@ -36,16 +37,15 @@ export class RateWindow {
     let key = `${level}\u0000${source}`
     let s = this.#series.get(key)
     if (s === undefined) {
+      let name = source
       if (this.#series.size >= this.maxSeries) {
+        name = OTHER
+        level = Math.min(60, Math.max(10, Math.floor(level / 10) * 10))
         key = `${level}\u0000${OTHER}`
         s = this.#series.get(key)
       }
       if (s === undefined) {
-        s = {
-          source: this.#series.size >= this.maxSeries ? OTHER : source,
-          level,
-          counts: new Array(this.buckets).fill(0),
-        }
+        s = { source: name, level, counts: new Array(this.buckets).fill(0) }
         this.#series.set(key, s)
       }
     }

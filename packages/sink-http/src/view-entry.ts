@@ -11,8 +11,10 @@ export interface ViewEntry {
   readonly source: string
   /** Lowercased message and fields, for the text filter. */
   readonly text: string
-  /** `id: N\nevent: entry\ndata: {...}\n\n` */
+  /** `id: EPOCH-N\nevent: entry\ndata: {...}\n\n` */
   readonly event: string
+  /** A gap in the feed instead of an entry (tail --web: the control socket's losses), kept in its place. */
+  readonly missed?: { readonly count: number; readonly reason: string } | undefined
 }
 
 /** A published entry; its lowercased text is made only when a text filter asks. */
@@ -34,7 +36,12 @@ class View implements ViewEntry {
   }
 }
 
-export function viewEntry(id: number, entry: LogEntry): ViewEntry {
+/**
+ * A published entry. Its SSE id is `EPOCH-N`: the epoch is the server's own
+ * (random, per start), so a browser resuming with the id of an earlier run
+ * (a restarted pipeline or tail --web counts from 1 again) is known as such.
+ */
+export function viewEntry(id: number, entry: LogEntry, epoch = '0'): ViewEntry {
   const fields = entry.fields.wellFormed ? entry.fields.json : '{}'
   const data =
     `{"id":${id},"time":${JSON.stringify(entry.time.toString())},"level":${entry.level},` +
@@ -45,7 +52,7 @@ export function viewEntry(id: number, entry: LogEntry): ViewEntry {
     id,
     entry.level,
     entry.source,
-    `id: ${id}\nevent: entry\ndata: ${data}\n\n`,
+    `id: ${epoch}-${id}\nevent: entry\ndata: ${data}\n\n`,
     entry.msg,
     fields,
   )

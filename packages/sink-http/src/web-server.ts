@@ -5,27 +5,34 @@
 //   (never waits)                                 ├─▶ producer table, rates
 //                                                 └─▶ each SseClient (bounded queue)
 //
-//   GET /             the page (public/index.html; ?token= sets the cookie)
+//   GET /             the page (public/index.html; ?token= opens a session)
 //   GET /app.js, /style.css
 //   GET /events       SSE: history first, then live; ?level= &source=a,b &q=
 //                     filter on the server; Last-Event-ID resumes
 //   GET /status       JSON: clients and their queues, history, producers, rates
 //
+// /events and /status refuse a request a page of another site makes
+// (Sec-Fetch-Site: cross-site, or a foreign Origin): such a page could not
+// read them, but it could hold the per-address stream slots. Whatever a
+// request carries (a bad target, a garbled cookie), it is answered 400, never
+// thrown: a throw here would end the collector.
+//
 // Node's http module is enough: five routes, no body parsing, and SSE needs
 // the raw response (write() and 'drain') that frameworks wrap.
 
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type LogEntry, parseLevel } from '@logkit/core'
-import { Access, refuse, SECURITY_HEADERS, TOKEN_COOKIE, TOKEN_PARAM } from './access.js'
+import { Access, refuse, SECURITY_HEADERS, SESSION_MS, sessionCookie, TOKEN_PARAM } from './access.js'
 import { httpSinkError } from './errors.js'
 import { History } from './history.js'
 import type { HttpSinkConfig } from './options.js'
 import { ProducerTable } from './producers.js'
 import { RateWindow } from './rates.js'
 import { SseClient } from './sse-client.js'
-import { sseEvent, type ViewEntry, type ViewFilter, viewEntry } from './view-entry.js'
+import { sseEvent, type ViewFilter, viewEntry } from './view-entry.js'
 
 export interface WebServerOptions extends HttpSinkConfig {
   /** The collector's status (as `logkit status --json` prints it), for the producer panel. */
@@ -36,6 +43,8 @@ export interface WebServerOptions extends HttpSinkConfig {
   readonly stallMs?: number | undefined
   /** A comment line to every client this often, so that proxies keep the stream (default 15 s). */
   readonly keepAliveMs?: number | undefined
+  /** Told of a server error after it listens (accept failing: EMFILE); the view goes on. */
+  readonly onError?: ((err: Error) => void) | undefined
 }
 
 const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
@@ -64,6 +73,9 @@ export class WebServer {
   #server: Server | undefined
   #keepAlive: NodeJS.Timeout | undefined
   #lastId = 0
+  /** This server's run: the first part of every SSE id, so that a resume from another run is known. */
+  readonly #epoch = randomBytes(6).toString('hex')
+  readonly #errors = { count: 0, last: '' }
   #nextClient = 1
   /** Entries the feed itself missed before they reached this server (tail --web: the control socket's). */
   #feedMissed = 0
@@ -88,7 +100,7 @@ export class WebServer {
   }
 
   async listen(): Promise<void> {
-    const server = createServer((req, res) => this.#route(req, res))
+    const server = createServer((req, res) => this.#answer(req, res))
     // Bounds beside the stream limits: slow request heads, and sockets that are not streams.
     server.headersTimeout = 10_000
     server.requestTimeout = 30_000
@@ -106,9 +118,16 @@ export class WebServer {
       server.listen(this.#options.port, this.#options.host, () => resolve())
     })
     this.#server = server
+    this.#access.cookieName = sessionCookie(this.port)
+    // After listen(), an error (accept failing: EMFILE) must not go unheard: unhandled, it would end the collector.
+    server.on('error', (err) => {
+      this.#errors.count++
+      this.#errors.last = (err as NodeJS.ErrnoException).code ?? err.message
+      this.#options.onError?.(err)
+    })
     const every = this.#options.keepAliveMs ?? 15_000
     this.#keepAlive = setInterval(() => {
-      for (const c of this.#clients) c.send(': keep-alive\n\n')
+      for (const c of this.#clients) c.keepAlive()
     }, every).unref()
   }
 
@@ -117,7 +136,7 @@ export class WebServer {
     const now = Date.now()
     for (const c of this.#clients) c.begin()
     for (const entry of entries) {
-      const view = viewEntry(++this.#lastId, entry)
+      const view = viewEntry(++this.#lastId, entry, this.#epoch)
       this.#history.add(view)
       this.#producers.observe(entry, now)
       this.#rates.add(entry.source, entry.level, now)
@@ -128,17 +147,30 @@ export class WebServer {
 
   /** The entries kept for browsers that connect, as the page gets them (parsed), oldest first. */
   recent(): Record<string, unknown>[] {
-    return this.#history.since(0).map((e) => JSON.parse(e.event.slice(e.event.indexOf('data: ') + 6)))
+    return this.#history
+      .since(0)
+      .filter((e) => e.missed === undefined)
+      .map((e) => JSON.parse(e.event.slice(e.event.indexOf('data: ') + 6)))
   }
 
   /**
    * Entries the feed lost before they got here (`logkit tail --web`: the
-   * control socket's `missed`): the ids skip them, and every client is told.
+   * control socket's `missed`): kept in the history in their place (no entry
+   * ids are spent on them), and every client is told in order.
    */
   feedMissed(count: number): void {
+    if (!(count > 0)) return
     this.#feedMissed += count
-    this.#lastId += count
-    for (const c of this.#clients) c.tellMissed(count, 'feed')
+    const gap = {
+      id: this.#lastId + 0.5,
+      level: 0,
+      source: '',
+      text: '',
+      event: sseEvent('missed', { count, reason: 'feed' }),
+      missed: { count, reason: 'feed' },
+    }
+    this.#history.add(gap)
+    for (const c of this.#clients) c.offer(gap)
   }
 
   async close(): Promise<void> {
@@ -167,6 +199,8 @@ export class WebServer {
       tokenRequired: this.#access.needsToken,
       lastId: this.#lastId,
       feedMissed: this.#feedMissed,
+      sessions: this.#access.sessions,
+      errors: { ...this.#errors },
       history: {
         size: this.#history.size,
         capacity: this.#history.capacity,
@@ -185,8 +219,17 @@ export class WebServer {
     }
   }
 
-  #route(req: IncomingMessage, res: ServerResponse): void {
+  #answer(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => {})
+    try {
+      this.#route(req, res)
+    } catch {
+      if (!res.headersSent) refuse(res, 400, 'a request the web view cannot read')
+      else res.destroy()
+    }
+  }
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://localhost')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       refuse(res, 405, 'the web view only answers GET', { Allow: 'GET, HEAD' })
@@ -207,22 +250,33 @@ export class WebServer {
     const page = STATIC[path]
     if (page !== undefined) {
       if (access.viaQuery && page.file === 'index.html') {
-        // The link with ?token=: the browser keeps it as a cookie, the address bar loses it.
-        const token = url.searchParams.get(TOKEN_PARAM) ?? ''
+        // The link with ?token=: a session cookie, and a page that refreshes to
+        // the URL without the token (same-site, so the Strict cookie goes with it).
         url.searchParams.delete(TOKEN_PARAM)
-        res.writeHead(303, {
+        const to = `${url.pathname}${url.search}`.replace(/[^\w/?=&%.,~+-]/g, encodeURIComponent)
+        res.writeHead(200, {
           ...SECURITY_HEADERS,
-          Location: `${url.pathname}${url.search}`,
-          'Set-Cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          'Content-Type': 'text/html; charset=utf-8',
+          'Set-Cookie': `${this.#access.cookieName}=${this.#access.openSession()}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`,
         })
-        res.end()
+        res.end(
+          `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${to}"><title>logkit</title><a href="${to}">open the view</a>\n`,
+        )
         return
       }
       res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': page.type })
       res.end(req.method === 'HEAD' ? undefined : this.#files.get(page.file))
       return
     }
+    if ((path === '/events' || path === '/status') && crossSite(req)) {
+      refuse(res, 403, 'the web view does not answer other sites’ pages: open it at its own address')
+      return
+    }
     if (path === '/events') {
+      if (req.method === 'HEAD') {
+        refuse(res, 405, '/events is a stream: GET it', { Allow: 'GET' })
+        return
+      }
       this.#stream(req, res, url)
       return
     }
@@ -287,7 +341,8 @@ export class WebServer {
       )
       return
     }
-    const resume = Number(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? Number.NaN)
+    const lastEventId = String(req.headers['last-event-id'] ?? url.searchParams.get('lastEventId') ?? '')
+    const resume = this.#resumeOf(lastEventId)
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -312,16 +367,55 @@ export class WebServer {
       if (n <= 0) this.#perIp.delete(ip)
       else this.#perIp.set(ip, n)
     })
-    const after = Number.isSafeInteger(resume) && resume >= 0 ? resume : 0
-    client.send(
-      `retry: 2000\n\n${sseEvent('hello', { lastId: this.#lastId, resumed: after > 0, title: this.#options.title ?? '' })}`,
-    )
-    const firstId = this.#history.firstId ?? this.#lastId + 1
-    if (after > 0 && after < firstId - 1) client.tellMissed(firstId - 1 - after, 'history')
-    const history: ViewEntry[] = this.#history.since(after)
+    const after = resume ?? 0
     client.begin()
-    for (const entry of history) client.offer(entry)
-    client.end()
+    client.send(
+      `retry: 2000\n\n${sseEvent('hello', {
+        lastId: this.#lastId,
+        resumed: resume !== undefined,
+        // An id this server did not give (another run's: ids began again): a fresh start, said so.
+        restarted: resume === undefined && lastEventId !== '',
+        title: this.#options.title ?? '',
+      })}`,
+    )
+    if (resume !== undefined) this.#tellLetGo(client, after, filter)
+    for (const entry of this.#history.since(after)) client.offer(entry)
     client.send(sseEvent('live', { lastId: this.#lastId }))
+    client.end()
+  }
+
+  /**
+   * The entry id a browser resumes after: its Last-Event-ID when it is one of
+   * this server's (`EPOCH-N`, N not past the last id), else undefined: a
+   * fresh start (an id of another run, or none), the whole history.
+   */
+  #resumeOf(header: string): number | undefined {
+    const m = /^([0-9a-f]+)-(\d{1,15})$/.exec(header)
+    if (m === null || m[1] !== this.#epoch) return undefined
+    const after = Number(m[2])
+    return after <= this.#lastId ? after : undefined
+  }
+
+  /** What a resume lost to the history's bound: entries let go (exact unfiltered, else at most), and feed gaps. */
+  #tellLetGo(client: SseClient, after: number, filter: ViewFilter): void {
+    const firstId = this.#history.firstId ?? this.#lastId + 1
+    if (after >= firstId - 1) return
+    const filtered = filter.minLevel > 0 || filter.sources !== undefined || filter.text !== undefined
+    // Filtered, the count is of every entry let go: how many of them matched is not known any more.
+    client.tellMissed(firstId - 1 - after, 'history', filtered)
+    const gaps = this.#history.gapsLetGo(after)
+    client.tellMissed(gaps.count, 'feed', !gaps.exact)
+  }
+}
+
+/** A request a page of another site made (the browser says so), or from another origin. */
+function crossSite(req: IncomingMessage): boolean {
+  if (req.headers['sec-fetch-site'] === 'cross-site') return true
+  const origin = req.headers.origin
+  if (origin === undefined || origin === 'null') return origin === 'null'
+  try {
+    return new URL(origin).host !== req.headers.host
+  } catch {
+    return true
   }
 }

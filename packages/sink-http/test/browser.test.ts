@@ -207,7 +207,9 @@ t.test(
     const page = await browser.newPage()
     const denied = await page.goto(sink.server.url)
     t.equal(denied?.status(), 401, 'without the token the page is 401')
+    // The link answers a page that sets the cookie and refreshes to the bare address.
     await page.goto(`${sink.server.url}?token=${token}`)
+    await page.waitForURL(sink.server.url)
     t.equal(page.url(), sink.server.url, 'the address bar has lost the token')
     await page.waitForSelector('#state[data-state="live"]')
     t.equal((await rows(page)).length, 5, 'EventSource got the stream with the cookie')

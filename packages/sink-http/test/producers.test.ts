@@ -145,3 +145,46 @@ t.test('in a pipeline, the sink gets the collector status through SinkContext.st
   await pipeline.closed
   await t.rejects(fetch(`${url}status`), 'the view is closed with the pipeline')
 })
+
+t.test(
+  'a pid that comes back with its seq begun again is a new producer, not the one that exited',
+  async (t) => {
+    const table = new ProducerTable()
+    const pid = process.pid // alive: the new run is this process
+    for (const seq of [1, 2, 3]) table.observe(entry(pid, 'api', seq), 1000 + seq)
+    table.observe(diagnostic('producer_exited', { pid, source: 'api', salvaged: 2, clean: false }), 2000)
+    t.match(table.rows()[0], { pid, exited: true, alive: false }, 'first: exited')
+    table.observe(diagnostic('dropped', { pid, reason: 'dropped_by_producer' }, 4), 2100)
+    table.observe(entry(pid, 'api', 1), 3000)
+    table.observe(entry(pid, 'api', 2), 3001)
+    const rows = table.rows()
+    t.equal(rows.length, 1, 'one row for the pid')
+    t.match(
+      rows[0],
+      { pid, entries: 2, lastSeq: 2, seqGaps: 0, drops: 0, exited: false, alive: true },
+      'the new run: counted from its own entries, alive, not exited',
+    )
+    t.notOk('salvaged' in (rows[0] ?? {}), 'no salvage of the old run on it')
+    const other = new ProducerTable()
+    other.observe(diagnostic('producer_exited', { pid, source: 'api', salvaged: 2, clean: true }), 2000)
+    other.observe(entry(pid, 'api', 5), 2001)
+    t.match(other.rows()[0], { exited: true }, 'an entry that does not begin a run (seq 5) keeps the exit')
+  },
+)
+
+t.test(
+  'rate series stay bounded whatever levels come: past maxSeries, one (other) per standard level',
+  async (t) => {
+    const rates = new RateWindow(5000, 60, 64)
+    for (let level = 0; level < 100_000; level++) rates.add(`s${level % 10}`, level, 1_000)
+    const { series } = rates.snapshot(1_000)
+    t.ok(series.length <= 64 + 6, `at most 64 series and six (other) (got ${series.length})`)
+    const other = series.filter((s) => s.source === '(other)')
+    t.ok(other.length >= 1 && other.length <= 6, `the rest under (other), by level (${other.length})`)
+    t.equal(
+      series.reduce((sum, s) => sum + s.counts.reduce((a, b) => a + b, 0), 0),
+      100_000,
+      'every entry counted once',
+    )
+  },
+)

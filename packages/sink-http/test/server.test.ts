@@ -106,9 +106,14 @@ t.test('/events sends the history, then live entries, with ids that grow by one'
     'event ids are 1, 2, 3, … with no gap',
   )
   t.same(
-    stream.events.filter((e) => e.event === 'entry').map((e) => Number(e.id)),
+    stream.events.filter((e) => e.event === 'entry').map((e) => Number(e.id?.split('-')[1])),
     stream.entries().map((e) => e.id),
-    'the SSE id of each event is the entry id',
+    'the SSE id of each event is the server’s epoch and the entry id',
+  )
+  t.equal(
+    new Set(stream.events.filter((e) => e.event === 'entry').map((e) => e.id?.split('-')[0])).size,
+    1,
+    'one epoch for the whole run',
   )
 })
 
@@ -143,7 +148,11 @@ t.test(
   async (t) => {
     const s = await sink(t, { history: 10 })
     s.write(entries(25))
-    const resumed = await openSse(`${s.server.url}events`, { 'Last-Event-ID': '20' })
+    const first = await openSse(`${s.server.url}events`)
+    await waitFor(() => first.events.some((e) => e.event === 'live'), 'the history')
+    first.close()
+    const epoch = first.events.find((e) => e.event === 'entry')?.id?.split('-')[0]
+    const resumed = await openSse(`${s.server.url}events`, { 'Last-Event-ID': `${epoch}-20` })
     await waitFor(() => resumed.events.some((e) => e.event === 'live'), 'the resumed history')
     resumed.close()
     t.same(
@@ -155,7 +164,7 @@ t.test(
       resumed.events.some((e) => e.event === 'missed'),
       'nothing missed: 21 is in the history',
     )
-    const late = await openSse(`${s.server.url}events`, { 'Last-Event-ID': '5' })
+    const late = await openSse(`${s.server.url}events`, { 'Last-Event-ID': `${epoch}-5` })
     await waitFor(() => late.events.some((e) => e.event === 'live'), 'the late history')
     late.close()
     const missed = late.events.find((e) => e.event === 'missed')
@@ -178,7 +187,7 @@ t.test('without a token: loopback only, and only a loopback Host (no DNS rebindi
 })
 
 t.test(
-  'with a token: 401 without it; Bearer, cookie or query accepted; the link with ?token= becomes a cookie',
+  'with a token: 401 without it; Bearer or query accepted; the link with ?token= opens a session',
   async (t) => {
     const s = await sink(t, { token: TOKEN })
     const base = s.server.url
@@ -198,22 +207,43 @@ t.test(
       'Authorization: Bearer works',
     )
     t.equal((await raw(`${base}status?token=${TOKEN}`)).status, 200, '?token= works')
+    const name = `logkit_session_${s.server.port}`
     t.equal(
-      (await raw(`${base}status`, { Cookie: `a=b; logkit_token=${TOKEN}` })).status,
-      200,
-      'the cookie works',
+      (await raw(`${base}status`, { Cookie: `${name}=${TOKEN}` })).status,
+      401,
+      'the token itself is no session',
     )
     const link = await raw(`${base}?token=${TOKEN}&x=1`)
-    t.equal(link.status, 303, 'the link with the token redirects')
-    t.equal(link.headers['location'], '/?x=1', 'to the same page without the token')
+    t.equal(link.status, 200, 'the link with the token answers a page (not a redirect: see the browser test)')
+    t.match(
+      link.body,
+      '<meta http-equiv="refresh" content="0;url=/?x=1">',
+      'that refreshes to the same page without the token',
+    )
+    t.notMatch(link.body, TOKEN, 'the page does not show the token')
     const cookie = String(link.headers['set-cookie'])
-    t.match(cookie, `logkit_token=${TOKEN}`, 'and sets the cookie')
+    t.notMatch(cookie, TOKEN, 'the cookie does not carry the token')
+    const session = new RegExp(`^${name}=([A-Za-z0-9_-]{43});`).exec(cookie)?.[1]
+    t.ok(session !== undefined, `it sets a session cookie named after the port (${name}), a random id`)
     t.match(cookie, /HttpOnly/, 'HttpOnly: the page script never sees it')
     t.match(cookie, /SameSite=Strict/, 'SameSite=Strict')
+    t.match(cookie, /Max-Age=\d+/, 'it expires')
+    t.equal(
+      (await raw(`${base}status`, { Cookie: `a=b; ${name}=${session}` })).status,
+      200,
+      'the session cookie works',
+    )
+    t.equal(
+      (await raw(`${base}status`, { Cookie: `logkit_session_1=${session}` })).status,
+      401,
+      'under another port’s name it is not this view’s',
+    )
+    const other = await raw(`${base}?token=${TOKEN}`)
+    t.not(String(other.headers['set-cookie']), cookie, 'every link opens a session of its own')
     const status = await raw(`${base}status`, { Authorization: `Bearer ${TOKEN}` })
     t.notMatch(status.body, TOKEN, 'the status does not show the token')
     t.equal(JSON.parse(status.body).tokenRequired, true, 'the status says a token is required')
-    const stream = await openSse(`${base}events`, { Cookie: `logkit_token=${TOKEN}` })
+    const stream = await openSse(`${base}events`, { Cookie: `${name}=${session}` })
     stream.close()
     t.equal(stream.status, 200, 'EventSource, with the cookie, gets the stream')
   },
@@ -321,9 +351,14 @@ t.test('a port already taken is LOGKIT_ERR_HTTP_LISTEN', async (t) => {
     { code: 'LOGKIT_ERR_HTTP_LISTEN' },
     'the second listener is refused',
   )
-  try {
-    await createHttpSink({ port: s.server.port })
-  } catch (err) {
-    t.ok(isLogkitError(err), 'a LogkitError')
-  }
+  await t.rejects(
+    createHttpSink({ port: s.server.port }).then(
+      () => undefined,
+      (err: unknown) => {
+        throw isLogkitError(err) ? new Error('a LogkitError') : err
+      },
+    ),
+    { message: 'a LogkitError' },
+    'a LogkitError',
+  )
 })
