@@ -1,9 +1,13 @@
-// `dedupe`: drops an entry whose (hostname, pid, seq) was seen within a
+// `dedupe`: drops an entry whose (hostname, pid, seq, time) was seen within a
 // bounded window, the way at-least-once delivery is made exactly-once at the
 // end of a pipeline (a JetStream message redelivered after a collector was
 // killed, a shm ring re-read after a crash). Each producer numbers its entries
-// (seq 1, 2, …), so the triple names one log call; an entry without a seq (0:
-// made by a collector, read from text) is always kept.
+// (seq 1, 2, …), so (hostname, pid, seq) names one log call of one process;
+// the time it was logged at (nanoseconds) tells two processes apart that had
+// the same pid on the same host (a container restarted: pid 1 again, seq 1
+// again), whose first entries would otherwise be taken for repeats. A repeat
+// is a copy of the same bytes, so its time is the same. An entry without a
+// seq (0: made by a collector, read from text) is always kept.
 //
 // The window is bounded twice: at most `maxEntries` keys, the oldest forgotten
 // first, and (with `windowMs`) none older than that by the scheduler's clock.
@@ -63,8 +67,8 @@ class Window {
     readonly report: DiagnosticReporter | undefined,
   ) {}
 
-  /** True when the key is new (and now remembered). */
-  #first(host: string, pid: number, seq: number): boolean {
+  /** True when the key is new (and now remembered); the time as its two uint32 halves. */
+  #first(host: string, pid: number, seq: number, timeHi: number, timeLo: number): boolean {
     if (seq === 0) return true
     const seen = this.#seen
     const now = this.scheduler.now()
@@ -76,7 +80,7 @@ class Window {
         seen.delete(k)
       }
     }
-    const key = `${host}\0${pid}\0${seq}`
+    const key = `${host}\0${pid}\0${seq}\0${timeHi}\0${timeLo}`
     if (seen.has(key)) return false
     if (seen.size >= this.maxEntries) seen.delete(seen.keys().next().value as string)
     seen.set(key, now)
@@ -84,7 +88,10 @@ class Window {
   }
 
   entry(entry: LogEntry): LogEntry | undefined {
-    if (this.#first(entry.hostname, entry.pid, entry.seq)) return entry
+    const time = entry.time
+    if (this.#first(entry.hostname, entry.pid, entry.seq, Number(time >> 32n), Number(time & 0xffffffffn))) {
+      return entry
+    }
     this.#remove(1)
     return undefined
   }
@@ -95,7 +102,10 @@ class Window {
     let n = 0
     for (let k = 0; k < batch.length; k++) {
       const row = batch.row(k)
-      if (this.#first(this.#hosts.get(index, row), index.pid[row] as number, index.seq[row] as number)) {
+      const host = this.#hosts.get(index, row)
+      const pid = index.pid[row] as number
+      const seq = index.seq[row] as number
+      if (this.#first(host, pid, seq, index.timeHi[row] as number, index.timeLo[row] as number)) {
         room[n++] = row
       }
     }
@@ -118,7 +128,7 @@ class Window {
     this.#removed = 0
     this.report?.({
       code: 'dropped',
-      message: `dedupe removed ${count === 1 ? '1 entry' : `${count} entries`} seen before (same hostname, pid and seq)`,
+      message: `dedupe removed ${count === 1 ? '1 entry' : `${count} entries`} seen before (same hostname, pid, seq and time)`,
       count,
       details: { reason: 'duplicate' },
     })
@@ -126,7 +136,7 @@ class Window {
 }
 
 /**
- * Drops entries whose (hostname, pid, seq) it has seen within its window:
+ * Drops entries whose (hostname, pid, seq, time) it has seen within its window:
  * at most `maxEntries` keys, none older than `windowMs`. Entries without a
  * seq are kept. What it drops is reported as a `dropped` diagnostic (reason
  * `duplicate`) with its count, at most once per `reportIntervalMs`, and when
@@ -177,7 +187,7 @@ export const dedupeDefinition = defineOperator({
   name: 'dedupe',
   apiVersion: PLUGIN_API_VERSION,
   description:
-    'Drop entries whose (hostname, pid, seq) was seen within a window (count and time); count them.',
+    'Drop entries whose (hostname, pid, seq, time) was seen within a window (count and time); count them.',
   options: z.strictObject({
     maxEntries: z
       .number({ error: 'expected the most entries to remember, e.g. 100000' })

@@ -10,8 +10,10 @@ import { marbles, testEntries } from '../../src/testing/marbles.js'
 import { EntryBatch, isEntryBatch } from '../../src/wire/entry-batch.js'
 import { EntryIndex } from '../../src/wire/entry-index.js'
 
-const at = (seq: number, hostname = 'h1', pid = 1, msg = `s${seq}`) =>
-  createEntry({ seq, hostname, pid, msg, app: 'shop', source: 'web' })
+// One log call of one process: its time follows from its seq (a repeat is a copy, with the same time).
+const T0 = 1_790_000_000_000_000_000n
+const at = (seq: number, hostname = 'h1', pid = 1, msg = `s${seq}`, time = T0 + BigInt(seq) * 1000n) =>
+  createEntry({ seq, hostname, pid, msg, app: 'shop', source: 'web', time })
 
 function recorder() {
   const seen: Omit<Diagnostic, 'stage' | 'component'>[] = []
@@ -44,6 +46,29 @@ t.test(
       seen.map((d) => [d.code, d.count, d.details]),
       [['dropped', 3, { reason: 'duplicate' }]],
       'what it removed is reported once, on completion, with its count',
+    )
+  },
+)
+
+t.test(
+  'a pid that comes back on the same host (a restarted container) is a new process, not a repeat',
+  async (t) => {
+    const { report, seen } = recorder()
+    // The second process: pid 1 and seq 1, 2 again, logged later (its time's high half differs too).
+    const later = T0 + 10_000_000_000n
+    const restarted = [at(1, 'h1', 1, 'up again', later + 1000n), at(2, 'h1', 1, 'x', later + 2000n)]
+    const plain = await run([at(1), at(2), ...restarted, at(2)], dedupe({ report }))
+    t.same(
+      (plain as LogEntry[]).map((e) => e.msg),
+      ['s1', 's2', 'up again', 'x'],
+      'both processes kept whole; only the copy of s2 dropped',
+    )
+    t.equal(seen[0]?.count, 1, 'one removed')
+    const bytes = await run([batchOf([at(1), at(2)]), batchOf([...restarted, at(1)])])
+    t.same(
+      (bytes as EntryBatch[]).flatMap((b) => b.entries().map((e) => e.msg)),
+      ['s1', 's2', 'up again', 'x'],
+      'the same on batches still in bytes (the time read from the index)',
     )
   },
 )
