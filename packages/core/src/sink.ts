@@ -32,7 +32,8 @@ export interface Sink {
   /**
    * Optional: what `logkit status` shows of the sink beside the runtime's
    * counts (a connection, messages in flight), as a few named numbers or
-   * short strings. Never secrets. Called on every status request: cheap.
+   * short strings. Never secrets. Called on every status request: cheap. A
+   * throw shows as `{ error }` in its place; it never fails the request.
    */
   status?(): Record<string, unknown>
   /** Flush and release resources; no write follows. */

@@ -35,3 +35,33 @@ t.test("a sink's and a source's own status appear in the pipeline's stats", asyn
   t.equal(pipeline.stats().sinks[0]?.status?.['inFlight'], 2, 'asked afresh at each stats()')
   await pipeline.close()
 })
+
+t.test("a status() that throws becomes the status's error: stats and close go on", async (t) => {
+  const sink: Sink = {
+    write: () => {},
+    status: () => {
+      throw new Error('not connected yet')
+    },
+  }
+  const source = {
+    id: 'src',
+    create: (ctx: SourceContext) =>
+      Object.assign(
+        new Observable<ReturnType<typeof createEntry>>((s) => {
+          ctx.signal.addEventListener('abort', () => s.complete())
+        }),
+        {
+          status: () => {
+            throw new TypeError('bad state')
+          },
+        },
+      ),
+  }
+  const pipeline = createPipeline({ sources: [source], sinks: [sink], diagnosticEntries: false })
+  await pipeline.start()
+  const stats = pipeline.stats()
+  t.same(stats.sinks[0]?.status, { error: 'status() failed: not connected yet' }, "the sink's")
+  t.same(stats.sources[0]?.status, { error: 'status() failed: bad state' }, "the source's")
+  const closed = await pipeline.close()
+  t.same(closed.sinks[0]?.status, { error: 'status() failed: not connected yet' }, 'close returns its stats')
+})

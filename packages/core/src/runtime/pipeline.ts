@@ -22,6 +22,7 @@ import { type EntryBatch, isEntryBatch } from '../wire/entry-batch.js'
 import { AckStream } from './ack.js'
 import { DemandController } from './demand.js'
 import { Intake } from './intake.js'
+import { pluginStatus } from './plugin-status.js'
 import { type QueueOptions, type RetryOptions, SinkRunner, type SinkStats } from './sink-runner.js'
 import { unbatch } from './unbatch.js'
 
@@ -334,7 +335,7 @@ class PipelineImpl implements Pipeline {
         emitted: s.emitted,
         acknowledged: s.stream.done,
         completed: s.completed,
-        ...(s.status === undefined ? {} : { status: s.status() }),
+        ...(s.status === undefined ? {} : { status: pluginStatus(s.status) }),
       })),
       sinks: this.#sinks.map((sink) => sink.stats),
       in: this.#in,

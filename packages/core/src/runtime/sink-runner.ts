@@ -22,6 +22,7 @@ import type { Sink } from '../sink.js'
 import { type EntryBatch, isEntryBatch, MAX_BATCH_ENTRIES } from '../wire/entry-batch.js'
 import { ackStreamOf } from './ack.js'
 import type { DemandController } from './demand.js'
+import { pluginStatus } from './plugin-status.js'
 
 export type OverflowPolicy = 'block' | 'drop_newest' | 'drop_oldest'
 
@@ -152,6 +153,7 @@ export class SinkRunner {
   }
 
   get stats(): SinkStats {
+    const sink = this.#sink
     return {
       id: this.id,
       accepted: this.#accepted,
@@ -162,7 +164,7 @@ export class SinkRunner {
       queued: this.#queued,
       policy: this.#policy,
       capacity: this.#capacity,
-      ...(this.#sink.status === undefined ? {} : { status: this.#sink.status() }),
+      ...(sink.status === undefined ? {} : { status: pluginStatus(sink.status.bind(sink)) }),
     }
   }
 
