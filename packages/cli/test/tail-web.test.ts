@@ -14,9 +14,10 @@ import { isolatedEnv, producerScript, startNode, until, waitFor } from './helper
 
 const quiet = () => new Writable({ write: (_c, _e, cb) => cb() })
 
-t.test('tail --web serves the collector: history and live entries, producers, a clean stop', async (t) => {
+/** An app with an shm → file manifest; start() runs its compose and resolves (once running) to its stop. */
+function shmApp(name: string) {
   const { work, ...dirs } = isolatedEnv()
-  const app = `tailweb${process.pid}`
+  const app = `${name}${process.pid}`
   const env = { ...process.env, ...dirs, LOGKIT_TEST_APP: app }
   const manifest = join(work, 'logkit.yaml')
   writeFileSync(
@@ -31,20 +32,29 @@ t.test('tail --web serves the collector: history and live entries, producers, a 
       '',
     ].join('\n'),
   )
-  const stopCompose = new AbortController()
-  let running!: () => void
-  const up = new Promise<void>((resolve) => (running = resolve))
-  const done = compose(manifest, {
-    env,
-    out: quiet(),
-    signal: stopCompose.signal,
-    onRunning: () => running(),
-  })
-  t.teardown(async () => {
-    stopCompose.abort()
-    await done
-  })
-  await up
+  const start = async (): Promise<() => Promise<void>> => {
+    const stopCompose = new AbortController()
+    let running!: () => void
+    const up = new Promise<void>((resolve) => (running = resolve))
+    const done = compose(manifest, {
+      env,
+      out: quiet(),
+      signal: stopCompose.signal,
+      onRunning: () => running(),
+    })
+    await up
+    return async () => {
+      stopCompose.abort()
+      await done
+    }
+  }
+  return { app, env, start }
+}
+
+t.test('tail --web serves the collector: history and live entries, producers, a clean stop', async (t) => {
+  const { app, env, start } = shmApp('tailweb')
+  const stopCompose = await start()
+  t.teardown(() => stopCompose())
   const first = await startNode([producerScript, 'shm', 'first', '10'], env).exit
   t.equal(first.code, 0, 'a producer logged 10 entries')
 
@@ -107,38 +117,7 @@ t.test('tail --web serves the collector: history and live entries, producers, a 
 t.test(
   'tail --web outlives a restart of compose: the view stays up and follows the new collector',
   async (t) => {
-    const { work, ...dirs } = isolatedEnv()
-    const app = `tailwebre${process.pid}`
-    const env = { ...process.env, ...dirs, LOGKIT_TEST_APP: app }
-    const manifest = join(work, 'logkit.yaml')
-    writeFileSync(
-      manifest,
-      [
-        'version: 1',
-        `app: ${app}`,
-        'pipelines:',
-        '  main:',
-        '    sources: [{ use: shm }]',
-        `    sinks: [{ use: file, path: ${join(work, 'out.log')} }]`,
-        '',
-      ].join('\n'),
-    )
-    const start = async () => {
-      const stopCompose = new AbortController()
-      let running!: () => void
-      const up = new Promise<void>((resolve) => (running = resolve))
-      const done = compose(manifest, {
-        env,
-        out: quiet(),
-        signal: stopCompose.signal,
-        onRunning: () => running(),
-      })
-      await up
-      return async () => {
-        stopCompose.abort()
-        await done
-      }
-    }
+    const { app, env, start } = shmApp('tailwebre')
     let stopCompose = await start()
     t.teardown(() => stopCompose())
     const before = await startNode([producerScript, 'shm', 'before', '3'], env).exit
