@@ -84,22 +84,7 @@ export async function tailWeb(
   })
   // The first status before the view opens: it also says the collector is there.
   let status: unknown
-  await request(
-    app,
-    env,
-    { op: 'status' },
-    (reply) => {
-      status = reply['status']
-    },
-    signal,
-  )
-  const server = new http.WebServer({ ...config, status: () => status, title: app })
-  await server.listen()
-  options.onListening?.(server.url)
-  let polling = false
-  const poll = setInterval(() => {
-    if (polling) return
-    polling = true
+  const askStatus = () =>
     request(
       app,
       env,
@@ -109,6 +94,15 @@ export async function tailWeb(
       },
       signal,
     )
+  await askStatus()
+  const server = new http.WebServer({ ...config, status: () => status, title: app })
+  await server.listen()
+  options.onListening?.(server.url)
+  let polling = false
+  const poll = setInterval(() => {
+    if (polling) return
+    polling = true
+    askStatus()
       .catch(() => {}) // a collector that is gone: the feed below waits for it
       .finally(() => {
         polling = false
