@@ -13,7 +13,6 @@ import {
   acquireSession,
   type Diagnostic,
   entryFromJsonLine,
-  isLogkitError,
   type LogEntry,
   type OperatorInput,
   type Pipeline,
@@ -34,7 +33,7 @@ import {
   totalsLine,
 } from './build.js'
 import { ControlServer, type ControlServerOptions, controlSocketPath } from './control.js'
-import { exitCodes } from './errors.js'
+import { errorText, exitCodes } from './errors.js'
 import {
   type ComponentPlan,
   formatProblem,
@@ -251,7 +250,7 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
   try {
     handle = acquireSession(plan.app, (options.env ?? process.env) as NodeJS.ProcessEnv)
   } catch (err) {
-    say(`logkit: ${errorText(err)}${isLogkitError(err) ? ` [${err.code}]` : ''}`)
+    say(`logkit: ${errorText(err)}`)
     return exitCodes.failure
   }
   // Pipelines that name an app-wide source (shm, fifo) share its one reader.
@@ -305,8 +304,4 @@ export async function compose(file: string, options: ComposeOptions = {}): Promi
   for (const runner of runners) say(`  ${totalsLine(runner.totals)}`)
   const failed = runners.filter((r) => r.state === 'failed')
   return failed.length > 0 ? exitCodes.failure : exitCodes.ok
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

@@ -3,7 +3,7 @@
 // carries one of the LOGKIT_ERR_MANIFEST_* codes. The README has one row per
 // code and test/errors.test.ts keeps the table, this file and the README in step.
 
-import { LogkitError } from '@logkit/core'
+import { isLogkitError, LogkitError } from '@logkit/core'
 
 export const cliErrorCodes = {
   LOGKIT_ERR_MANIFEST_INVALID: 'The manifest has one or more problems; each is listed as file:line:col.',
@@ -69,4 +69,10 @@ export function cliError(
   options: { cause?: unknown; details?: Record<string, unknown> } = {},
 ): LogkitError {
   return new LogkitError(code, message, options)
+}
+
+/** An error's message for a person, with its code when it is one of logkit's (the READMEs list them). */
+export function errorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  return isLogkitError(err) ? `${err.message} [${err.code}]` : err.message
 }

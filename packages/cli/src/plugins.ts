@@ -27,7 +27,7 @@ import {
   z,
 } from '@logkit/core'
 import { suggestion } from './did-you-mean.js'
-import type { CliErrorCode } from './errors.js'
+import { type CliErrorCode, errorText } from './errors.js'
 
 export type Kind = PluginDefinition['kind']
 
@@ -281,8 +281,4 @@ export function wrapOperatorFactory(factory: OperatorFactory, use: string): AnyO
     options,
     create: (opts) => factory(opts as Record<string, unknown>),
   })
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
 }

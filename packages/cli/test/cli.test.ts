@@ -129,7 +129,11 @@ t.test('compose: a pipeline that fails to start is reported; exit 1 without --re
     }),
   })
   t.equal(code, 1, 'exit 1')
-  t.match(text, 'main: failed to start', 'the failure is reported')
+  t.match(
+    text,
+    'main: failed to start: flaky sink: attempt 1 fails [LOGKIT_ERR_FLAKY_CREATE] [LOGKIT_ERR_CLI_PIPELINE_FAILED]',
+    "the failure is reported, with the plugin's code to look up",
+  )
   t.match(text, '1 failures', 'and counted in the totals')
 })
 

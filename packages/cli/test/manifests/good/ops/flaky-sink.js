@@ -1,7 +1,7 @@
 // A test sink whose creation fails the first `failures` times in this process
-// (counted in a global), then writes lines to `path`.
+// (counted in a global) with a LogkitError of its own code, then writes lines to `path`.
 import { appendFileSync } from 'node:fs'
-import { defineSink, PLUGIN_API_VERSION, z } from '@logkit/core'
+import { defineSink, LogkitError, PLUGIN_API_VERSION, z } from '@logkit/core'
 
 globalThis.flakySinkAttempts ??= 0
 
@@ -12,7 +12,10 @@ export default defineSink({
   create: ({ path, failures }) => {
     globalThis.flakySinkAttempts++
     if (globalThis.flakySinkAttempts <= failures)
-      throw new Error(`flaky sink: attempt ${globalThis.flakySinkAttempts} fails`)
+      throw new LogkitError(
+        'LOGKIT_ERR_FLAKY_CREATE',
+        `flaky sink: attempt ${globalThis.flakySinkAttempts} fails`,
+      )
     return { write: (batch) => appendFileSync(path, batch.map((e) => `${e.msg}\n`).join('')) }
   },
 })
