@@ -92,6 +92,9 @@ export async function ensureConsumer(jsm: JetStreamManager, config: NatsSourceCo
 }
 
 export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSourceObservable {
+  // Credentials and TLS files are read now: one that cannot be read fails create(), so start-up.
+  const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}-${config.durable}`
+  const options = clientOptions(config, name, ctx.dir)
   const state = {
     conn: undefined as Connection | undefined,
     releases: [] as Release[],
@@ -103,8 +106,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
   }
   const observable = new Observable<LogEntry | EntryBatch>((subscriber) => {
     const report: DiagnosticReporter = ctx.report
-    const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}-${config.durable}`
-    const conn = new Connection(clientOptions(config, name, ctx.dir), report)
+    const conn = new Connection(options, report)
     state.conn = conn
     const pool: EntryIndex[] = []
     let emitted = 0

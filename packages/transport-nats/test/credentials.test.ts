@@ -7,8 +7,8 @@
 import { execFileSync, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createEntry, isLogkitError } from '@logkit/core'
-import { tempDir } from '@logkit/core/testing'
+import { createEntry, createPipeline, isLogkitError } from '@logkit/core'
+import { createMemorySink, tempDir, waitFor } from '@logkit/core/testing'
 import { createUser } from '@nats-io/nkeys'
 import t from 'tap'
 import {
@@ -187,6 +187,43 @@ t.test('logkit validate: a bad nats option at its manifest line and column', asy
   t.match(run.stderr, `${file}:12:28`, 'maxMessageEntries above 1024 at its line and column')
   t.notMatch(run.stderr, 'Sup3r-Secret', 'the password is not repeated')
 })
+
+t.test(
+  'the source: a TLS file that cannot be read fails it at creation, reported as source_failed',
+  async (t) => {
+    const dir = tempDir('logkit-nats-srctls-')
+    const seen: { code: string; message: string }[] = []
+    let created = false
+    const pipeline = createPipeline({
+      id: 'central',
+      diagnosticEntries: false,
+      onDiagnostic: (d) => void seen.push(d),
+      sources: [
+        {
+          id: 'nats',
+          create: (ctx) => {
+            const source = createNatsSource(
+              natsSourceOptions.parse({
+                servers: 'nats://127.0.0.1:1',
+                durable: 'd',
+                tls: { ca: 'missing.pem' },
+              }),
+              { ...ctx, dir },
+            )
+            created = true
+            return source
+          },
+        },
+      ],
+      sinks: [createMemorySink()],
+    })
+    t.teardown(() => pipeline.close())
+    await pipeline.start()
+    const failed = await waitFor(() => seen.find((d) => d.code === 'source_failed'), 'the source to fail')
+    t.notOk(created, 'create() threw: no connection was tried')
+    t.match(failed.message, /tls\.ca .*missing\.pem/, 'the diagnostic names the file')
+  },
+)
 
 t.test('TLS: the CA file is read at creation and the sink connects over TLS with it', async (t) => {
   const dir = tempDir('logkit-nats-tls-')
