@@ -4,7 +4,7 @@
 // reconnects are the client's own, forever), errors mapped to this package's
 // codes, and the state `logkit status` shows (connected server, reconnects).
 
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { DiagnosticReporter } from '@logkit/core'
 import {
@@ -20,7 +20,7 @@ import type { NatsConnectionOptions } from './options.js'
 /** How long create() waits for the first connection before going on without it (a server down at start). */
 export const CONNECT_GRACE_MS = 2000
 
-/** Client options for `config`: credentials and TLS files read now (LOGKIT_ERR_NATS_CREDENTIALS, LOGKIT_ERR_NATS_TLS). */
+/** Client options for `config`: credentials and TLS files read now, their contents handed to the client (LOGKIT_ERR_NATS_CREDENTIALS, LOGKIT_ERR_NATS_TLS). */
 export function clientOptions(config: NatsConnectionOptions, name: string, dir?: string): ConnectionOptions {
   const options: ConnectionOptions = {
     servers: [...config.servers],
@@ -72,27 +72,24 @@ export function clientOptions(config: NatsConnectionOptions, name: string, dir?:
   }
   const tls = config.tls
   if (tls !== undefined) {
-    const files: Record<string, string> = {}
-    for (const [key, option] of [
-      ['ca', 'caFile'],
-      ['cert', 'certFile'],
-      ['key', 'keyFile'],
-    ] as const) {
+    // Read now, so that an unreadable file fails start-up (the client would
+    // read it at each connection attempt and retry forever).
+    const pem: Record<string, string> = {}
+    for (const key of ['ca', 'cert', 'key'] as const) {
       const path = tls[key]
       if (path === undefined) continue
       const file = resolve(dir ?? '.', path)
-      if (!existsSync(file)) {
+      try {
+        pem[key] = readFileSync(file, 'utf8')
+      } catch (cause) {
         throw natsError(
           'LOGKIT_ERR_NATS_TLS',
-          `tls.${key} ${file} does not exist: give the path of a PEM file`,
-          {
-            retryable: false,
-          },
+          `tls.${key} ${file} could not be read (${(cause as NodeJS.ErrnoException).code ?? 'error'}): give the path of a readable PEM file`,
+          { retryable: false },
         )
       }
-      files[option] = file
     }
-    options.tls = files
+    options.tls = pem
   }
   return options
 }

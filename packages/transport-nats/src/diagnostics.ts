@@ -13,6 +13,12 @@ export const natsDiagnostics = {
     'The source got messages JetStream delivered again (an earlier reader did not acknowledge them in time, or was killed): their entries may repeat; `dedupe` removes them (`count` messages).',
   nats_bad_message:
     'A message that is neither logkit frames nor NDJSON lines, or lines that are not JSON entries: acknowledged and skipped (`count` entries or messages).',
+  nats_stream_missing:
+    'A publish found no stream for its subject (the stream was deleted, or a `storage: memory` stream was lost in a server restart): the sink makes it again (when `stream.create`) and the write is retried.',
+  nats_consumer_unavailable:
+    "The source could not get or pull from its durable consumer (the stream or consumer is missing or was deleted, no leader yet, the server away): the message has the error's text; it retries, and makes the consumer again when it is gone. The first error of each kind is reported, and `logkit status` shows the last (`lastError`).",
+  nats_max_payload:
+    "`maxMessageBytes` is above what the server takes in one message (its `max_payload`, less room for headers): messages are cut to the server's size.",
   fields_invalid:
     'With `encoding: ndjson`: entries whose fields are not one JSON object were sent with them quoted under `logkit_invalid_fields` (`count`).',
 } as const

@@ -166,7 +166,14 @@ function sameBytes(a: Buffer, a0: number, a1: number, b: Buffer, b0: number, b1:
 }
 
 function messageId(first: Identity, last: Identity, n: number, hash: number): string {
-  return `${first.host}/${first.pid}/${first.seq}..${last.host}/${last.pid}/${last.seq}#${n}.${hash.toString(36)}`
+  return `${idHost(first.host)}/${first.pid}/${first.seq}..${idHost(last.host)}/${last.pid}/${last.seq}#${n}.${hash.toString(36)}`
+}
+
+/** A host name as a header value takes it: control characters (CR and LF above all) become `_`, at most 128 characters. */
+export function idHost(host: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = /[\x00-\x1f\x7f]/.test(host) ? host.replace(/[\x00-\x1f\x7f]/g, '_') : host
+  return clean.length > 128 ? clean.slice(0, 128) : clean
 }
 
 /** The entries of one subject being gathered into a message. */
@@ -193,7 +200,7 @@ interface Builder {
  */
 export class MessageMaker {
   readonly #encoding: Encoding
-  readonly #maxBytes: number
+  #maxBytes: number
   readonly #maxEntries: number
   readonly #subjects: Subjects
   readonly #builders = new Map<string, Builder>()
@@ -212,6 +219,15 @@ export class MessageMaker {
     this.#maxBytes = options.maxBytes
     this.#maxEntries = options.maxEntries
     this.#subjects = new Subjects(options.subject)
+  }
+
+  /** Lowers the largest message to `bytes` (the server takes less than maxMessageBytes); from the next entry on. */
+  limitBytes(bytes: number): void {
+    this.#maxBytes = Math.min(this.#maxBytes, bytes)
+  }
+
+  get maxBytes(): number {
+    return this.#maxBytes
   }
 
   /** Decoded entries (the write() path). */

@@ -25,7 +25,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream'
 import { CONNECT_GRACE_MS, Connection, clientOptions, within } from './connection.js'
-import { natsError } from './errors.js'
+import { errorText, failureKind, isNotFound, natsError } from './errors.js'
 import { MessageMaker, type OutMessage } from './messages.js'
 import type { NatsSinkConfig, StreamConfig } from './options.js'
 import { subjectMatches } from './subjects.js'
@@ -56,6 +56,8 @@ export interface NatsSink extends Sink {
 }
 
 const NS = 1_000_000
+/** Bytes of a message left for its headers (Nats-Msg-Id) under the server's max_payload. */
+const HEADER_ROOM = 1024
 
 /** The sink, connecting in the background; see openNatsSink for the one that reports bad credentials at once. */
 export function createNatsSink(config: NatsSinkConfig, ctx: NatsSinkContext): NatsSink {
@@ -73,8 +75,12 @@ export async function openNatsSink(config: NatsSinkConfig, ctx: NatsSinkContext)
   try {
     await within(sink.started, CONNECT_GRACE_MS)
   } catch (err) {
-    await sink.close()
-    throw err
+    // A failure that may mend (a stream call timed out while a cluster elects
+    // a leader) is left to the writes, which retry it.
+    if ((err as { retryable?: boolean }).retryable === false) {
+      await sink.close()
+      throw err
+    }
   }
   return sink
 }
@@ -87,7 +93,8 @@ class NatsJetStreamSink implements NatsSink {
   /** Resolves once connected and the stream is there; replaced after a failure that may mend. */
   #ready: Promise<JetStreamClient>
   readonly started: Promise<unknown>
-  #inFlight = 0
+  /** Every publish not yet answered, of this write or of one cut short by closing(): maxInFlight bounds them all. */
+  readonly #inFlight = new Set<Promise<void>>()
   #published = 0
   #acknowledged = 0
   #duplicates = 0
@@ -96,6 +103,8 @@ class NatsJetStreamSink implements NatsSink {
   /** Rejects every wait of the current write when closing() finds no server to finish with. */
   #abort: ((err: Error) => void) | undefined
   #tooLargeReported = 0
+  /** A publish found no stream and it is being made again (said once until a publish goes through). */
+  #streamMissing = false
   #invalidReported = 0
 
   constructor(config: NatsSinkConfig, ctx: NatsSinkContext) {
@@ -116,15 +125,32 @@ class NatsJetStreamSink implements NatsSink {
 
   async #prepare(): Promise<JetStreamClient> {
     const nc = await this.#conn.ready
-    const jsm = await jetstreamManager(nc, { timeout: this.#config.ackTimeoutMs })
-    await ensureStream(jsm, this.#config.stream, this.#config.subject)
+    this.#fitServer(nc.info?.max_payload)
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: this.#config.ackTimeoutMs })
+      await ensureStream(jsm, this.#config.stream, this.#config.subject)
+    } catch (err) {
+      throw failureKind(err) === 'permission' ? permissionError(err) : err
+    }
     return jetstream(nc, { timeout: this.#config.ackTimeoutMs })
+  }
+
+  /** Messages no larger than the server takes: maxMessageBytes lowered to its max_payload (less header room), said once. */
+  #fitServer(maxPayload: number | undefined): void {
+    if (maxPayload === undefined || maxPayload <= 0) return
+    const fits = Math.max(1024, maxPayload - HEADER_ROOM)
+    if (this.#maker.maxBytes <= fits) return
+    this.#maker.limitBytes(fits)
+    this.#report({
+      code: 'nats_max_payload',
+      message: `maxMessageBytes (${this.#config.maxMessageBytes}) is above what the server takes (max_payload ${maxPayload}): messages are made at most ${fits} bytes`,
+    })
   }
 
   status(): NatsSinkStatus {
     return {
       server: this.#conn.server,
-      inFlight: this.#inFlight,
+      inFlight: this.#inFlight.size,
       published: this.#published,
       acknowledged: this.#acknowledged,
       duplicates: this.#duplicates,
@@ -178,7 +204,19 @@ class NatsJetStreamSink implements NatsSink {
     try {
       if (this.#closing && !this.#conn.connected) throw this.#closingError()
       const js = await Promise.race([this.#client(), aborted])
-      await Promise.race([this.#publishAll(js, messages), aborted])
+      const limit = this.#maker.maxBytes
+      if (messages.some((m) => m.data.length > limit)) {
+        // Made before the server's max_payload was known: the retry makes them again, smaller.
+        throw natsError(
+          'LOGKIT_ERR_NATS_PUBLISH',
+          `messages were made larger than the server takes (${limit} bytes); the write is retried with smaller ones`,
+        )
+      }
+      const cut = { aborted: false }
+      aborted.catch(() => {
+        cut.aborted = true
+      })
+      await Promise.race([this.#publishAll(js, messages, aborted, cut), aborted])
     } finally {
       this.#abort = undefined
     }
@@ -207,21 +245,34 @@ class NatsJetStreamSink implements NatsSink {
     )
   }
 
-  async #publishAll(js: JetStreamClient, messages: readonly OutMessage[]): Promise<void> {
+  /**
+   * Publishes `messages`, at most maxInFlight unanswered (counting publishes
+   * of an earlier write that closing() cut short: they hold their place until
+   * answered or timed out), and resolves once every one of this write is
+   * answered. Once `aborted` rejects, no more are published.
+   */
+  async #publishAll(
+    js: JetStreamClient,
+    messages: readonly OutMessage[],
+    aborted: Promise<never>,
+    cut: { readonly aborted: boolean },
+  ): Promise<void> {
     const max = this.#config.maxInFlight
-    const waiting = new Set<Promise<void>>()
+    const inFlight = this.#inFlight
+    const mine: Promise<void>[] = []
     let failure: unknown
     let duplicates = 0
     for (const m of messages) {
-      if (failure !== undefined) break
-      while (this.#inFlight >= max) await Promise.race(waiting)
-      this.#inFlight++
+      if (failure !== undefined || cut.aborted) break
+      while (inFlight.size >= max && !cut.aborted) await Promise.race([...inFlight, aborted]).catch(() => {})
+      if (cut.aborted) break
       this.#published++
       const p: Promise<void> = js
         .publish(m.subject, m.data, { msgID: m.msgID, timeout: this.#config.ackTimeoutMs })
         .then(
           (ack) => {
             this.#acknowledged++
+            this.#streamMissing = false
             if (ack.duplicate) duplicates++
           },
           (err: unknown) => {
@@ -229,12 +280,12 @@ class NatsJetStreamSink implements NatsSink {
           },
         )
         .finally(() => {
-          this.#inFlight--
-          waiting.delete(p)
+          inFlight.delete(p)
         })
-      waiting.add(p)
+      inFlight.add(p)
+      mine.push(p)
     }
-    await Promise.all(waiting)
+    await Promise.all(mine)
     if (duplicates > 0) {
       this.#duplicates += duplicates
       this.#report({
@@ -243,14 +294,39 @@ class NatsJetStreamSink implements NatsSink {
         count: duplicates,
       })
     }
-    if (failure !== undefined) {
-      const message = String((failure as Error)?.message ?? failure).slice(0, 200)
-      throw natsError(
+    if (failure !== undefined) throw this.#publishError(failure)
+  }
+
+  /** The error a failed publish fails its write with; a missing stream is made again before the retry. */
+  #publishError(failure: unknown): Error {
+    const kind = failureKind(failure)
+    const message = errorText(failure)
+    if (kind === 'permission') return permissionError(failure)
+    if (kind === 'argument') {
+      return natsError(
         'LOGKIT_ERR_NATS_PUBLISH',
-        `JetStream did not acknowledge a message (${message}); the write is retried, and the message ids make re-publishing safe`,
-        { cause: failure },
+        `the NATS client refused a message (${message}): not retried`,
+        { cause: failure, retryable: false },
       )
     }
+    if (kind === 'no_responders' || kind === 'not_found') {
+      // No stream stores the subject (deleted, or a memory stream lost in a
+      // restart): the next write's #client() makes it again first.
+      if (!this.#streamMissing)
+        this.#report({
+          code: 'nats_stream_missing',
+          message: `no stream answered a publish (${message}): making stream ${this.#config.stream.name} again${this.#config.stream.create ? '' : ' (stream.create is false: it must be created)'}; the write is retried`,
+        })
+      this.#streamMissing = true
+      const ready = this.#prepare()
+      ready.catch(() => {})
+      this.#ready = ready
+    }
+    return natsError(
+      'LOGKIT_ERR_NATS_PUBLISH',
+      `JetStream did not acknowledge a message (${message}); the write is retried, and the message ids make re-publishing safe`,
+      { cause: failure },
+    )
   }
 
   /** Entries the maker left out (too large) and fields it quoted, reported as they grow. */
@@ -317,10 +393,11 @@ export async function ensureStream(
   }
 }
 
-/** A JetStream "not found" answer (stream or consumer). */
-export function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; status?: unknown; message?: unknown; name?: unknown }
-  return (
-    e?.code === 10059 || e?.code === 10014 || e?.status === 404 || /not found/i.test(String(e?.message ?? ''))
+/** A permissions violation: the credentials work, the user may not do this (not retried). */
+export function permissionError(err: unknown): Error {
+  return natsError(
+    'LOGKIT_ERR_NATS_AUTH',
+    `the NATS server refused a permission the credentials need (${errorText(err)}): allow the user to publish to $JS.API.> and the stream's subjects`,
+    { cause: err, retryable: false },
   )
 }

@@ -34,7 +34,8 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream'
 import { Connection, clientOptions } from './connection.js'
-import { isNotFound } from './nats-sink.js'
+import { errorText, failureKind, isNotFound } from './errors.js'
+import { permissionError } from './nats-sink.js'
 import type { NatsSourceConfig } from './options.js'
 
 export interface NatsSourceStatus {
@@ -47,6 +48,8 @@ export interface NatsSourceStatus {
   /** Messages that came a second time or more (another reader did not acknowledge them). */
   readonly redeliveries: number
   readonly reconnects: number
+  /** Why the consumer could not be had or pulled from, last ('' once pulling works). */
+  readonly lastError: string
 }
 
 export type NatsSourceObservable = Observable<LogEntry | EntryBatch> & { status(): NatsSourceStatus }
@@ -89,6 +92,9 @@ export async function ensureConsumer(jsm: JetStreamManager, config: NatsSourceCo
 }
 
 export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSourceObservable {
+  // Credentials and TLS files are read now: one that cannot be read fails create(), so start-up.
+  const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}-${config.durable}`
+  const options = clientOptions(config, name, ctx.dir)
   const state = {
     conn: undefined as Connection | undefined,
     releases: [] as Release[],
@@ -96,11 +102,11 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     delivered: 0,
     acknowledged: 0,
     redeliveries: 0,
+    lastError: '',
   }
   const observable = new Observable<LogEntry | EntryBatch>((subscriber) => {
     const report: DiagnosticReporter = ctx.report
-    const name = `logkit-${ctx.app || 'app'}-${ctx.id ?? 'nats'}-${config.durable}`
-    const conn = new Connection(clientOptions(config, name, ctx.dir), report)
+    const conn = new Connection(options, report)
     state.conn = conn
     const pool: EntryIndex[] = []
     let emitted = 0
@@ -113,6 +119,32 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     let wake: (() => void) | undefined
     let redeliveredUnreported = 0
     let badUnreported = 0
+    /** Kinds of consumer trouble reported since pulling last worked. */
+    const troubles = new Set<string>()
+
+    /**
+     * The consumer could not be had or pulled from: a missing permission ends
+     * the source (LOGKIT_ERR_NATS_AUTH); anything else is shown in status,
+     * reported the first time of its kind (not while disconnected: that is
+     * said already), and retried.
+     */
+    const trouble = (err: unknown): void => {
+      const kind = failureKind(err)
+      if (kind === 'permission') throw permissionError(err)
+      const text = errorText(err)
+      state.lastError = text
+      const key = `${kind}:${String((err as Error | undefined)?.name)}`
+      if (!conn.connected || troubles.has(key)) return
+      troubles.add(key)
+      report({
+        code: 'nats_consumer_unavailable',
+        message: `consumer ${config.durable} of stream ${config.stream}: ${text}; retrying${kind === 'not_found' ? ' (a missing consumer is made again)' : ''}`,
+      })
+    }
+    const untroubled = () => {
+      state.lastError = ''
+      troubles.clear()
+    }
 
     const unacked = () => state.releases.length - state.head
 
@@ -225,8 +257,14 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     }
     ctx.signal.addEventListener('abort', onAbort)
 
-    const pull = async (consumer: Consumer) => {
+    const pull = async (first: Consumer) => {
+      let consumer: Consumer | undefined = first
       while (!ctx.signal.aborted) {
+        if (consumer === undefined) {
+          // After a failed pull: the consumer (or its stream) may be gone; made again when missing.
+          consumer = await acquire()
+          continue
+        }
         if (ctx.demand.paused) {
           await Promise.race([ctx.demand.ready(), aborted])
           continue
@@ -246,9 +284,15 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
             held.push(msg)
             emitHeld()
           }
-        } catch {
-          // The server went away, or the consumer's leader moved: the client reconnects; ask again soon.
-          await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
+          if (state.lastError !== '') untroubled()
+        } catch (err) {
+          // The server went away, the consumer's leader moved, or the consumer
+          // was deleted: the client reconnects; get the consumer again soon.
+          if (!ctx.signal.aborted) {
+            trouble(err)
+            consumer = undefined
+            await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
+          }
         } finally {
           current = undefined
         }
@@ -261,20 +305,22 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       }
     }
 
-    const run = async () => {
-      const nc = await conn.ready
-      for (;;) {
+    /** The consumer, made when missing; undefined once aborted. */
+    const acquire = async (): Promise<Consumer | undefined> => {
+      const nc = await Promise.race([conn.ready, aborted.then(() => undefined)])
+      while (nc !== undefined && !ctx.signal.aborted) {
         try {
           const jsm = await jetstreamManager(nc)
           await ensureConsumer(jsm, config)
           return await jetstream(nc).consumers.get(config.stream, config.durable)
         } catch (err) {
-          if (ctx.signal.aborted) throw err
+          if (ctx.signal.aborted) break
           // The stream may not exist yet (no host has published), or no leader is elected yet.
+          trouble(err)
           await Promise.race([new Promise((r) => setTimeout(r, 500)), aborted])
-          if (ctx.signal.aborted) throw err
         }
       }
+      return undefined
     }
 
     /**
@@ -292,7 +338,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       if (unacked() === 0) await conn.close()
     }
 
-    Promise.race([run(), aborted.then(() => undefined)])
+    acquire()
       .then((consumer) => (consumer === undefined ? undefined : pull(consumer).then(settle)))
       .then(
         () => {
@@ -320,6 +366,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       acknowledged: state.acknowledged,
       redeliveries: state.redeliveries,
       reconnects: state.conn?.reconnects ?? 0,
+      lastError: state.lastError,
     }),
   })
 }

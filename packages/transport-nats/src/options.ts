@@ -3,7 +3,7 @@
 // when the component is created, not here), and the connection options both
 // share. No message here ever repeats a password, token, seed or file content.
 
-import { parseSize, z } from '@logkit/core'
+import { MAX_BATCH_ENTRIES, parseSize, z } from '@logkit/core'
 
 /** user/password, token, an nkey seed, or a creds file (JWT + seed). */
 export type NatsAuth =
@@ -108,14 +108,19 @@ const server = z.string({ error: 'expected a server URL such as nats://127.0.0.1
   (text) => {
     try {
       const u = new URL(text.includes('://') ? text : `nats://${text}`)
-      return ['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '' && u.password === ''
+      return (
+        ['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) &&
+        u.hostname !== '' &&
+        u.username === '' &&
+        u.password === ''
+      )
     } catch {
       return false
     }
   },
   {
     error:
-      'expected a server URL such as nats://127.0.0.1:4222, without a password in it (use auth); the value is not shown',
+      'expected a server URL such as nats://127.0.0.1:4222, without a user, token or password in it (use auth); the value is not shown',
   },
 )
 
@@ -239,9 +244,11 @@ export const natsSinkOptions = z.strictObject({
   maxMessageBytes: size('a message size', 1024)
     .default(512 * 1024)
     .describe("Most bytes of one message (default '512KiB'; the server's max_payload is 1MiB by default)."),
-  maxMessageEntries: count('entries per message', 1, 1_000_000)
+  // A central source emits a message's entries as one batch (at most
+  // MAX_BATCH_ENTRIES): more would pass by the pipeline's demand.
+  maxMessageEntries: count('entries per message', 1, MAX_BATCH_ENTRIES)
     .default(1000)
-    .describe('Most entries in one message (default 1000).'),
+    .describe(`Most entries in one message (default 1000, at most ${MAX_BATCH_ENTRIES}).`),
   ackTimeoutMs: ms('an acknowledgement timeout', 1)
     .default(10_000)
     .describe('Time JetStream has to acknowledge one publish (default 10000).'),

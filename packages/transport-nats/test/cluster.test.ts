@@ -1,8 +1,10 @@
 // A three-node JetStream cluster on 127.0.0.1 and a stream with 3 replicas:
-// the stream's leader is killed (SIGKILL) while entries flow host → NATS →
-// central; a new leader is elected, the host's sink retries what was not
-// acknowledged (the message ids keep JetStream from storing it twice), the
-// central source reconnects, and every entry arrives, once after dedupe.
+// the node the host's sink is connected to is killed (SIGKILL) while entries
+// flow host → NATS → central; the sink reconnects to another node (its status
+// counts the reconnect), a new stream leader is elected when the killed node
+// led, the sink retries what was not acknowledged (the message ids keep
+// JetStream from storing it twice), the central source reconnects when it
+// was there too, and every entry arrives, once after dedupe.
 
 import { join } from 'node:path'
 import { waitFor } from '@logkit/core/testing'
@@ -13,7 +15,34 @@ import { envRef, jsonLines, lineCounter, Scene } from './processes.js'
 
 const COUNT = 20_000
 
-t.test('the stream leader is killed mid-stream: nothing is lost', async (t) => {
+/** Polls `check` until it gives something, at most `timeoutMs`. */
+async function waitForAsync<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** The host sink's connected server and reconnects, from `logkit status`. */
+function sinkStatus(text: string): { server: string; reconnects: number } | undefined {
+  // The sink's own status is the line after its `sink nats:` line.
+  const lines = text.split('\n')
+  const line = lines[lines.findIndex((l) => l.includes('sink nats:')) + 1]
+  const server = line?.match(/server (nats:\/\/[^,]+|-),/)?.[1]
+  const reconnects = line?.match(/reconnects (\d+)/)?.[1]
+  return server === undefined || reconnects === undefined
+    ? undefined
+    : { server, reconnects: Number(reconnects) }
+}
+
+t.test("the node the host's sink is connected to is killed mid-stream: nothing is lost", async (t) => {
   const servers = await startCluster(t)
   const urls = servers.map((s) => s.url)
   const scene = new Scene(t, 'logkit-nats-cluster-')
@@ -63,15 +92,46 @@ t.test('the stream leader is killed mid-stream: nothing is lost', async (t) => {
   const jsm = await jetstreamManager(nc)
   const info = await jsm.streams.info('LOGKIT')
   t.equal(info.config.num_replicas, 3, 'the host sink made the stream with 3 replicas')
-  const leader = servers.find((s) => s.name === info.cluster?.leader)
-  t.ok(leader, `the stream has a leader (${info.cluster?.leader})`)
-  await leader?.stop('SIGKILL')
-  t.pass('the leader is killed mid-stream')
+  t.ok(info.cluster?.leader, `the stream has a leader (${info.cluster?.leader})`)
+  const before = sinkStatus(await scene.status(app))
+  const victim = servers.find((s) => s.url === before?.server)
+  t.ok(victim, `the host's sink is connected to a node of the cluster (${before?.server})`)
+  t.equal(before?.reconnects, 0, 'and has not reconnected yet')
+  // Make that node the stream's leader too (a leader steps down to a node
+  // chosen by the cluster: ask until it is this one), so that one kill is
+  // both failovers: the sink's connection and the stream's leader.
+  let leaderNow = info.cluster?.leader
+  for (let tries = 0; leaderNow !== victim?.name && tries < 12; tries++) {
+    const was = leaderNow
+    await nc.request('$JS.API.STREAM.LEADER.STEPDOWN.LOGKIT', '', { timeout: 10_000 }).catch(() => {})
+    for (let n = 0; n < 100; n++) {
+      leaderNow = await jsm.streams.info('LOGKIT').then(
+        (i) => i.cluster?.leader,
+        () => undefined,
+      )
+      if (leaderNow !== undefined && leaderNow !== was) break
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  const wasLeader = victim?.name === leaderNow
+  await victim?.stop('SIGKILL')
+  t.pass(
+    `the host's node is killed mid-stream (${victim?.name}, ${wasLeader ? '' : 'not '}the stream leader)`,
+  )
 
   t.match(JSON.parse(await producer.done), { done: COUNT, dropped: 0 }, 'the producer logged every entry')
   await waitFor(() => count() >= COUNT, `${COUNT} entries at the central collector`, 120_000)
-  const after = await jsm.streams.info('LOGKIT')
-  t.not(after.cluster?.leader, info.cluster?.leader, `another leader took over (${after.cluster?.leader})`)
+  // The test's own connection may have been on the killed node too: ask until it answers again.
+  const after = await waitForAsync(
+    () => jsm.streams.info('LOGKIT').catch(() => undefined),
+    'the stream info after the kill',
+  )
+  t.ok(after.cluster?.leader, `the stream has a leader (${after.cluster?.leader})`)
+  t.not(after.cluster?.leader, victim?.name, 'not the killed node')
+  if (wasLeader) t.pass(`another leader took over from ${victim?.name} (${after.cluster?.leader})`)
+  const failedOver = sinkStatus(await scene.status(app))
+  t.ok((failedOver?.reconnects ?? 0) >= 1, `the host's sink reconnected (${failedOver?.reconnects} times)`)
+  t.not(failedOver?.server, victim?.url, 'to another node')
 
   const lines = jsonLines(out).filter((l) => l['name'] === 'worker')
   const seen = new Map<number, number>()

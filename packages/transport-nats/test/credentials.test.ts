@@ -4,11 +4,11 @@
 // file, nkey seed or TLS file is refused before any connection; a bad option
 // is reported at its manifest line and column.
 
-import { spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createEntry, isLogkitError } from '@logkit/core'
-import { tempDir } from '@logkit/core/testing'
+import { createEntry, createPipeline, isLogkitError } from '@logkit/core'
+import { createMemorySink, tempDir, waitFor } from '@logkit/core/testing'
 import { createUser } from '@nats-io/nkeys'
 import t from 'tap'
 import {
@@ -126,6 +126,8 @@ t.test('bad credentials files, seeds and TLS files are refused before connecting
     [{ auth: { credsFile: notCreds } }, 'LOGKIT_ERR_NATS_CREDENTIALS'],
     [{ auth: { nkeySeed: 'not-a-Seed-secret' } }, 'LOGKIT_ERR_NATS_CREDENTIALS'],
     [{ tls: { ca: join(dir, 'ca.pem') } }, 'LOGKIT_ERR_NATS_TLS'],
+    // There, and not a readable file: refused now, not at every connection attempt.
+    [{ tls: { ca: dir } }, 'LOGKIT_ERR_NATS_TLS'],
   ]
   for (const [options, code] of cases) {
     const config = natsSinkOptions.parse(options)
@@ -140,12 +142,21 @@ t.test('bad credentials files, seeds and TLS files are refused before connecting
     t.notMatch(String(err), /SECRET-CONTENT|not-a-Seed-secret/, 'no secret in it')
   }
   const ca = join(dir, 'ca.pem')
-  writeFileSync(ca, 'x')
+  writeFileSync(ca, 'PEM-CONTENT')
   t.same(
     clientOptions(natsSinkOptions.parse({ tls: { ca } }), 'x').tls,
-    { caFile: ca },
-    'TLS files are handed to the client',
+    { ca: 'PEM-CONTENT' },
+    'TLS files are read at creation and their contents handed to the client',
   )
+  const err = (() => {
+    try {
+      clientOptions(natsSinkOptions.parse({ tls: { ca: dir } }), 'x')
+    } catch (e) {
+      return e as Error & { retryable?: boolean }
+    }
+  })()
+  t.match(String(err?.message), dir, 'the error names the file')
+  t.equal(err?.retryable, false, 'and is not retried')
 })
 
 t.test('logkit validate: a bad nats option at its manifest line and column', async (t) => {
@@ -165,6 +176,7 @@ t.test('logkit validate: a bad nats option at its manifest line and column', asy
       '    sinks:',
       '      - use: nats',
       '        encoding: yaml',
+      '        maxMessageEntries: 5000',
       '        auth: { user: u, password: "Sup3r-Secret" , extra: 1 }',
     ].join('\n'),
   )
@@ -172,5 +184,104 @@ t.test('logkit validate: a bad nats option at its manifest line and column', asy
   t.equal(run.status, 2, 'exit code 2')
   t.match(run.stderr, `${file}:8:24`, 'maxAckPending at its line and column')
   t.match(run.stderr, `${file}:11:19`, 'encoding at its line and column')
+  t.match(run.stderr, `${file}:12:28`, 'maxMessageEntries above 1024 at its line and column')
   t.notMatch(run.stderr, 'Sup3r-Secret', 'the password is not repeated')
+})
+
+t.test(
+  'the source: a TLS file that cannot be read fails it at creation, reported as source_failed',
+  async (t) => {
+    const dir = tempDir('logkit-nats-srctls-')
+    const seen: { code: string; message: string }[] = []
+    let created = false
+    const pipeline = createPipeline({
+      id: 'central',
+      diagnosticEntries: false,
+      onDiagnostic: (d) => void seen.push(d),
+      sources: [
+        {
+          id: 'nats',
+          create: (ctx) => {
+            const source = createNatsSource(
+              natsSourceOptions.parse({
+                servers: 'nats://127.0.0.1:1',
+                durable: 'd',
+                tls: { ca: 'missing.pem' },
+              }),
+              { ...ctx, dir },
+            )
+            created = true
+            return source
+          },
+        },
+      ],
+      sinks: [createMemorySink()],
+    })
+    t.teardown(() => pipeline.close())
+    await pipeline.start()
+    const failed = await waitFor(() => seen.find((d) => d.code === 'source_failed'), 'the source to fail')
+    t.notOk(created, 'create() threw: no connection was tried')
+    t.match(failed.message, /tls\.ca .*missing\.pem/, 'the diagnostic names the file')
+  },
+)
+
+t.test('TLS: the CA file is read at creation and the sink connects over TLS with it', async (t) => {
+  const dir = tempDir('logkit-nats-tls-')
+  const at = (f: string) => join(dir, f)
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' })
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=logkit-test-ca',
+  )
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    at('server.key'),
+    '-out',
+    at('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  )
+  writeFileSync(at('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    at('server.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('server.pem'),
+    '-days',
+    '1',
+    '-extfile',
+    at('ext.cnf'),
+  )
+  const server = await startServer(t, {
+    extra: `tls { cert_file: "${at('server.pem')}", key_file: "${at('server.key')}" }`,
+  })
+  const sink = await openNatsSink(natsSinkOptions.parse({ servers: server.url, tls: { ca: 'ca.pem' } }), {
+    report: noop,
+    dir,
+  })
+  t.teardown(() => sink.close())
+  await sink.write([createEntry({ msg: 'over tls', seq: 1 })])
+  t.equal(sink.status().acknowledged, 1, 'published over TLS and acknowledged')
 })

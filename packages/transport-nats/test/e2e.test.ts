@@ -68,6 +68,8 @@ for (const encoding of ['frames', 'ndjson'] as const) {
       /server nats:\/\/127\.0\.0\.1:\d+, inFlight 0/,
       'and its connection and what is in flight',
     )
+    // Nothing failed, so nothing was published twice.
+    t.match(hostStatus, /inFlight 0, .*duplicates 0, reconnects 0/, 'and no duplicates, no reconnects')
     const centralStatus = await scene.status(`${app}c`)
     t.match(
       centralStatus,

@@ -42,8 +42,23 @@ export class NatsServer {
     this.url = `nats://127.0.0.1:${port}`
   }
 
-  /** Starts the server and resolves once it says it is ready. */
+  /**
+   * Starts the server and resolves once it says it is ready. Its port taken
+   * meanwhile by another process (a restart, or a free port handed out twice):
+   * tried again, a few times.
+   */
   async start(): Promise<this> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#start()
+      } catch (err) {
+        if (!/address already in use/i.test(String((err as Error).message)) || attempt >= 20) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
+  }
+
+  async #start(): Promise<this> {
     const proc = spawn('nats-server', ['-c', this.config], { stdio: ['ignore', 'pipe', 'pipe'] })
     this.proc = proc
     live.add(proc)
@@ -79,10 +94,24 @@ export interface ServerOptions {
   /** Extra lines of the config file (authorization, …). */
   readonly extra?: string
   readonly port?: number
+  /** false: a server without JetStream. */
+  readonly jetstream?: boolean
 }
 
 /** One JetStream server on a free port of 127.0.0.1, killed in t's teardown. */
 export async function startServer(t: Test, options: ServerOptions = {}): Promise<NatsServer> {
+  // A free port may be taken by another test's server before this one binds it: a new port then.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startServerOnce(t, options)
+    } catch (err) {
+      if (options.port !== undefined || !/address already in use/i.test(String(err)) || attempt >= 5)
+        throw err
+    }
+  }
+}
+
+async function startServerOnce(t: Test, options: ServerOptions): Promise<NatsServer> {
   const dir = tempDir('logkit-nats-')
   const port = options.port ?? (await freePort())
   const config = join(dir, 'server.conf')
@@ -90,7 +119,7 @@ export async function startServer(t: Test, options: ServerOptions = {}): Promise
     config,
     `listen: 127.0.0.1:${port}
 server_name: single
-jetstream { store_dir: "${join(dir, 'js')}", max_memory_store: 64MB, max_file_store: 1GB }
+${options.jetstream === false ? '' : `jetstream { store_dir: "${join(dir, 'js')}", max_memory_store: 64MB, max_file_store: 1GB }`}
 ${options.extra ?? ''}
 `,
   )
@@ -101,6 +130,16 @@ ${options.extra ?? ''}
 
 /** Three JetStream servers clustered on 127.0.0.1, killed in t's teardown. */
 export async function startCluster(t: Test): Promise<NatsServer[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startClusterOnce(t)
+    } catch (err) {
+      if (!/address already in use/i.test(String(err)) || attempt >= 5) throw err
+    }
+  }
+}
+
+async function startClusterOnce(t: Test): Promise<NatsServer[]> {
   const dir = tempDir('logkit-nats-cluster-')
   const ports = [await freePort(), await freePort(), await freePort()]
   const routes = [await freePort(), await freePort(), await freePort()]
@@ -124,7 +163,12 @@ cluster {
     return new NatsServer(`n${i}`, port, config)
   })
   for (const s of servers) t.teardown(() => s.stop())
-  await Promise.all(servers.map((s) => s.start()))
+  const started = await Promise.allSettled(servers.map((s) => s.start()))
+  const failed = started.find((r) => r.status === 'rejected')
+  if (failed !== undefined) {
+    await Promise.all(servers.map((s) => s.stop()))
+    throw failed.reason
+  }
   return servers
 }
 

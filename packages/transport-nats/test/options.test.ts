@@ -24,6 +24,11 @@ t.test('sink defaults', async (t) => {
   )
   t.equal(natsSinkOptions.parse({ maxMessageBytes: '64KiB' }).maxMessageBytes, 65536, 'sizes as text')
   t.equal(natsSinkOptions.parse({ stream: { maxBytes: '1GiB' } }).stream.maxBytes, 2 ** 30, 'stream size')
+  t.equal(
+    natsSinkOptions.parse({ maxMessageEntries: 1024 }).maxMessageEntries,
+    1024,
+    'up to 1024 entries per message (one batch of the central source)',
+  )
 })
 
 t.test('source defaults; batch never above maxAckPending', async (t) => {
@@ -36,6 +41,9 @@ t.test('refused options', async (t) => {
   const bad: [unknown, string][] = [
     [{ servers: 'http://x' }, 'servers'],
     [{ servers: 'nats://u:Secret-pw@h:4222' }, 'servers'],
+    [{ servers: 'nats://Secret-pw@h:4222' }, 'servers'],
+    [{ servers: ['nats://h:4222', 'Secret-pw@h2:4222'] }, 'servers'],
+    [{ maxMessageEntries: 1025 }, 'maxMessageEntries'],
     [{ subject: 'logkit.>' }, 'subject'],
     [{ subject: 'a..b' }, 'subject'],
     [{ encoding: 'xml' }, 'encoding'],

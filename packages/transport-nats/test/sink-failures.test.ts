@@ -5,9 +5,12 @@
 
 import { createEntry, type Diagnostic, isLogkitError, type LogEntry } from '@logkit/core'
 import { waitFor } from '@logkit/core/testing'
+import { jetstreamManager } from '@nats-io/jetstream'
+import { errors as natsErrors } from '@nats-io/transport-node'
 import t from 'tap'
+import { failureKind } from '../src/errors.js'
 import { connectError, createNatsSink, natsSinkOptions, openNatsSink, serverLabel } from '../src/index.js'
-import { startServer } from './helpers.js'
+import { client, startServer, streamMessages } from './helpers.js'
 
 type Seen = Omit<Diagnostic, 'stage' | 'component'>
 const recorder = () => {
@@ -156,4 +159,157 @@ t.test('errors name the server by scheme, host and port only', async (t) => {
   t.ok(isLogkitError(tls, 'LOGKIT_ERR_NATS_TLS'), 'a TLS failure: LOGKIT_ERR_NATS_TLS')
   const other = connectError('refused', ['nats://h:1'])
   t.ok(isLogkitError(other, 'LOGKIT_ERR_NATS_CONNECT'), 'anything else: LOGKIT_ERR_NATS_CONNECT')
+})
+
+/** Tries `write` as the runtime's retry would, until it goes through (at most `tries` times). */
+async function retried(write: () => Promise<void>, tries = 60): Promise<void> {
+  for (let n = 0; ; n++) {
+    const err = await failure(write())
+    if (err === undefined) return
+    if (n >= tries) throw err
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** `p`'s outcome ('written' or the error's code), or 'still pending' after a generous wait. */
+const outcome = (p: Promise<unknown>) =>
+  Promise.race([
+    p.then(
+      () => 'written',
+      (e: unknown) => String((e as { code?: string })?.code),
+    ),
+    new Promise<string>((r) => setTimeout(() => r('still pending'), 60_000).unref()),
+  ])
+
+t.test(
+  'closing cuts a write short with no server; once the server is back, the last attempt does not hang (maxInFlight 1)',
+  async (t) => {
+    const server = await startServer(t)
+    const sink = createNatsSink(
+      natsSinkOptions.parse({ servers: server.url, maxInFlight: 1, ackTimeoutMs: 5000 }),
+      { report: () => {} },
+    )
+    t.teardown(() => sink.close())
+    await sink.write(entries(1))
+    await server.stop()
+    await waitFor(() => sink.status().server === '', 'the sink to see the server gone')
+    const cut = outcome(sink.write(entries(1, 2)))
+    await waitFor(() => sink.status().inFlight === 1, "the write's publish in flight")
+    sink.closing?.()
+    t.equal(await cut, 'LOGKIT_ERR_NATS_CONNECT', 'closing with no server cuts the write short')
+    await server.start()
+    await waitFor(() => sink.status().server !== '', 'the sink to reconnect', 30_000)
+    // The runtime's last attempt: it waits for the cut publish's place, then goes through.
+    let last = await outcome(sink.write(entries(1, 2)))
+    for (let n = 0; last !== 'written' && last !== 'still pending' && n < 20; n++)
+      last = await outcome(sink.write(entries(1, 2)))
+    t.equal(last, 'written', 'the write after the restart settles and goes through')
+    await waitFor(() => sink.status().inFlight === 0, 'nothing left in flight')
+  },
+)
+
+t.test('a memory stream lost in a server restart, or a deleted stream, is made again', async (t) => {
+  const server = await startServer(t)
+  const { report, seen } = recorder()
+  const sink = createNatsSink(
+    natsSinkOptions.parse({ servers: server.url, ackTimeoutMs: 2000, stream: { storage: 'memory' } }),
+    { report },
+  )
+  t.teardown(() => sink.close())
+  await sink.write(entries(10))
+  const nc = await client(t, server.url)
+  t.equal(await streamMessages(nc, 'LOGKIT'), 1, 'the memory stream holds the first message')
+  await server.stop()
+  await server.start()
+  await waitFor(() => sink.status().server !== '', 'the sink to reconnect', 30_000)
+  await retried(() => sink.write(entries(5, 11)))
+  t.ok(
+    seen.some((d) => d.code === 'nats_stream_missing'),
+    'the missing stream is reported as nats_stream_missing',
+  )
+  t.equal(
+    await streamMessages(nc, 'LOGKIT'),
+    1,
+    'after the restart the stream is there again, with the write in it',
+  )
+
+  const jsm = await jetstreamManager(nc)
+  await jsm.streams.delete('LOGKIT')
+  await retried(() => sink.write(entries(5, 16)))
+  t.equal(await streamMessages(nc, 'LOGKIT'), 1, 'a deleted stream is made again, with the write in it')
+})
+
+t.test(
+  'a server that takes smaller messages than maxMessageBytes: messages are cut to its size',
+  async (t) => {
+    const server = await startServer(t, { extra: 'max_payload: 16384' })
+    const { report, seen } = recorder()
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, ackTimeoutMs: 5000 }), {
+      report,
+    })
+    t.teardown(() => sink.close())
+    const big = (n: number, from: number) =>
+      Array.from({ length: n }, (_, k) =>
+        createEntry({ msg: 'x'.repeat(1000), hostname: 'h', pid: 3, seq: from + k }),
+      )
+    // The first write's messages may be made before the server's size is known: its retry makes them again.
+    await retried(() => sink.write(big(100, 1)))
+    await sink.write(big(100, 101))
+    t.ok(
+      seen.some((d) => d.code === 'nats_max_payload'),
+      'the smaller max_payload is reported as nats_max_payload',
+    )
+    const nc = await client(t, server.url)
+    t.ok((await streamMessages(nc, 'LOGKIT')) >= 14, 'the entries went in messages of at most 16 KiB')
+    t.equal(sink.status().acknowledged, await streamMessages(nc, 'LOGKIT'), 'each acknowledged')
+  },
+)
+
+t.test('a host name with CR or LF in it makes a valid message id', async (t) => {
+  const server = await startServer(t)
+  const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url }), { report: () => {} })
+  t.teardown(() => sink.close())
+  await sink.write([createEntry({ msg: 'e', hostname: 'evil\r\nhost\u0007', pid: 1, seq: 1 })])
+  t.equal(sink.status().acknowledged, 1, 'published and acknowledged')
+})
+
+t.test('a client argument error is not retried; a permission error neither', async (t) => {
+  const arg = new natsErrors.InvalidArgumentError("'payload' max_payload size exceeded")
+  t.equal(failureKind(arg), 'argument', 'InvalidArgumentError: an argument error')
+  const perm = new natsErrors.RequestError('Permissions Violation for Publish to "$JS.API.INFO"', {
+    cause: new natsErrors.PermissionViolationError('Permissions Violation', 'publish', '$JS.API.INFO'),
+  })
+  t.equal(failureKind(perm), 'permission', 'a permission violation inside a RequestError')
+  t.equal(failureKind(new Error('stream not found')), 'not_found', 'not found')
+  t.equal(failureKind(new Error('boom')), 'other', 'anything else')
+})
+
+t.test('start-up: a server without JetStream (yet) is waited for, not a start-up failure', async (t) => {
+  const plain = await startServer(t, { jetstream: false })
+  const { report } = recorder()
+  const sink = await openNatsSink(natsSinkOptions.parse({ servers: plain.url, ackTimeoutMs: 1000 }), {
+    report,
+  })
+  t.teardown(() => sink.close())
+  t.pass('openNatsSink resolved though JetStream did not answer')
+  await plain.stop()
+  await startServer(t, { port: plain.port })
+  await retried(() => sink.write(entries(3)))
+  t.equal(sink.status().acknowledged, 1, 'once JetStream answers, the write goes through')
+})
+
+t.test('credentials without the permission to use JetStream: a clear error at start-up', async (t) => {
+  const server = await startServer(t, {
+    extra: `authorization { users: [ { user: bob, password: "Bob-Secret-pw", permissions: { publish: { deny: ["$JS.API.>"] } } } ] }`,
+  })
+  const err = await failure(
+    openNatsSink(
+      natsSinkOptions.parse({ servers: server.url, auth: { user: 'bob', password: 'Bob-Secret-pw' } }),
+      { report: () => {} },
+    ),
+  )
+  t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'LOGKIT_ERR_NATS_AUTH')
+  t.equal((err as { retryable?: boolean }).retryable, false, 'not retried')
+  t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
+  t.notMatch(String((err as Error).message), 'Bob-Secret-pw', 'without the password')
 })

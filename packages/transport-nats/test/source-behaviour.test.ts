@@ -4,7 +4,7 @@
 // demand holds the source back (a small blocking sink queue: nothing dropped),
 // and a server restart is ridden through.
 
-import { createPipeline, type Diagnostic, type LogEntry } from '@logkit/core'
+import { createPipeline, type Diagnostic, isLogkitError, type LogEntry } from '@logkit/core'
 import { createMemorySink, waitFor } from '@logkit/core/testing'
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream'
 import t from 'tap'
@@ -186,4 +186,111 @@ t.test('closed before it ever connected: the source completes and lets go', asyn
   const stats = await c.pipeline.close()
   t.equal(stats.sources[0]?.completed, true, 'the source completed')
   t.equal(c.status()['pendingAcks'], 0, 'holding nothing')
+})
+
+/** Writes `entries` as the runtime's retry would, until they go through. */
+async function written(sink: { write(e: LogEntry[]): Promise<void> }, entries: LogEntry[]): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await sink.write(entries)
+    } catch (err) {
+      if (tries > 60) throw err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+}
+
+t.test(
+  'a consumer, then the whole stream, deleted under a running source: made again, entries keep coming',
+  async (t) => {
+    const server = await startServer(t)
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, ackTimeoutMs: 2000 }), {
+      report: () => {},
+    })
+    t.teardown(() => sink.close())
+    const { createEntry } = await import('@logkit/core')
+    const entry = (seq: number) => createEntry({ msg: `m${seq}`, hostname: 'h', pid: 1, seq })
+    await sink.write([entry(1)])
+    const c = central(server.url, 'gone')
+    t.teardown(() => c.pipeline.close())
+    await c.pipeline.start()
+    await waitFor(() => c.sink.entries.length === 1, 'the first entry')
+    const nc = await client(t, server.url)
+    const jsm = await jetstreamManager(nc)
+
+    await jsm.consumers.delete('LOGKIT', 'gone')
+    await written(sink, [entry(2)])
+    await waitFor(
+      () => c.sink.entries.some((e: LogEntry) => e.seq === 2),
+      'the entry published after the consumer was deleted',
+      60_000,
+    )
+    t.ok(await jsm.consumers.info('LOGKIT', 'gone'), 'the consumer was made again')
+    t.ok(
+      c.seen.some((d) => d.code === 'nats_consumer_unavailable'),
+      'the lost consumer was reported as nats_consumer_unavailable',
+    )
+
+    await jsm.streams.delete('LOGKIT')
+    await written(sink, [entry(3)])
+    await waitFor(
+      () => c.sink.entries.some((e: LogEntry) => e.seq === 3),
+      'the entry published after the stream was deleted (sink and source make theirs again)',
+      60_000,
+    )
+    await waitFor(() => c.status()['lastError'] === '', 'status clears the error once pulling works')
+    t.same(
+      [...new Set(c.sink.entries.map((e: LogEntry) => e.seq))],
+      [1, 2, 3],
+      'every entry arrived, in order',
+    )
+  },
+)
+
+t.test('a stream that does not exist (a misspelled name): reported, and shown in status', async (t) => {
+  const server = await startServer(t)
+  const c = central(server.url, 'typo', { stream: 'LOGKTI' })
+  t.teardown(() => c.pipeline.close())
+  await c.pipeline.start()
+  const d = await waitFor(
+    () => c.seen.find((d) => d.code === 'nats_consumer_unavailable'),
+    'the missing stream to be reported',
+  )
+  t.match(d.message, /LOGKTI.*not found/, 'naming the stream and the error')
+  t.match(c.status()['lastError'], /not found/, 'status shows it')
+  await new Promise((r) => setTimeout(r, 1500))
+  t.equal(
+    c.seen.filter((d) => d.code === 'nats_consumer_unavailable').length,
+    1,
+    'reported once, though retried',
+  )
+})
+
+t.test('credentials without the permission to use JetStream: the source fails, clearly', async (t) => {
+  const server = await startServer(t, {
+    extra: `authorization { users: [ { user: eve, password: "Eve-Secret-pw", permissions: { publish: { deny: ["$JS.API.>"] } } } ] }`,
+  })
+  const noop = () => {}
+  const err = await Promise.race([
+    new Promise<unknown>((resolve) => {
+      const source = createNatsSource(
+        natsSourceOptions.parse({
+          servers: server.url,
+          durable: 'd',
+          auth: { user: 'eve', password: 'Eve-Secret-pw' },
+        }),
+        {
+          demand: { paused: false, ready: async () => {}, onResume: () => noop },
+          signal: new AbortController().signal,
+          report: noop,
+          onAck: noop,
+        },
+      )
+      source.subscribe({ error: resolve, complete: () => resolve('completed') })
+    }),
+    new Promise((r) => setTimeout(() => r('still running'), 60_000).unref()),
+  ])
+  t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'the source fails with LOGKIT_ERR_NATS_AUTH')
+  t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
+  t.notMatch(String((err as Error).message), 'Eve-Secret-pw', 'without the password')
 })
