@@ -103,7 +103,11 @@ export async function tailWeb(
     if (polling) return
     polling = true
     askStatus()
-      .catch(() => {}) // a collector that is gone: the feed below waits for it
+      .catch(() => {
+        // A collector that is gone (the feed below waits for it): its last
+        // numbers are not shown as if current; the panel counts from the entries.
+        status = undefined
+      })
       .finally(() => {
         polling = false
       })

@@ -152,6 +152,11 @@ t.test(
     await stopCompose()
     await waitFor(() => feed.includes('lost'), 'the feed to be lost')
     t.equal((await fetch(`${url}status`)).status, 200, 'with compose gone, the view still answers')
+    await until(
+      async () => !('collector' in ((await (await fetch(`${url}status`)).json()) as object)),
+      "the gone collector's last status to be let go",
+    )
+    t.pass("the gone collector's numbers are not shown as current")
     stopCompose = await start()
     await waitFor(() => feed.join(' ') === 'connected lost connected', 'the feed to be back', 60_000)
     const after = await startNode([producerScript, 'shm', 'after', '4'], env).exit
