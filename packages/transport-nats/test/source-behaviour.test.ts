@@ -309,3 +309,79 @@ t.test('credentials without the permission to use JetStream: the source fails, c
   t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
   t.notMatch(String((err as Error).message), 'Eve-Secret-pw', 'without the password')
 })
+
+t.test(
+  'a consumer deleted while messages are held unacknowledged: made again from the earliest held, so at most those come again',
+  async (t) => {
+    const server = await startServer(t)
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, maxMessageEntries: 1 }), {
+      report: () => {},
+    })
+    t.teardown(() => sink.close())
+    const { createEntry } = await import('@logkit/core')
+    const entry = (seq: number) => createEntry({ msg: `m${seq}`, hostname: 'h', pid: 1, seq })
+    await sink.write([entry(1), entry(2)])
+    // A sink that holds its writes while closed: what it holds stays unacknowledged.
+    const got: number[] = []
+    let open = true
+    const waiters: (() => void)[] = []
+    const gated = {
+      async write(batch: readonly LogEntry[]) {
+        if (!open) await new Promise<void>((r) => waiters.push(r))
+        for (const e of batch) got.push(e.seq as number)
+      },
+    }
+    const seen: Seen[] = []
+    let status: () => Record<string, unknown> = () => ({})
+    const pipeline = createPipeline({
+      id: 'central',
+      diagnosticEntries: false,
+      onDiagnostic: (d) => void seen.push(d),
+      sources: [
+        {
+          id: 'nats',
+          create: (ctx) => {
+            const source = createNatsSource(
+              natsSourceOptions.parse({ servers: server.url, durable: 'held', ackWaitMs: 30_000 }),
+              ctx,
+            )
+            status = () => source.status()
+            return source
+          },
+        },
+      ],
+      sinks: [gated],
+    })
+    t.teardown(() => pipeline.close())
+    await pipeline.start()
+    await waitFor(() => status()['acknowledged'] === 2, 'messages 1 and 2 written and acknowledged')
+    open = false
+    await sink.write([entry(3), entry(4)])
+    await waitFor(() => status()['pendingAcks'] === 2, 'messages 3 and 4 delivered and held unacknowledged')
+    const nc = await client(t, server.url)
+    const jsm = await jetstreamManager(nc)
+    await jsm.consumers.delete('LOGKIT', 'held')
+    await written(sink, [entry(5)])
+    const made = await waitFor(
+      () => seen.find((d) => d.code === 'nats_consumer_recreated'),
+      'the consumer to be made again',
+      60_000,
+    )
+    t.match(made, { details: { startSeq: 3, sameStream: true } }, 'from stream sequence 3, the earliest held')
+    open = true
+    for (const resolve of waiters.splice(0)) resolve()
+    await waitFor(() => got.includes(5), 'the entry published after the deletion', 60_000)
+    await waitFor(() => status()['pendingAcks'] === 0, 'everything acknowledged')
+    const count = (seq: number) => got.filter((s) => s === seq).length
+    t.same(
+      [count(1), count(2), count(5)],
+      [1, 1, 1],
+      'what was acknowledged before, and what came after: once',
+    )
+    t.ok(
+      [3, 4].every((s) => count(s) >= 1 && count(s) <= 2),
+      `the held ones: once or twice (${count(3)}, ${count(4)})`,
+    )
+    t.same([...new Set(got)].sort(), [1, 2, 3, 4, 5], 'nothing else')
+  },
+)
