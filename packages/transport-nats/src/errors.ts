@@ -9,15 +9,15 @@ export const natsErrorCodes = {
   LOGKIT_ERR_NATS_CONNECT:
     'No NATS server of `servers` could be reached, or the connection closed for good: check the addresses, that nats-server runs with `-js`, and the network.',
   LOGKIT_ERR_NATS_AUTH:
-    "The server refused the credentials (`auth`), or a permission they need (publishing to `$JS.API.>` or the subject): check the user and password, token, nkey seed or creds file (their values are never printed) and the user's permissions.",
+    "The server refused the credentials (`auth`), or a permission they need (publishing to `$JS.API.>` or the subject): check the user and password, token, nkey seed or creds file (their values are never printed) and the user's permissions. At start-up it stops the sink; a permission revoked after start-up holds the writes, retried (`nats_sink_blocked`); it ends the source.",
   LOGKIT_ERR_NATS_TLS:
     'TLS could not be set up: a `tls` file (ca, cert, key) is missing or unreadable, or the server and the client disagree on TLS.',
   LOGKIT_ERR_NATS_CREDENTIALS:
     'A credentials file (`auth.credsFile`) or an nkey seed could not be read or is not in the expected form.',
   LOGKIT_ERR_NATS_STREAM:
-    "The stream could not be created or found (`stream.create: false` and it does not exist), or its subjects do not cover the sink's subject: create it, or fix `stream`.",
+    "The stream could not be created or found (`stream.create: false` and it does not exist), or its subjects do not cover the sink's subject: create it, or fix `stream`. At start-up it stops the sink; after start-up the write is held and retried (`nats_sink_blocked`) until it is mended.",
   LOGKIT_ERR_NATS_PUBLISH:
-    'A message was not acknowledged by JetStream within `ackTimeoutMs` (server down, no stream leader, stream full with discard new): the runtime retries the write; the message ids make the retry safe. When the client refused the message itself (an argument it does not take), the error is not retried.',
+    "A message was not acknowledged by JetStream within `ackTimeoutMs` (server down, no stream leader, stream full with discard new): the runtime retries the write; the message ids make the retry safe. A message larger than the server's `max_payload` is retried in smaller messages; when the client refused a message for another reason (an argument it does not take), the error is not retried.",
   LOGKIT_ERR_NATS_CLOSED: 'The sink was used after close().',
 } as const
 

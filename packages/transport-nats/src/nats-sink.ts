@@ -14,8 +14,16 @@
 // by Connection, so a sink whose server is down at start holds its entries
 // (the runtime's queue fills, demand pauses, producers' rings fill and
 // block) and delivers them once the server is up.
+//
+// Only start-up (openNatsSink) fails for good: once started, every failure
+// is retryable, so the runtime holds the write under `block` and nothing is
+// acknowledged that JetStream did not store. A stream deleted with
+// `stream.create: false`, its subjects edited, a permission revoked: the
+// write fails, is reported (nats_sink_blocked, at most once per kind per
+// REPORT_INTERVAL_MS), and the stream is checked again on the next write,
+// paced by the runtime's backoff, until the operator mends it.
 
-import type { DiagnosticReporter, LogEntry, Sink } from '@logkit/core'
+import type { DiagnosticReporter, LogEntry, LogkitError, Sink } from '@logkit/core'
 import type { EntryBatch } from '@logkit/core/wire'
 import {
   type JetStreamClient,
@@ -25,7 +33,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream'
 import { CONNECT_GRACE_MS, Connection, clientOptions, within } from './connection.js'
-import { errorText, failureKind, isNotFound, natsError } from './errors.js'
+import { errorText, failureKind, isNotFound, type NatsErrorCode, natsError } from './errors.js'
 import { MessageMaker, type OutMessage } from './messages.js'
 import type { NatsSinkConfig, StreamConfig } from './options.js'
 import { subjectMatches } from './subjects.js'
@@ -58,6 +66,8 @@ export interface NatsSink extends Sink {
 const NS = 1_000_000
 /** Bytes of a message left for its headers (Nats-Msg-Id) under the server's max_payload. */
 const HEADER_ROOM = 1024
+/** The same kind of nats_sink_blocked is reported at most once in this long. */
+const REPORT_INTERVAL_MS = 60_000
 
 /** The sink, connecting in the background; see openNatsSink for the one that reports bad credentials at once. */
 export function createNatsSink(config: NatsSinkConfig, ctx: NatsSinkContext): NatsSink {
@@ -106,6 +116,8 @@ class NatsJetStreamSink implements NatsSink {
   /** A publish found no stream and it is being made again (said once until a publish goes through). */
   #streamMissing = false
   #invalidReported = 0
+  /** When each kind of nats_sink_blocked was reported last. */
+  readonly #blockedReported = new Map<string, number>()
 
   constructor(config: NatsSinkConfig, ctx: NatsSinkContext) {
     this.#config = config
@@ -159,13 +171,13 @@ class NatsJetStreamSink implements NatsSink {
   }
 
   write(entries: readonly LogEntry[]): Promise<void> {
-    this.#maker.addEntries(entries)
-    return this.#send(this.#maker.take())
+    if (entries.length === 0) return Promise.resolve()
+    return this.#send(() => this.#maker.addEntries(entries))
   }
 
   writeEntries(batches: readonly EntryBatch[]): Promise<void> {
-    this.#maker.addBatches(batches)
-    return this.#send(this.#maker.take())
+    if (batches.every((b) => b.length === 0)) return Promise.resolve()
+    return this.#send(() => this.#maker.addBatches(batches))
   }
 
   closing(): void {
@@ -193,9 +205,13 @@ class NatsJetStreamSink implements NatsSink {
     )
   }
 
-  async #send(messages: OutMessage[]): Promise<void> {
-    this.#reportLosses()
-    if (messages.length === 0) return
+  /**
+   * Waits for the client (and so for the server's max_payload), fits the
+   * messages to the server connected now (a reconnect may have found one
+   * that takes less), then makes them (`add` gives the maker the entries)
+   * and publishes them.
+   */
+  async #send(add: () => void): Promise<void> {
     if (this.#closed) throw natsError('LOGKIT_ERR_NATS_CLOSED', 'the NATS sink was used after close()')
     const aborted = new Promise<never>((_, reject) => {
       this.#abort = reject
@@ -204,14 +220,11 @@ class NatsJetStreamSink implements NatsSink {
     try {
       if (this.#closing && !this.#conn.connected) throw this.#closingError()
       const js = await Promise.race([this.#client(), aborted])
-      const limit = this.#maker.maxBytes
-      if (messages.some((m) => m.data.length > limit)) {
-        // Made before the server's max_payload was known: the retry makes them again, smaller.
-        throw natsError(
-          'LOGKIT_ERR_NATS_PUBLISH',
-          `messages were made larger than the server takes (${limit} bytes); the write is retried with smaller ones`,
-        )
-      }
+      this.#fitServer(this.#conn.nc?.info?.max_payload)
+      add()
+      const messages = this.#maker.take()
+      this.#reportLosses()
+      if (messages.length === 0) return
       const cut = { aborted: false }
       aborted.catch(() => {
         cut.aborted = true
@@ -222,19 +235,19 @@ class NatsJetStreamSink implements NatsSink {
     }
   }
 
-  /** The client once connected and the stream is there, or an error after ackTimeoutMs. */
+  /**
+   * The client once connected and the stream is there, or an error after
+   * ackTimeoutMs. A failed check is made again on the next write; its error
+   * is retryable whatever it was (start-up is over: the operator may mend it).
+   */
   async #client(): Promise<JetStreamClient> {
     const ready = this.#ready
     try {
       const js = await within(ready, this.#config.ackTimeoutMs)
       if (js !== undefined) return js
     } catch (err) {
-      // A failure that may mend (the stream call timed out while a leader was elected): try again next write.
-      if ((err as { retryable?: boolean }).retryable !== false) {
-        this.#ready = this.#prepare()
-        this.#ready.catch(() => {})
-      }
-      throw err
+      if (this.#ready === ready) this.#recheck()
+      throw this.#blocked(err)
     }
     throw (
       this.#conn.failure ??
@@ -297,12 +310,57 @@ class NatsJetStreamSink implements NatsSink {
     if (failure !== undefined) throw this.#publishError(failure)
   }
 
-  /** The error a failed publish fails its write with; a missing stream is made again before the retry. */
+  /** The stream is checked again (and made when missing and `create`) before the next write publishes. */
+  #recheck(): void {
+    const ready = this.#prepare()
+    ready.catch(() => {})
+    this.#ready = ready
+  }
+
+  /**
+   * A failure after start-up, as the write fails with it: retryable (the
+   * runtime holds the write under block), and reported as nats_sink_blocked
+   * at most once per kind (error code and reason) per REPORT_INTERVAL_MS.
+   */
+  #blocked(err: unknown): Error {
+    const e = err as LogkitError & { retryable?: boolean }
+    if (e?.retryable !== false) return err as Error
+    {
+      const kind = `${e.code}:${String(e.details?.['reason'] ?? '')}`
+      const now = Date.now()
+      const last = this.#blockedReported.get(kind)
+      if (last === undefined || now - last >= REPORT_INTERVAL_MS) {
+        this.#blockedReported.set(kind, now)
+        this.#report({
+          code: 'nats_sink_blocked',
+          message: `${errorText(err)}; writes are held and retried (the stream is checked again before each) until this is mended`,
+          details: { error: String(e.code) },
+        })
+      }
+    }
+    // A copy: the start-up error (openNatsSink's) stays as it was.
+    return natsError(e.code as NatsErrorCode, e.message, { cause: e.cause, details: { ...e.details } })
+  }
+
+  /** The error a failed publish fails its write with (retryable); a missing stream is made again before the retry. */
   #publishError(failure: unknown): Error {
     const kind = failureKind(failure)
     const message = errorText(failure)
-    if (kind === 'permission') return permissionError(failure)
+    if (kind === 'permission') {
+      this.#recheck()
+      return this.#blocked(permissionError(failure))
+    }
     if (kind === 'argument') {
+      // The client refuses a message above the server's max_payload: a reconnect found a server that takes less.
+      const before = this.#maker.maxBytes
+      this.#fitServer(this.#conn.nc?.info?.max_payload)
+      if (/max_payload/i.test(message) || this.#maker.maxBytes < before) {
+        return natsError(
+          'LOGKIT_ERR_NATS_PUBLISH',
+          `the NATS client refused a message larger than the server takes (${message}): the write is retried with messages of at most ${this.#maker.maxBytes} bytes`,
+          { cause: failure },
+        )
+      }
       return natsError(
         'LOGKIT_ERR_NATS_PUBLISH',
         `the NATS client refused a message (${message}): not retried`,
@@ -318,9 +376,7 @@ class NatsJetStreamSink implements NatsSink {
           message: `no stream answered a publish (${message}): making stream ${this.#config.stream.name} again${this.#config.stream.create ? '' : ' (stream.create is false: it must be created)'}; the write is retried`,
         })
       this.#streamMissing = true
-      const ready = this.#prepare()
-      ready.catch(() => {})
-      this.#ready = ready
+      this.#recheck()
     }
     return natsError(
       'LOGKIT_ERR_NATS_PUBLISH',
@@ -336,7 +392,7 @@ class NatsJetStreamSink implements NatsSink {
       this.#tooLargeReported = this.#maker.tooLarge
       this.#report({
         code: 'dropped',
-        message: `${tooLarge} entries are larger than maxMessageBytes (${this.#config.maxMessageBytes}) alone: not sent`,
+        message: `${tooLarge} entries are larger than a message may be (${this.#maker.maxBytes} bytes: maxMessageBytes, lowered to the server's max_payload) alone: not sent`,
         count: tooLarge,
         details: { reason: 'too_large' },
       })
@@ -369,7 +425,7 @@ export async function ensureStream(
       throw natsError(
         'LOGKIT_ERR_NATS_STREAM',
         `stream ${stream.name} does not exist and stream.create is false: create it (nats stream add) or set create: true`,
-        { retryable: false },
+        { retryable: false, details: { reason: 'missing' } },
       )
     }
     const made = await jsm.streams.add({
@@ -388,7 +444,7 @@ export async function ensureStream(
     throw natsError(
       'LOGKIT_ERR_NATS_STREAM',
       `stream ${stream.name} stores ${subjects.join(', ') || 'no subjects'}, which do not cover the subject ${subject}: change subject or the stream's subjects`,
-      { retryable: false },
+      { retryable: false, details: { reason: 'subjects' } },
     )
   }
 }

@@ -14,6 +14,12 @@
 // host, pid and seq they were logged with, so a redelivered entry is
 // recognisable, and `dedupe` removes it. While a message waits for its
 // sinks, `working()` tells JetStream to wait longer than ackWaitMs.
+//
+// A consumer deleted under the source is made again where this source left
+// off: from the stream sequence after its ack floor (the consumer's, as last
+// seen, raised by what this source acknowledged), or from the earliest
+// message it still holds unacknowledged, so at most those come again; a new
+// stream (another `created` time) is read from its start.
 
 import {
   type DiagnosticReporter,
@@ -34,7 +40,7 @@ import {
   jetstreamManager,
 } from '@nats-io/jetstream'
 import { Connection, clientOptions } from './connection.js'
-import { errorText, failureKind, isNotFound } from './errors.js'
+import { errorText, failureKind, isNotFound, natsError } from './errors.js'
 import { permissionError } from './nats-sink.js'
 import type { NatsSourceConfig } from './options.js'
 
@@ -50,6 +56,8 @@ export interface NatsSourceStatus {
   readonly reconnects: number
   /** Why the consumer could not be had or pulled from, last ('' once pulling works). */
   readonly lastError: string
+  /** Failed attempts to get or pull from the consumer (each is retried). */
+  readonly retries: number
 }
 
 export type NatsSourceObservable = Observable<LogEntry | EntryBatch> & { status(): NatsSourceStatus }
@@ -63,32 +71,63 @@ const PULL_EXPIRES_MS = 1000
 const SETTLE_MS = 5000
 /** Indexes kept for reuse. */
 const INDEX_POOL = 64
+/** Waits between failed attempts to get or pull from the consumer: doubled each time, from the first to the last. */
+const RETRY_FIRST_MS = 250
+const RETRY_MAX_MS = 5000
 
 interface Release {
   /** The source's position after the message's last entry. */
   readonly end: number
   readonly msg: JsMsg
   readonly index: EntryIndex | undefined
+  /** The stream (its `created` time) the message came from. */
+  readonly stream: string
+}
+
+/** Where a re-made consumer starts: the stream it read (its `created` time) and the sequence to read from next. */
+export interface ConsumerPosition {
+  stream: string
+  /** The stream sequence acknowledged last without a gap before it (0: none). */
+  floor: number
 }
 
 type Context = Pick<SourceContext, 'demand' | 'signal' | 'report' | 'onAck'> &
   Partial<Pick<SourceContext, 'id' | 'app' | 'dir'>>
 
-/** The consumer is there: made when missing (durable, explicit acks), left as it is when it exists. */
-export async function ensureConsumer(jsm: JetStreamManager, config: NatsSourceConfig): Promise<void> {
+/**
+ * The consumer is there: made when missing (durable, explicit acks), left
+ * as it is when it exists. Made again after `seen` (the same stream, the
+ * consumer deleted) it starts after seen.floor, or at `firstHeld` (the
+ * earliest message still unacknowledged) when that is earlier; made on a
+ * new stream, or never seen, from the start. Returns the position now and
+ * the sequence it was made from (undefined: it existed).
+ */
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  config: NatsSourceConfig,
+  seen?: ConsumerPosition,
+  firstHeld?: number,
+): Promise<{ position: ConsumerPosition; madeFrom: number | undefined }> {
+  const stream = String((await jsm.streams.info(config.stream)).created)
   try {
-    await jsm.consumers.info(config.stream, config.durable)
+    const info = await jsm.consumers.info(config.stream, config.durable)
+    return { position: { stream, floor: info.ack_floor.stream_seq }, madeFrom: undefined }
   } catch (err) {
     if (!isNotFound(err)) throw err
-    await jsm.consumers.add(config.stream, {
-      durable_name: config.durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: config.ackWaitMs * NS,
-      max_ack_pending: config.maxAckPending,
-      ...(config.filter === undefined ? {} : { filter_subject: config.filter }),
-    })
   }
+  const same = seen !== undefined && seen.stream === stream
+  const from = same ? Math.min(seen.floor + 1, firstHeld ?? Number.POSITIVE_INFINITY) : 1
+  await jsm.consumers.add(config.stream, {
+    durable_name: config.durable,
+    ack_policy: AckPolicy.Explicit,
+    ...(from > 1
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }
+      : { deliver_policy: DeliverPolicy.All }),
+    ack_wait: config.ackWaitMs * NS,
+    max_ack_pending: config.maxAckPending,
+    ...(config.filter === undefined ? {} : { filter_subject: config.filter }),
+  })
+  return { position: { stream, floor: same ? from - 1 : 0 }, madeFrom: from }
 }
 
 export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSourceObservable {
@@ -103,6 +142,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     acknowledged: 0,
     redeliveries: 0,
     lastError: '',
+    retries: 0,
   }
   const observable = new Observable<LogEntry | EntryBatch>((subscriber) => {
     const report: DiagnosticReporter = ctx.report
@@ -121,6 +161,15 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     let badUnreported = 0
     /** Kinds of consumer trouble reported since pulling last worked. */
     const troubles = new Set<string>()
+    /** The stream read and its ack floor, as last seen; undefined before the consumer was first had. */
+    let position: ConsumerPosition | undefined
+    /** The wait before the next attempt after a failure; back to the first once pulling works. */
+    let retryMs = RETRY_FIRST_MS
+    const backoff = async () => {
+      state.retries++
+      await Promise.race([new Promise((r) => setTimeout(r, retryMs)), aborted])
+      retryMs = Math.min(RETRY_MAX_MS, retryMs * 2)
+    }
 
     /**
      * The consumer could not be had or pulled from: a missing permission ends
@@ -130,10 +179,25 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
      */
     const trouble = (err: unknown): void => {
       const kind = failureKind(err)
-      if (kind === 'permission') throw permissionError(err)
+      if (kind === 'permission') {
+        // Ending here skips settle: what was fetched and not emitted goes back now.
+        for (const msg of held.splice(0)) msg.nak()
+        throw permissionError(err)
+      }
+      if (closedForGood(err)) {
+        for (const msg of held.splice(0)) msg.nak()
+        throw natsError(
+          'LOGKIT_ERR_NATS_CONNECT',
+          `the NATS connection closed for good (${errorText(err)})`,
+          {
+            cause: err,
+          },
+        )
+      }
       const text = errorText(err)
       state.lastError = text
-      const key = `${kind}:${String((err as Error | undefined)?.name)}`
+      // By JetStream's error code: "stream not found" and "consumer not found" are two kinds.
+      const key = `${kind}:${apiCode(err) ?? String((err as Error | undefined)?.name)}`
       if (!conn.connected || troubles.has(key)) return
       troubles.add(key)
       report({
@@ -144,6 +208,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     const untroubled = () => {
       state.lastError = ''
       troubles.clear()
+      retryMs = RETRY_FIRST_MS
     }
 
     const unacked = () => state.releases.length - state.head
@@ -155,6 +220,8 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
         const r = releases[state.head] as Release
         r.msg.ack()
         state.acknowledged++
+        if (position !== undefined && r.stream === position.stream)
+          position.floor = Math.max(position.floor, r.msg.seq)
         if (r.index !== undefined) {
           r.index.release()
           if (pool.length < INDEX_POOL) pool.push(r.index)
@@ -234,7 +301,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
           subscriber.next(entry)
         }
       }
-      state.releases.push({ end: emitted, msg, index })
+      state.releases.push({ end: emitted, msg, index, stream: position?.stream ?? '' })
       // A message with nothing to wait for (all skipped) is done as soon as those before it are.
       if (emitted <= acked) release(acked)
     }
@@ -284,14 +351,14 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
             held.push(msg)
             emitHeld()
           }
-          if (state.lastError !== '') untroubled()
+          if (state.lastError !== '' || retryMs !== RETRY_FIRST_MS) untroubled()
         } catch (err) {
           // The server went away, the consumer's leader moved, or the consumer
           // was deleted: the client reconnects; get the consumer again soon.
           if (!ctx.signal.aborted) {
             trouble(err)
             consumer = undefined
-            await Promise.race([new Promise((r) => setTimeout(r, 250)), aborted])
+            await backoff()
           }
         } finally {
           current = undefined
@@ -305,19 +372,41 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       }
     }
 
+    /** The earliest stream sequence of the current stream still held unacknowledged, if any. */
+    const firstHeld = (): number | undefined => {
+      let first: number | undefined
+      const consider = (seq: number) => {
+        if (first === undefined || seq < first) first = seq
+      }
+      for (let i = state.head; i < state.releases.length; i++) {
+        const r = state.releases[i] as Release
+        if (r.stream === position?.stream) consider(r.msg.seq)
+      }
+      for (const msg of held) consider(msg.seq)
+      return first
+    }
+
     /** The consumer, made when missing; undefined once aborted. */
     const acquire = async (): Promise<Consumer | undefined> => {
       const nc = await Promise.race([conn.ready, aborted.then(() => undefined)])
       while (nc !== undefined && !ctx.signal.aborted) {
         try {
           const jsm = await jetstreamManager(nc)
-          await ensureConsumer(jsm, config)
+          const { position: now, madeFrom } = await ensureConsumer(jsm, config, position, firstHeld())
+          if (madeFrom !== undefined && position !== undefined) {
+            report({
+              code: 'nats_consumer_recreated',
+              message: `consumer ${config.durable} of stream ${config.stream} was gone: made again, ${now.stream === position.stream ? `reading on from stream sequence ${madeFrom} (the same stream)` : 'reading from the start (the stream is new)'}`,
+              details: { startSeq: madeFrom, sameStream: now.stream === position.stream },
+            })
+          }
+          position = now
           return await jetstream(nc).consumers.get(config.stream, config.durable)
         } catch (err) {
           if (ctx.signal.aborted) break
           // The stream may not exist yet (no host has published), or no leader is elected yet.
           trouble(err)
-          await Promise.race([new Promise((r) => setTimeout(r, 500)), aborted])
+          await backoff()
         }
       }
       return undefined
@@ -367,6 +456,22 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       redeliveries: state.redeliveries,
       reconnects: state.conn?.reconnects ?? 0,
       lastError: state.lastError,
+      retries: state.retries,
     }),
   })
+}
+
+/** The client was closed for good (it does not reconnect): retrying cannot mend it. */
+function closedForGood(err: unknown): boolean {
+  for (let e = err as { name?: unknown; cause?: unknown } | undefined, n = 0; e != null && n < 5; n++) {
+    if (e.name === 'ClosedConnectionError') return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
+/** JetStream's error code of an API error (10059 stream not found, 10014 consumer not found), if it is one. */
+function apiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return typeof code === 'number' ? code : undefined
 }

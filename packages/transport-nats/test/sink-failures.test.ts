@@ -3,13 +3,21 @@
 // stored by message id), closing with no server (waits are cut), a stream
 // that is missing or does not cover the subject, an entry too large.
 
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createEntry, type Diagnostic, isLogkitError, type LogEntry } from '@logkit/core'
 import { waitFor } from '@logkit/core/testing'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { errors as natsErrors } from '@nats-io/transport-node'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { failureKind } from '../src/errors.js'
-import { connectError, createNatsSink, natsSinkOptions, openNatsSink, serverLabel } from '../src/index.js'
+import {
+  connectError,
+  createNatsSink,
+  ensureStream,
+  natsSinkOptions,
+  openNatsSink,
+  serverLabel,
+} from '../src/index.js'
 import { client, startServer, streamMessages } from './helpers.js'
 
 type Seen = Omit<Diagnostic, 'stage' | 'component'>
@@ -273,7 +281,7 @@ t.test('a host name with CR or LF in it makes a valid message id', async (t) => 
   t.equal(sink.status().acknowledged, 1, 'published and acknowledged')
 })
 
-t.test('a client argument error is not retried; a permission error neither', async (t) => {
+t.test('client errors are classed: argument, permission (inside a RequestError), not found', async (t) => {
   const arg = new natsErrors.InvalidArgumentError("'payload' max_payload size exceeded")
   t.equal(failureKind(arg), 'argument', 'InvalidArgumentError: an argument error')
   const perm = new natsErrors.RequestError('Permissions Violation for Publish to "$JS.API.INFO"', {
@@ -313,3 +321,127 @@ t.test('credentials without the permission to use JetStream: a clear error at st
   t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
   t.notMatch(String((err as Error).message), 'Bob-Secret-pw', 'without the password')
 })
+
+/** Tries `write` as the runtime's retry would until it goes through; every failure must be retryable (the runtime holds it). */
+async function held(t: Test, write: () => Promise<void>, tries = 60): Promise<unknown[]> {
+  const errors: unknown[] = []
+  for (let n = 0; ; n++) {
+    const err = await failure(write())
+    if (err === undefined) break
+    errors.push(err)
+    if ((err as { retryable?: boolean }).retryable === false || n >= tries) throw err
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  t.pass(`every failed attempt was retryable (${errors.length})`)
+  return errors
+}
+
+t.test(
+  'after start, the stream deleted with stream.create false: writes are held (retryable), reported once, and go through once it is made again',
+  async (t) => {
+    const server = await startServer(t)
+    const nc = await client(t, server.url)
+    const jsm = await jetstreamManager(nc)
+    const { stream } = natsSinkOptions.parse({})
+    await ensureStream(jsm, stream, 'logkit.x')
+    const { report, seen } = recorder()
+    const sink = await openNatsSink(
+      natsSinkOptions.parse({ servers: server.url, ackTimeoutMs: 2000, stream: { create: false } }),
+      { report },
+    )
+    t.teardown(() => sink.close())
+    await sink.write(entries(3))
+    await jsm.streams.delete('LOGKIT')
+    // The publish finds no stream; the check before the next writes finds it missing, and create is false.
+    for (let n = 0; n < 4; n++) {
+      const err = await failure(sink.write(entries(3, 4)))
+      t.ok(isLogkitError(err), `attempt ${n + 1} fails (${(err as { code?: string })?.code})`)
+      t.not(
+        (err as { retryable?: boolean }).retryable,
+        false,
+        `attempt ${n + 1} is retryable: the runtime holds it`,
+      )
+    }
+    const blocked = seen.filter((d) => d.code === 'nats_sink_blocked')
+    t.equal(blocked.length, 1, 'reported once, though tried again and again')
+    t.match(blocked[0], { details: { error: 'LOGKIT_ERR_NATS_STREAM' } }, 'naming the error')
+    await ensureStream(jsm, stream, 'logkit.x')
+    await held(t, () => sink.write(entries(3, 4)))
+    t.equal(
+      await streamMessages(nc, 'LOGKIT'),
+      1,
+      'once the operator made the stream again, the held write is in it',
+    )
+  },
+)
+
+t.test(
+  'after start, the publish permission revoked (config reload): writes are held (retryable), and go through once it is given back',
+  async (t) => {
+    const users = (deny: string) =>
+      `authorization { users: [ { user: al, password: "Al-Secret-pw", permissions: { publish: { allow: [">"], deny: [${deny}] } } } ] }`
+    const server = await startServer(t, { extra: users('"nothing.here"') })
+    const { report } = recorder()
+    const sink = await openNatsSink(
+      natsSinkOptions.parse({
+        servers: server.url,
+        ackTimeoutMs: 1000,
+        auth: { user: 'al', password: 'Al-Secret-pw' },
+      }),
+      { report },
+    )
+    t.teardown(() => sink.close())
+    await sink.write(entries(3))
+    const reload = async (deny: string) => {
+      writeFileSync(
+        server.config,
+        readFileSync(server.config, 'utf8').replace(/authorization \{.*\}/, users(deny)),
+      )
+      const before = server.log.split('Reloaded').length
+      server.proc?.kill('SIGHUP')
+      await waitFor(
+        () => server.log.split('Reloaded').length > before,
+        'the server to reload its configuration',
+      )
+    }
+    await reload('"logkit.>"')
+    for (let n = 0; n < 2; n++) {
+      const err = await failure(sink.write(entries(3, 4)))
+      t.ok(isLogkitError(err), `attempt ${n + 1} fails (${(err as { code?: string })?.code})`)
+      t.not(
+        (err as { retryable?: boolean }).retryable,
+        false,
+        `attempt ${n + 1} is retryable: the runtime holds it`,
+      )
+    }
+    await reload('"nothing.here"')
+    await held(t, () => sink.write(entries(3, 4)))
+    t.equal(sink.status().acknowledged, 2, 'the held write went through')
+  },
+)
+
+t.test(
+  'a reconnect to a server that takes smaller messages: the write is retried (not dropped) with messages of its size',
+  async (t) => {
+    const first = await startServer(t)
+    const { report, seen } = recorder()
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: first.url, ackTimeoutMs: 2000 }), { report })
+    t.teardown(() => sink.close())
+    const big = (n: number, from: number) =>
+      Array.from({ length: n }, (_, k) =>
+        createEntry({ msg: 'x'.repeat(1000), hostname: 'h', pid: 3, seq: from + k }),
+      )
+    await sink.write(big(100, 1))
+    t.equal(sink.status().acknowledged, 1, 'one message of 100 entries, under the first server')
+    await first.stop()
+    const second = await startServer(t, { port: first.port, extra: 'max_payload: 16384' })
+    await waitFor(() => sink.status().server !== '', 'the sink to reconnect', 30_000)
+    await held(t, () => sink.write(big(100, 101)))
+    t.ok(
+      seen.some((d) => d.code === 'nats_max_payload'),
+      'the smaller max_payload is reported as nats_max_payload',
+    )
+    const nc = await client(t, second.url)
+    t.ok((await streamMessages(nc, 'LOGKIT')) >= 7, 'the 100 entries went in messages of at most 16 KiB')
+  },
+)

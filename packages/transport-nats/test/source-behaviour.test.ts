@@ -201,7 +201,7 @@ async function written(sink: { write(e: LogEntry[]): Promise<void> }, entries: L
 }
 
 t.test(
-  'a consumer, then the whole stream, deleted under a running source: made again, entries keep coming',
+  'a consumer, then the whole stream, deleted under a running source: made again where it left off, each entry exactly once',
   async (t) => {
     const server = await startServer(t)
     const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, ackTimeoutMs: 2000 }), {
@@ -215,6 +215,10 @@ t.test(
     t.teardown(() => c.pipeline.close())
     await c.pipeline.start()
     await waitFor(() => c.sink.entries.length === 1, 'the first entry')
+    // Everything read is acknowledged before each deletion: nothing is held
+    // unacknowledged, so nothing may come twice (with messages held, at most
+    // those would: the consumer is made again from the earliest one held).
+    await waitFor(() => c.status()['acknowledged'] === 1, 'the first message acknowledged')
     const nc = await client(t, server.url)
     const jsm = await jetstreamManager(nc)
 
@@ -230,6 +234,12 @@ t.test(
       c.seen.some((d) => d.code === 'nats_consumer_unavailable'),
       'the lost consumer was reported as nats_consumer_unavailable',
     )
+    t.match(
+      c.seen.find((d) => d.code === 'nats_consumer_recreated'),
+      { details: { startSeq: 2, sameStream: true } },
+      'reported as made again from stream sequence 2, after the acknowledged one',
+    )
+    await waitFor(() => c.status()['acknowledged'] === 2, 'the second message acknowledged')
 
     await jsm.streams.delete('LOGKIT')
     await written(sink, [entry(3)])
@@ -239,10 +249,15 @@ t.test(
       60_000,
     )
     await waitFor(() => c.status()['lastError'] === '', 'status clears the error once pulling works')
+    t.match(
+      c.seen.filter((d) => d.code === 'nats_consumer_recreated').at(-1),
+      { details: { startSeq: 1, sameStream: false } },
+      'on the new stream: made again from its start',
+    )
     t.same(
-      [...new Set(c.sink.entries.map((e: LogEntry) => e.seq))],
+      c.sink.entries.map((e: LogEntry) => e.seq),
       [1, 2, 3],
-      'every entry arrived, in order',
+      'every entry arrived exactly once, in order',
     )
   },
 )
@@ -258,7 +273,7 @@ t.test('a stream that does not exist (a misspelled name): reported, and shown in
   )
   t.match(d.message, /LOGKTI.*not found/, 'naming the stream and the error')
   t.match(c.status()['lastError'], /not found/, 'status shows it')
-  await new Promise((r) => setTimeout(r, 1500))
+  await waitFor(() => (c.status()['retries'] as number) >= 3, 'the source to have tried again, twice')
   t.equal(
     c.seen.filter((d) => d.code === 'nats_consumer_unavailable').length,
     1,
@@ -294,3 +309,79 @@ t.test('credentials without the permission to use JetStream: the source fails, c
   t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
   t.notMatch(String((err as Error).message), 'Eve-Secret-pw', 'without the password')
 })
+
+t.test(
+  'a consumer deleted while messages are held unacknowledged: made again from the earliest held, so at most those come again',
+  async (t) => {
+    const server = await startServer(t)
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, maxMessageEntries: 1 }), {
+      report: () => {},
+    })
+    t.teardown(() => sink.close())
+    const { createEntry } = await import('@logkit/core')
+    const entry = (seq: number) => createEntry({ msg: `m${seq}`, hostname: 'h', pid: 1, seq })
+    await sink.write([entry(1), entry(2)])
+    // A sink that holds its writes while closed: what it holds stays unacknowledged.
+    const got: number[] = []
+    let open = true
+    const waiters: (() => void)[] = []
+    const gated = {
+      async write(batch: readonly LogEntry[]) {
+        if (!open) await new Promise<void>((r) => waiters.push(r))
+        for (const e of batch) got.push(e.seq as number)
+      },
+    }
+    const seen: Seen[] = []
+    let status: () => Record<string, unknown> = () => ({})
+    const pipeline = createPipeline({
+      id: 'central',
+      diagnosticEntries: false,
+      onDiagnostic: (d) => void seen.push(d),
+      sources: [
+        {
+          id: 'nats',
+          create: (ctx) => {
+            const source = createNatsSource(
+              natsSourceOptions.parse({ servers: server.url, durable: 'held', ackWaitMs: 30_000 }),
+              ctx,
+            )
+            status = () => source.status()
+            return source
+          },
+        },
+      ],
+      sinks: [gated],
+    })
+    t.teardown(() => pipeline.close())
+    await pipeline.start()
+    await waitFor(() => status()['acknowledged'] === 2, 'messages 1 and 2 written and acknowledged')
+    open = false
+    await sink.write([entry(3), entry(4)])
+    await waitFor(() => status()['pendingAcks'] === 2, 'messages 3 and 4 delivered and held unacknowledged')
+    const nc = await client(t, server.url)
+    const jsm = await jetstreamManager(nc)
+    await jsm.consumers.delete('LOGKIT', 'held')
+    await written(sink, [entry(5)])
+    const made = await waitFor(
+      () => seen.find((d) => d.code === 'nats_consumer_recreated'),
+      'the consumer to be made again',
+      60_000,
+    )
+    t.match(made, { details: { startSeq: 3, sameStream: true } }, 'from stream sequence 3, the earliest held')
+    open = true
+    for (const resolve of waiters.splice(0)) resolve()
+    await waitFor(() => got.includes(5), 'the entry published after the deletion', 60_000)
+    await waitFor(() => status()['pendingAcks'] === 0, 'everything acknowledged')
+    const count = (seq: number) => got.filter((s) => s === seq).length
+    t.same(
+      [count(1), count(2), count(5)],
+      [1, 1, 1],
+      'what was acknowledged before, and what came after: once',
+    )
+    t.ok(
+      [3, 4].every((s) => count(s) >= 1 && count(s) <= 2),
+      `the held ones: once or twice (${count(3)}, ${count(4)})`,
+    )
+    t.same([...new Set(got)].sort(), [1, 2, 3, 4, 5], 'nothing else')
+  },
+)
