@@ -26,6 +26,11 @@ export function clientOptions(config: NatsConnectionOptions, name: string, dir?:
     servers: [...config.servers],
     name: config.name ?? name,
     maxReconnectAttempts: -1,
+    // Credentials refused on a reconnect (changed or revoked, then mended) are
+    // tried again like any other failure; by default the client would close
+    // for good after two, leaving the sink stuck until a restart. The first
+    // connection still fails at once on them (LOGKIT_ERR_NATS_AUTH).
+    ignoreAuthErrorAbort: true,
     reconnectTimeWait: 250,
     reconnectJitter: 100,
     timeout: 5000,

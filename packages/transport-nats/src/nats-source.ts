@@ -15,11 +15,16 @@
 // recognisable, and `dedupe` removes it. While a message waits for its
 // sinks, `working()` tells JetStream to wait longer than ackWaitMs.
 //
-// A consumer deleted under the source is made again where this source left
-// off: from the stream sequence after its ack floor (the consumer's, as last
-// seen, raised by what this source acknowledged), or from the earliest
-// message it still holds unacknowledged, so at most those come again; a new
-// stream (another `created` time) is read from its start.
+// A consumer deleted under the source is made again where the readers left
+// off: from the stream sequence after its ack floor, or from the earliest
+// message this source still holds unacknowledged, so at most those come
+// again; a new stream (another `created` time) is read from its start. The
+// floor is the server's (asked again at most every FLOOR_EVERY_MS while
+// acknowledgements go out): only the server's has no gap below it across
+// every collector sharing the durable; one raised by this source's own acks
+// would skip a message another collector holds, or one sent again after a
+// peer's nak. A floor that is a little old only means a few more repeats,
+// which `dedupe` removes.
 
 import {
   type DiagnosticReporter,
@@ -58,6 +63,8 @@ export interface NatsSourceStatus {
   readonly lastError: string
   /** Failed attempts to get or pull from the consumer (each is retried). */
   readonly retries: number
+  /** The consumer's ack floor (a stream sequence) as the server last told it: a consumer made again starts after it. */
+  readonly ackFloor: number
 }
 
 export type NatsSourceObservable = Observable<LogEntry | EntryBatch> & { status(): NatsSourceStatus }
@@ -74,6 +81,8 @@ const INDEX_POOL = 64
 /** Waits between failed attempts to get or pull from the consumer: doubled each time, from the first to the last. */
 const RETRY_FIRST_MS = 250
 const RETRY_MAX_MS = 5000
+/** The consumer's ack floor is asked for at most this often, after acknowledgements. */
+const FLOOR_EVERY_MS = 1000
 
 interface Release {
   /** The source's position after the message's last entry. */
@@ -143,6 +152,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     redeliveries: 0,
     lastError: '',
     retries: 0,
+    ackFloor: 0,
   }
   const observable = new Observable<LogEntry | EntryBatch>((subscriber) => {
     const report: DiagnosticReporter = ctx.report
@@ -213,6 +223,35 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
 
     const unacked = () => state.releases.length - state.head
 
+    // The server's ack floor, asked for once a second at most, after acknowledgements (trailing).
+    let floorFrom: JetStreamManager | undefined
+    let floorTimer: ReturnType<typeof setTimeout> | undefined
+    const askFloorSoon = () => {
+      if (floorTimer !== undefined || floorFrom === undefined) return
+      floorTimer = setTimeout(askFloor, FLOOR_EVERY_MS)
+      floorTimer.unref()
+    }
+    const askFloor = () => {
+      const jsm = floorFrom
+      const at = position
+      if (jsm === undefined || at === undefined) {
+        floorTimer = undefined
+        return
+      }
+      jsm.consumers
+        .info(config.stream, config.durable)
+        .then(
+          (info) => {
+            // Only for the stream and consumer it was asked of (not one made again meanwhile).
+            if (position === at) at.floor = state.ackFloor = Math.max(at.floor, info.ack_floor.stream_seq)
+          },
+          () => {}, // gone or unreachable: the floor stays as last told
+        )
+        .finally(() => {
+          floorTimer = undefined
+        })
+    }
+
     const release = (n: number) => {
       acked = n
       const releases = state.releases
@@ -220,8 +259,6 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
         const r = releases[state.head] as Release
         r.msg.ack()
         state.acknowledged++
-        if (position !== undefined && r.stream === position.stream)
-          position.floor = Math.max(position.floor, r.msg.seq)
         if (r.index !== undefined) {
           r.index.release()
           if (pool.length < INDEX_POOL) pool.push(r.index)
@@ -232,6 +269,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
         state.releases = releases.slice(state.head)
         state.head = 0
       }
+      askFloorSoon()
       wake?.()
       if (stopped && unacked() === 0) void conn.close()
     }
@@ -401,6 +439,8 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
             })
           }
           position = now
+          state.ackFloor = now.floor
+          floorFrom = jsm
           return await jetstream(nc).consumers.get(config.stream, config.durable)
         } catch (err) {
           if (ctx.signal.aborted) break
@@ -440,6 +480,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     return () => {
       stopped = true
       clearInterval(working)
+      clearTimeout(floorTimer)
       ctx.signal.removeEventListener('abort', onAbort)
       current?.stop()
       // Acknowledgements still come after teardown (the sinks write what was
@@ -457,6 +498,7 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
       reconnects: state.conn?.reconnects ?? 0,
       lastError: state.lastError,
       retries: state.retries,
+      ackFloor: state.ackFloor,
     }),
   })
 }

@@ -421,6 +421,49 @@ t.test(
 )
 
 t.test(
+  'after start, the credentials refused on reconnect (password changed by a reload): the client keeps trying, the write goes through once they are taken again',
+  async (t) => {
+    const users = (password: string) => `authorization { users: [ { user: al, password: "${password}" } ] }`
+    const server = await startServer(t, { extra: users('Al-Secret-pw') })
+    const { report } = recorder()
+    const sink = await openNatsSink(
+      natsSinkOptions.parse({
+        servers: server.url,
+        ackTimeoutMs: 1000,
+        auth: { user: 'al', password: 'Al-Secret-pw' },
+      }),
+      { report },
+    )
+    t.teardown(() => sink.close())
+    await sink.write(entries(3))
+    const reload = async (password: string) => {
+      writeFileSync(
+        server.config,
+        readFileSync(server.config, 'utf8').replace(/authorization \{.*\}/, users(password)),
+      )
+      const before = server.log.split('Reloaded').length
+      server.proc?.kill('SIGHUP')
+      await waitFor(
+        () => server.log.split('Reloaded').length > before,
+        'the server to reload its configuration',
+      )
+    }
+    await reload('Changed-pw')
+    await waitFor(() => sink.status().server === '', 'the server to drop the connection it no longer takes')
+    // The client's reconnects meet "authorization violation" now; by default
+    // it would give up after two and close for good, and the sink with it.
+    await waitFor(
+      () => (server.log.match(/authentication error/g)?.length ?? 0) >= 3,
+      'three refused reconnects',
+      30_000,
+    )
+    await reload('Al-Secret-pw')
+    await held(t, () => sink.write(entries(3, 4)))
+    t.equal(sink.status().acknowledged, 2, 'the held write went through, on the same client')
+  },
+)
+
+t.test(
   'a reconnect to a server that takes smaller messages: the write is retried (not dropped) with messages of its size',
   async (t) => {
     const first = await startServer(t)

@@ -219,6 +219,10 @@ t.test(
     // unacknowledged, so nothing may come twice (with messages held, at most
     // those would: the consumer is made again from the earliest one held).
     await waitFor(() => c.status()['acknowledged'] === 1, 'the first message acknowledged')
+    await waitFor(
+      () => c.status()['ackFloor'] === 1,
+      "the server's ack floor past it, as the source knows it",
+    )
     const nc = await client(t, server.url)
     const jsm = await jetstreamManager(nc)
 
@@ -240,6 +244,7 @@ t.test(
       'reported as made again from stream sequence 2, after the acknowledged one',
     )
     await waitFor(() => c.status()['acknowledged'] === 2, 'the second message acknowledged')
+    await waitFor(() => c.status()['ackFloor'] === 2, 'the ack floor past it')
 
     await jsm.streams.delete('LOGKIT')
     await written(sink, [entry(3)])
@@ -358,6 +363,7 @@ t.test(
     open = false
     await sink.write([entry(3), entry(4)])
     await waitFor(() => status()['pendingAcks'] === 2, 'messages 3 and 4 delivered and held unacknowledged')
+    await waitFor(() => status()['ackFloor'] === 2, "the server's ack floor at 2, as the source knows it")
     const nc = await client(t, server.url)
     const jsm = await jetstreamManager(nc)
     await jsm.consumers.delete('LOGKIT', 'held')
@@ -383,5 +389,67 @@ t.test(
       `the held ones: once or twice (${count(3)}, ${count(4)})`,
     )
     t.same([...new Set(got)].sort(), [1, 2, 3, 4, 5], 'nothing else')
+  },
+)
+
+t.test(
+  'collectors sharing a durable: a consumer made again starts at the server’s ack floor, not past a message another collector held',
+  async (t) => {
+    const server = await startServer(t)
+    const sink = createNatsSink(natsSinkOptions.parse({ servers: server.url, maxMessageEntries: 1 }), {
+      report: () => {},
+    })
+    t.teardown(() => sink.close())
+    const { createEntry } = await import('@logkit/core')
+    const entry = (seq: number) => createEntry({ msg: `m${seq}`, hostname: 'h', pid: 1, seq })
+    await sink.write([entry(1)])
+    // The other collector: it takes message 1 and never acknowledges it (then
+    // it is gone). The consumer waits a minute before it would send 1 again.
+    const nc = await client(t, server.url)
+    const jsm = await jetstreamManager(nc)
+    await jsm.consumers.add('LOGKIT', {
+      durable_name: 'shared',
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 60_000 * 1_000_000,
+    })
+    const other = await client(t, server.url)
+    const taken = await (await jetstream(other).consumers.get('LOGKIT', 'shared')).fetch({
+      max_messages: 1,
+      expires: 5000,
+    })
+    const held: number[] = []
+    for await (const m of taken) held.push(m.seq)
+    t.same(held, [1], 'the other collector holds stream sequence 1, unacknowledged')
+
+    const c = central(server.url, 'shared')
+    t.teardown(() => c.pipeline.close())
+    await c.pipeline.start()
+    await sink.write([entry(2)])
+    await sink.write([entry(3)])
+    await waitFor(() => c.status()['acknowledged'] === 2, 'this collector wrote and acknowledged 2 and 3')
+    await other.close()
+    await jsm.consumers.delete('LOGKIT', 'shared')
+    await written(sink, [entry(4)])
+    const made = await waitFor(
+      () => c.seen.find((d) => d.code === 'nats_consumer_recreated'),
+      'the consumer to be made again',
+      60_000,
+    )
+    t.match(
+      made,
+      { details: { startSeq: 1, sameStream: true } },
+      'from sequence 1: the server’s floor (1 was never acknowledged), not past what this collector acknowledged',
+    )
+    await waitFor(
+      () => c.sink.entries.some((e: LogEntry) => e.seq === 1),
+      'the held entry, through this collector',
+      60_000,
+    )
+    await waitFor(() => c.sink.entries.some((e: LogEntry) => e.seq === 4), 'and the one after')
+    t.same(
+      [...new Set(c.sink.entries.map((e: LogEntry) => e.seq))].sort(),
+      [1, 2, 3, 4],
+      'every entry arrived (2 and 3 maybe twice: dedupe removes them)',
+    )
   },
 )
