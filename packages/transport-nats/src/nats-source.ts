@@ -17,8 +17,8 @@
 //
 // A consumer deleted under the source is made again where the readers left
 // off: from the stream sequence after its ack floor, or from the earliest
-// message this source still holds unacknowledged, so at most those come
-// again; a new stream (another `created` time) is read from its start. The
+// message this source still holds unacknowledged; what came after the floor
+// may come again; a new stream (another `created` time) is read from its start. The
 // floor is the server's (asked again at most every FLOOR_EVERY_MS while
 // acknowledgements go out): only the server's has no gap below it across
 // every collector sharing the durable; one raised by this source's own acks
@@ -227,7 +227,8 @@ export function createNatsSource(config: NatsSourceConfig, ctx: Context): NatsSo
     let floorFrom: JetStreamManager | undefined
     let floorTimer: ReturnType<typeof setTimeout> | undefined
     const askFloorSoon = () => {
-      if (floorTimer !== undefined || floorFrom === undefined) return
+      // Not after teardown: the acknowledgements that still come then close the connection.
+      if (stopped || floorTimer !== undefined || floorFrom === undefined) return
       floorTimer = setTimeout(askFloor, FLOOR_EVERY_MS)
       floorTimer.unref()
     }
