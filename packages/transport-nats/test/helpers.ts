@@ -4,10 +4,10 @@
 // the test ended).
 
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { tempDir } from '@logkit/core/testing'
+import { tempDir, waitFor } from '@logkit/core/testing'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Test } from 'tap'
@@ -76,6 +76,14 @@ export class NatsServer {
       })
     })
     return this
+  }
+
+  /** Rewrites its configuration with `edit`, and resolves once the server says it reloaded it (SIGHUP). */
+  async reload(edit: (config: string) => string): Promise<void> {
+    writeFileSync(this.config, edit(readFileSync(this.config, 'utf8')))
+    const before = this.log.split('Reloaded').length
+    this.proc?.kill('SIGHUP')
+    await waitFor(() => this.log.split('Reloaded').length > before, 'the server to reload its configuration')
   }
 
   /** Kills the server (SIGKILL unless told) and waits for it to be gone. */

@@ -3,7 +3,6 @@
 // stored by message id), closing with no server (waits are cut), a stream
 // that is missing or does not cover the subject, an entry too large.
 
-import { readFileSync, writeFileSync } from 'node:fs'
 import { createEntry, type Diagnostic, isLogkitError, type LogEntry } from '@logkit/core'
 import { waitFor } from '@logkit/core/testing'
 import { jetstreamManager } from '@nats-io/jetstream'
@@ -375,35 +374,32 @@ t.test(
   },
 )
 
+/** A server whose config has `authorization` (for user al), and a sink of al's that wrote once. */
+async function alSink(t: Test, authorization: string) {
+  const server = await startServer(t, { extra: authorization })
+  const sink = await openNatsSink(
+    natsSinkOptions.parse({
+      servers: server.url,
+      ackTimeoutMs: 1000,
+      auth: { user: 'al', password: 'Al-Secret-pw' },
+    }),
+    { report: recorder().report },
+  )
+  t.teardown(() => sink.close())
+  await sink.write(entries(3))
+  return { server, sink }
+}
+
+/** A config edit: its `authorization { … }` line replaced. */
+const withAuthorization = (line: string) => (config: string) => config.replace(/authorization \{.*\}/, line)
+
 t.test(
   'after start, the publish permission revoked (config reload): writes are held (retryable), and go through once it is given back',
   async (t) => {
     const users = (deny: string) =>
       `authorization { users: [ { user: al, password: "Al-Secret-pw", permissions: { publish: { allow: [">"], deny: [${deny}] } } } ] }`
-    const server = await startServer(t, { extra: users('"nothing.here"') })
-    const { report } = recorder()
-    const sink = await openNatsSink(
-      natsSinkOptions.parse({
-        servers: server.url,
-        ackTimeoutMs: 1000,
-        auth: { user: 'al', password: 'Al-Secret-pw' },
-      }),
-      { report },
-    )
-    t.teardown(() => sink.close())
-    await sink.write(entries(3))
-    const reload = async (deny: string) => {
-      writeFileSync(
-        server.config,
-        readFileSync(server.config, 'utf8').replace(/authorization \{.*\}/, users(deny)),
-      )
-      const before = server.log.split('Reloaded').length
-      server.proc?.kill('SIGHUP')
-      await waitFor(
-        () => server.log.split('Reloaded').length > before,
-        'the server to reload its configuration',
-      )
-    }
+    const { server, sink } = await alSink(t, users('"nothing.here"'))
+    const reload = (deny: string) => server.reload(withAuthorization(users(deny)))
     await reload('"logkit.>"')
     for (let n = 0; n < 2; n++) {
       const err = await failure(sink.write(entries(3, 4)))
@@ -424,30 +420,8 @@ t.test(
   'after start, the credentials refused on reconnect (password changed by a reload): the client keeps trying, the write goes through once they are taken again',
   async (t) => {
     const users = (password: string) => `authorization { users: [ { user: al, password: "${password}" } ] }`
-    const server = await startServer(t, { extra: users('Al-Secret-pw') })
-    const { report } = recorder()
-    const sink = await openNatsSink(
-      natsSinkOptions.parse({
-        servers: server.url,
-        ackTimeoutMs: 1000,
-        auth: { user: 'al', password: 'Al-Secret-pw' },
-      }),
-      { report },
-    )
-    t.teardown(() => sink.close())
-    await sink.write(entries(3))
-    const reload = async (password: string) => {
-      writeFileSync(
-        server.config,
-        readFileSync(server.config, 'utf8').replace(/authorization \{.*\}/, users(password)),
-      )
-      const before = server.log.split('Reloaded').length
-      server.proc?.kill('SIGHUP')
-      await waitFor(
-        () => server.log.split('Reloaded').length > before,
-        'the server to reload its configuration',
-      )
-    }
+    const { server, sink } = await alSink(t, users('Al-Secret-pw'))
+    const reload = (password: string) => server.reload(withAuthorization(users(password)))
     await reload('Changed-pw')
     await waitFor(() => sink.status().server === '', 'the server to drop the connection it no longer takes')
     // The client's reconnects meet "authorization violation" now; by default

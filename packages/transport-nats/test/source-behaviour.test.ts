@@ -19,7 +19,10 @@ import { client, startServer } from './helpers.js'
 
 type Seen = Omit<Diagnostic, 'stage' | 'component'>
 
-function central(url: string, durable: string, options: Record<string, unknown> = {}, capacity?: number) {
+type SinkSpec = Parameters<typeof createPipeline>[0]['sinks'][number]
+
+/** A central pipeline: the source on `durable`, into a memory sink, or into `into` when given. */
+function central(url: string, durable: string, options: Record<string, unknown> = {}, into?: SinkSpec) {
   const sink = createMemorySink()
   const seen: Seen[] = []
   let status: () => Record<string, unknown> = () => ({})
@@ -40,7 +43,7 @@ function central(url: string, durable: string, options: Record<string, unknown> 
         },
       },
     ],
-    sinks: capacity === undefined ? [sink] : [{ create: () => sink, queue: { capacity, policy: 'block' } }],
+    sinks: [into ?? sink],
   })
   return { sink, seen, pipeline, status: () => status() }
 }
@@ -119,20 +122,12 @@ t.test("the pipeline's demand holds the source back: a small blocking queue, not
     Array.from({ length: total }, (_, k) => createEntry({ msg: 'e', hostname: 'h', pid: 1, seq: k + 1 })),
   )
   const slow = createMemorySink({ delayMs: 5 })
-  const seen: Seen[] = []
-  const pipeline = createPipeline({
-    id: 'central',
-    diagnosticEntries: false,
-    onDiagnostic: (d) => void seen.push(d),
-    sources: [
-      {
-        id: 'nats',
-        create: (ctx) =>
-          createNatsSource(natsSourceOptions.parse({ servers: server.url, durable: 'slow', batch: 20 }), ctx),
-      },
-    ],
-    sinks: [{ create: () => slow, queue: { capacity: 100, policy: 'block', maxBatch: 50 } }],
-  })
+  const { pipeline, seen } = central(
+    server.url,
+    'slow',
+    { batch: 20, ackWaitMs: 30_000 },
+    { create: () => slow, queue: { capacity: 100, policy: 'block', maxBatch: 50 } },
+  )
   t.teardown(() => pipeline.close())
   await pipeline.start()
   await waitFor(() => slow.entries.length === total, 'every entry through the slow sink', 60_000)
@@ -336,27 +331,7 @@ t.test(
         for (const e of batch) got.push(e.seq as number)
       },
     }
-    const seen: Seen[] = []
-    let status: () => Record<string, unknown> = () => ({})
-    const pipeline = createPipeline({
-      id: 'central',
-      diagnosticEntries: false,
-      onDiagnostic: (d) => void seen.push(d),
-      sources: [
-        {
-          id: 'nats',
-          create: (ctx) => {
-            const source = createNatsSource(
-              natsSourceOptions.parse({ servers: server.url, durable: 'held', ackWaitMs: 30_000 }),
-              ctx,
-            )
-            status = () => source.status()
-            return source
-          },
-        },
-      ],
-      sinks: [gated],
-    })
+    const { pipeline, seen, status } = central(server.url, 'held', { ackWaitMs: 30_000 }, gated)
     t.teardown(() => pipeline.close())
     await pipeline.start()
     await waitFor(() => status()['acknowledged'] === 2, 'messages 1 and 2 written and acknowledged')
