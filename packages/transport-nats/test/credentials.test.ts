@@ -18,7 +18,7 @@ import {
   natsSourceOptions,
   openNatsSink,
 } from '../src/index.js'
-import { startServer } from './helpers.js'
+import { sourceEnd, startServer } from './helpers.js'
 import { cliBin, envRef, exited, Scene } from './processes.js'
 
 const PASSWORD = 'pa55-Very-Secret-word'
@@ -57,21 +57,10 @@ t.test(
     }
 
     // The source reports the same error through the pipeline.
-    const err = await new Promise<unknown>((resolve) => {
-      const source = createNatsSource(
-        natsSourceOptions.parse({
-          servers: server.url,
-          durable: 'd',
-          auth: { user: 'alice', password: 'nope-Secret' },
-        }),
-        {
-          demand: { paused: false, ready: async () => {}, onResume: () => noop },
-          signal: new AbortController().signal,
-          report: noop,
-          onAck: noop,
-        },
-      )
-      source.subscribe({ error: resolve, complete: () => resolve(undefined) })
+    const err = await sourceEnd({
+      servers: server.url,
+      durable: 'd',
+      auth: { user: 'alice', password: 'nope-Secret' },
     })
     t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'the source fails with LOGKIT_ERR_NATS_AUTH')
     t.notMatch(String((err as Error).message), 'nope-Secret', 'without the password')

@@ -11,6 +11,7 @@ import { tempDir, waitFor } from '@logkit/core/testing'
 import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import type { Test } from 'tap'
+import { createNatsSource, natsSourceOptions } from '../src/index.js'
 
 const live = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -195,4 +196,23 @@ export async function streamMessages(nc: NatsConnection, stream: string): Promis
   } catch {
     return 0
   }
+}
+
+/**
+ * How a source on its own ends: with its error, 'completed', or 'still
+ * running' after a minute. Its options are parsed as a manifest's would be.
+ */
+export function sourceEnd(options: Record<string, unknown>): Promise<unknown> {
+  const noop = () => {}
+  return Promise.race([
+    new Promise<unknown>((resolve) => {
+      createNatsSource(natsSourceOptions.parse(options), {
+        demand: { paused: false, ready: async () => {}, onResume: () => noop },
+        signal: new AbortController().signal,
+        report: noop,
+        onAck: noop,
+      }).subscribe({ error: resolve, complete: () => resolve('completed') })
+    }),
+    new Promise((r) => setTimeout(() => r('still running'), 60_000).unref()),
+  ])
 }

@@ -15,7 +15,7 @@ import {
   natsSinkOptions,
   natsSourceOptions,
 } from '../src/index.js'
-import { client, startServer } from './helpers.js'
+import { client, sourceEnd, startServer } from './helpers.js'
 
 type Seen = Omit<Diagnostic, 'stage' | 'component'>
 
@@ -285,26 +285,11 @@ t.test('credentials without the permission to use JetStream: the source fails, c
   const server = await startServer(t, {
     extra: `authorization { users: [ { user: eve, password: "Eve-Secret-pw", permissions: { publish: { deny: ["$JS.API.>"] } } } ] }`,
   })
-  const noop = () => {}
-  const err = await Promise.race([
-    new Promise<unknown>((resolve) => {
-      const source = createNatsSource(
-        natsSourceOptions.parse({
-          servers: server.url,
-          durable: 'd',
-          auth: { user: 'eve', password: 'Eve-Secret-pw' },
-        }),
-        {
-          demand: { paused: false, ready: async () => {}, onResume: () => noop },
-          signal: new AbortController().signal,
-          report: noop,
-          onAck: noop,
-        },
-      )
-      source.subscribe({ error: resolve, complete: () => resolve('completed') })
-    }),
-    new Promise((r) => setTimeout(() => r('still running'), 60_000).unref()),
-  ])
+  const err = await sourceEnd({
+    servers: server.url,
+    durable: 'd',
+    auth: { user: 'eve', password: 'Eve-Secret-pw' },
+  })
   t.ok(isLogkitError(err, 'LOGKIT_ERR_NATS_AUTH'), 'the source fails with LOGKIT_ERR_NATS_AUTH')
   t.match(String((err as Error).message), /permission/, 'saying a permission is missing')
   t.notMatch(String((err as Error).message), 'Eve-Secret-pw', 'without the password')
