@@ -2,13 +2,18 @@
 // shm transport and through pino.transport (see measure.js compare()).
 
 import { rmSync } from 'node:fs'
-import { createLogger } from '@logkit/core'
+import { createEntry, createLogger } from '@logkit/core'
 import { shm } from '@logkit/transport-shm'
 import pino from 'pino'
 
 /** The entry every scenario logs: pino's classic request line. */
 export const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 export const message = 'request completed'
+
+/** That line as a collector sees it, numbered `seq` (from `pid`, this process unless told). */
+export function requestEntry(seq, pid = process.pid) {
+  return createEntry({ msg: message, app: 'bench', source: 'http', hostname: 'bench-host', pid, seq, fields })
+}
 
 /**
  * createLogger on a fresh shm ring per round, large enough for the round (no

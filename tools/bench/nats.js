@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createEntry, createPipeline, FrameEncoder } from '@logkit/core'
+import { createPipeline, FrameEncoder } from '@logkit/core'
 import { EntryBatch, EntryIndex } from '@logkit/core/wire'
 import { createNatsSink, createNatsSource, natsSinkOptions, natsSourceOptions } from '@logkit/transport-nats'
+import { requestEntry } from './contenders.js'
 import { formatRate, median } from './measure.js'
 
 const BATCH = 1000
-const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -55,17 +55,7 @@ function batches(count) {
   const encoder = new FrameEncoder({ maxFrameSize: 16 * 1024 * 1024 })
   const out = []
   for (let b = 0; b < count; b++) {
-    const entries = Array.from({ length: BATCH }, (_, i) =>
-      createEntry({
-        msg: 'request completed',
-        app: 'bench',
-        source: 'http',
-        hostname: 'bench-host',
-        pid: 4242,
-        seq: b * BATCH + i + 1,
-        fields,
-      }),
-    )
+    const entries = Array.from({ length: BATCH }, (_, i) => requestEntry(b * BATCH + i + 1, 4242))
     const index = new EntryIndex()
     index.index(Buffer.from(encoder.batch(entries)))
     out.push(EntryBatch.of(index))

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import {
-  createEntry,
   createLogger,
   createMemoryChannel,
   decodeFrame,
@@ -20,7 +19,7 @@ import winston from 'winston'
 import { collectorDrain } from './collector.js'
 import { collectorAllocation, collectorOperators } from './collector-ops.js'
 import { composeEndToEnd } from './compose.js'
-import { fields, message, pinoTransportContender, shmContender } from './contenders.js'
+import { fields, message, pinoTransportContender, requestEntry, shmContender } from './contenders.js'
 import { endToEnd } from './e2e.js'
 import { latency } from './latency.js'
 import { compare, report } from './measure.js'
@@ -34,23 +33,12 @@ import { webhookScenario } from './webhook.js'
 
 const sizes = (quick) => ({ n: quick ? 20_000 : 100_000, rounds: quick ? 5 : 11 })
 
-function sampleEntry(seq) {
-  return createEntry({
-    msg: message,
-    app: 'bench',
-    source: 'http',
-    hostname: 'bench-host',
-    seq,
-    fields,
-  })
-}
-
 const codec = {
   name: 'codec',
   title: 'encode/decode one entry: logkit frames vs JSON.stringify/JSON.parse (and protobufjs for context)',
   async run({ quick }) {
     const size = sizes(quick)
-    const entry = sampleEntry(1)
+    const entry = requestEntry(1)
     const encoder = new FrameEncoder()
     const writer = new EntryFrameWriter('bench', process.pid, 'bench-host')
     const noBindings = Buffer.alloc(0)

@@ -12,14 +12,13 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { createEntry } from '@logkit/core'
 import { createFileSink } from '@logkit/sink-file'
 import { createHttpSink } from '@logkit/sink-http'
+import { requestEntry } from './contenders.js'
 import { formatRate, median } from './measure.js'
 
 const BATCH = 1000
 const READERS = 4
-const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 
 // READERS streams of /events; each line on stdin is answered with "entries missed" summed over them.
 const READER = `
@@ -72,16 +71,7 @@ export const webViewScenario = {
   async run({ quick }) {
     const n = quick ? 20_000 : 200_000
     const rounds = quick ? 3 : 7
-    const entries = Array.from({ length: BATCH }, (_, i) =>
-      createEntry({
-        msg: 'request completed',
-        app: 'bench',
-        source: 'http',
-        hostname: 'bench-host',
-        seq: i + 1,
-        fields,
-      }),
-    )
+    const entries = Array.from({ length: BATCH }, (_, i) => requestEntry(i + 1))
     const dir = mkdtempSync(join(tmpdir(), 'logkit-bench-web-'))
     const views = {
       none: await createHttpSink({ port: 0, history: 1000 }),

@@ -11,14 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { createEntry, FrameEncoder } from '@logkit/core'
+import { FrameEncoder } from '@logkit/core'
 import { EntryBatch, EntryIndex } from '@logkit/core/wire'
 import { createFileSink } from '@logkit/sink-file'
 import { createWebhookSink } from '@logkit/sink-webhook'
+import { requestEntry } from './contenders.js'
 import { formatRate, median } from './measure.js'
 
 const BATCH = 1000
-const fields = { reqId: 'c0ffee-42', userId: 1234, path: '/api/orders/42' }
 
 // The server: counts the lines of every body, answers 200; GET /count says how many so far.
 const SERVER = `
@@ -60,16 +60,7 @@ export const webhookScenario = {
   async run({ quick }) {
     const n = quick ? 20_000 : 200_000
     const rounds = quick ? 3 : 7
-    const entries = Array.from({ length: BATCH }, (_, i) =>
-      createEntry({
-        msg: 'request completed',
-        app: 'bench',
-        source: 'http',
-        hostname: 'bench-host',
-        seq: i + 1,
-        fields,
-      }),
-    )
+    const entries = Array.from({ length: BATCH }, (_, i) => requestEntry(i + 1))
     const batch = batchOf(entries)
     const server = await startServer()
     const dir = mkdtempSync(join(tmpdir(), 'logkit-bench-webhook-'))
